@@ -1,0 +1,57 @@
+//! [`Completion`]: how a run counts its finished tasks and tells its caller
+//! that the last one finished.
+//!
+//! Workers do not count each task on this shared counter. Each keeps a
+//! private [`Batch`](crate::worker) of the tasks it finished for one run and
+//! subtracts it here only when it runs out of local work or turns to another
+//! run, so a run costs one shared atomic operation per batch, not per task.
+//! The count that reaches zero wakes the caller.
+//!
+//! The completion lives in an `Arc` apart from the run: a worker that holds a
+//! batch holds a clone, so after its subtraction, which may let the caller
+//! return and free the run, it touches only memory it co-owns.
+
+use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::{Condvar, Mutex};
+
+/// The finish line of one run.
+#[derive(Debug)]
+pub(crate) struct Completion {
+    /// Tasks not yet counted as finished.
+    remaining: AtomicUsize,
+    done: Mutex<bool>,
+    signal: Condvar,
+}
+
+impl Completion {
+    pub(crate) fn new(tasks: usize) -> Self {
+        Completion {
+            remaining: AtomicUsize::new(tasks),
+            done: Mutex::new(false),
+            signal: Condvar::new(),
+        }
+    }
+
+    /// Counts `tasks` more tasks as finished, and wakes the caller if they
+    /// were the last.
+    pub(crate) fn finish(&self, tasks: usize) {
+        // ORDERING: AcqRel. Release publishes every effect of the counted
+        // tasks (outputs, outcome words, failures); Acquire, in the
+        // subtraction that reaches zero, takes in every other worker's
+        // Release, and the mutex below hands all of it to the caller.
+        let before = self.remaining.fetch_sub(tasks, Ordering::AcqRel);
+        debug_assert!(before >= tasks, "more tasks finished than the run has");
+        if before == tasks {
+            *self.done.lock() = true;
+            self.signal.notify_all();
+        }
+    }
+
+    /// Blocks until every task was counted as finished.
+    pub(crate) fn wait(&self) {
+        let mut done = self.done.lock();
+        while !*done {
+            done = self.signal.wait(done);
+        }
+    }
+}

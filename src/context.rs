@@ -1,0 +1,82 @@
+//! [`Context`]: what a running task can see of its run.
+
+use std::fmt;
+
+use crate::error::{Error, InputError};
+use crate::handle::{TaskId, TaskRef};
+use crate::run::Run;
+use crate::tag::Tag;
+
+/// Handed to a task's body while it runs: the outputs of its dependencies,
+/// whether its run was stopped, and who it is.
+pub struct Context<'a> {
+    run: &'a Run<'a>,
+    task: u32,
+    worker: usize,
+}
+
+impl<'a> Context<'a> {
+    pub(crate) fn new(run: &'a Run<'a>, task: u32, worker: usize) -> Self {
+        Context { run, task, worker }
+    }
+
+    /// The output of `dependency`, which must be one of this task's declared
+    /// dependencies.
+    ///
+    /// Reading any other task is refused with an [`InputError`] (boxed in
+    /// the returned [`Error`]), never allowed to race: only declared
+    /// dependencies are guaranteed to have finished. Since a task runs only
+    /// after all of its dependencies succeeded, a declared dependency always
+    /// has an output.
+    pub fn input<U: 'static>(&self, dependency: TaskId<U>) -> Result<&'a U, Error> {
+        let slot = self.run.input(self.task, dependency.task)?;
+        slot.downcast_ref::<Option<U>>()
+            .and_then(Option::as_ref)
+            .ok_or_else(|| {
+                InputError::NoOutput {
+                    reader: self.run.name_cow(self.task),
+                    dependency: self.run.name_cow(dependency.task.index),
+                }
+                .into()
+            })
+    }
+
+    /// Whether the run was stopped: its cancel token was cancelled, or a task
+    /// failed under [`FailFast`](crate::FailurePolicy::FailFast). A
+    /// long-running task should check this now and then and return early.
+    pub fn is_cancelled(&self) -> bool {
+        self.run.is_stopped()
+    }
+
+    /// The running task's name.
+    pub fn name(&self) -> &'a str {
+        self.run.task_name(self.task)
+    }
+
+    /// The tag of the pool the task runs on.
+    pub fn tag(&self) -> &'a Tag {
+        self.run.task_tag(self.task)
+    }
+
+    /// The running task's handle.
+    pub fn task(&self) -> TaskRef {
+        self.run.task_ref(self.task)
+    }
+
+    /// The index, within its tag's pool, of the worker running the task:
+    /// from 0 to the pool's size minus 1. Useful for per-worker scratch space.
+    pub fn worker_index(&self) -> usize {
+        self.worker
+    }
+}
+
+impl fmt::Debug for Context<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("task", &self.name())
+            .field("tag", self.tag())
+            .field("worker", &self.worker)
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
+}

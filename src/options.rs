@@ -1,0 +1,55 @@
+//! [`RunOptions`] and [`FailurePolicy`]: how one run treats failures and
+//! cancellation.
+
+use crate::cancel::CancelToken;
+
+/// What a run does after a task fails (returns an error or panics).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum FailurePolicy {
+    /// Start no new task after the first failure. Tasks that never started
+    /// end [`Skipped`](crate::Outcome::Skipped) when a dependency failed or
+    /// was skipped, [`Cancelled`](crate::Outcome::Cancelled) otherwise;
+    /// running tasks finish and see
+    /// [`Context::is_cancelled`](crate::Context::is_cancelled).
+    #[default]
+    FailFast,
+    /// Like `make -k`: the failed task's transitive dependents are
+    /// [`Skipped`](crate::Outcome::Skipped) and everything else still runs.
+    KeepGoing,
+}
+
+/// Options for [`Executor::run_with`](crate::Executor::run_with).
+///
+/// ```
+/// use taskflow::{CancelToken, FailurePolicy, RunOptions};
+///
+/// let token = CancelToken::new();
+/// let options = RunOptions::new()
+///     .policy(FailurePolicy::KeepGoing)
+///     .cancel_token(token.clone());
+/// # let _ = options;
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    pub(crate) policy: FailurePolicy,
+    pub(crate) cancel: Option<CancelToken>,
+}
+
+impl RunOptions {
+    /// Fail-fast, with no cancel token.
+    pub fn new() -> Self {
+        RunOptions::default()
+    }
+
+    /// Sets the failure policy.
+    pub fn policy(mut self, policy: FailurePolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Stops the run when `token` is cancelled, before or during the run.
+    pub fn cancel_token(mut self, token: CancelToken) -> Self {
+        self.cancel = Some(token);
+        self
+    }
+}

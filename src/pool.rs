@@ -1,0 +1,129 @@
+//! [`Pool`]: the workers of one tag, their queues and their sleep state.
+
+use std::io;
+
+use crate::job::Job;
+use crate::pin::{CorePlan, pin_current_thread};
+use crate::queue::{Injector, LocalQueue, Steal, Stealer};
+use crate::sleep::Sleep;
+use crate::sync::{Arc, thread};
+use crate::tag::Tag;
+use crate::worker::WorkerThread;
+
+/// The shared part of one tag's pool: what its workers and the threads that
+/// feed it use.
+#[derive(Debug)]
+pub(crate) struct Pool {
+    tag: Tag,
+    /// Jobs from outside the pool: a run's sources and cross-tag hand-offs.
+    injector: Injector<Job>,
+    /// The thieves' end of every worker's deque, by worker index.
+    stealers: Box<[Stealer<Job>]>,
+    sleep: Sleep,
+}
+
+impl Pool {
+    /// The number of workers.
+    pub(crate) fn size(&self) -> usize {
+        self.stealers.len()
+    }
+
+    pub(crate) fn sleep(&self) -> &Sleep {
+        &self.sleep
+    }
+
+    /// Gives the pool a job from outside it and wakes a worker if one sleeps.
+    pub(crate) fn inject(&self, job: Job) {
+        self.injector.push(job);
+        self.sleep.notify(1);
+    }
+
+    /// Tells the pool that one of its workers pushed `jobs` jobs onto its own
+    /// deque, so that sleeping workers can help (see [`crate::sleep`]).
+    pub(crate) fn pushed_local(&self, jobs: usize) {
+        if self.size() > 1 {
+            self.sleep.notify(jobs);
+        }
+    }
+
+    /// Looks through the injector and every other worker's deque once,
+    /// moving a batch of jobs into `local` and returning one of them.
+    pub(crate) fn steal(&self, thief: usize, local: &LocalQueue<Job>) -> Option<Job> {
+        loop {
+            let mut contended = false;
+            match self.injector.steal_into(local) {
+                Steal::Taken(job) => return Some(job),
+                Steal::Retry => contended = true,
+                Steal::Empty => {}
+            }
+            let workers = self.stealers.len();
+            for offset in 1..workers {
+                match self.stealers[(thief + offset) % workers].steal_into(local) {
+                    Steal::Taken(job) => return Some(job),
+                    Steal::Retry => contended = true,
+                    Steal::Empty => {}
+                }
+            }
+            if !contended {
+                return None;
+            }
+        }
+    }
+}
+
+/// A running pool: the shared part and the threads that serve it. Dropping
+/// it shuts the pool down and joins its threads.
+#[derive(Debug)]
+pub(crate) struct PoolHandle {
+    pool: Arc<Pool>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+impl PoolHandle {
+    /// Starts `size` workers for `tag`, pinned as `cores` says.
+    pub(crate) fn start(tag: Tag, size: usize, cores: &mut CorePlan) -> io::Result<PoolHandle> {
+        let queues: Vec<LocalQueue<Job>> = (0..size).map(|_| LocalQueue::new()).collect();
+        let pool = Arc::new(Pool {
+            stealers: queues.iter().map(LocalQueue::stealer).collect(),
+            injector: Injector::new(),
+            sleep: Sleep::new(),
+            tag,
+        });
+        let mut handle = PoolHandle {
+            pool,
+            threads: Vec::with_capacity(size),
+        };
+        for (index, local) in queues.into_iter().enumerate() {
+            let pool = Arc::clone(&handle.pool);
+            let core = cores.next_core();
+            // On error, `handle` drops here and shuts down the threads
+            // already started.
+            let thread = thread::Builder::new()
+                .name(format!("taskflow-{}-{index}", handle.pool.tag))
+                .spawn(move || {
+                    pin_current_thread(core);
+                    WorkerThread::new(pool, index, local).run();
+                })?;
+            handle.threads.push(thread);
+        }
+        Ok(handle)
+    }
+
+    pub(crate) fn pool(&self) -> &Arc<Pool> {
+        &self.pool
+    }
+}
+
+impl Drop for PoolHandle {
+    fn drop(&mut self) {
+        self.pool.sleep.shut_down();
+        let current = thread::current().id();
+        for thread in self.threads.drain(..) {
+            // An executor dropped by one of its own tasks cannot join the
+            // thread it runs on; that thread exits once the task returns.
+            if thread.thread().id() != current {
+                let _ = thread.join();
+            }
+        }
+    }
+}

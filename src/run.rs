@@ -1,0 +1,329 @@
+//! [`Run`]: the state of one run of a graph, and what a worker does to
+//! process one of its tasks.
+//!
+//! # Processing a task (the completion protocol)
+//!
+//! A worker that owns a ready task (its pending count reached zero, or it is
+//! a source) does this:
+//!
+//! 1. Decide: a poisoned task is *skipped*; otherwise, if the run is stopped
+//!    (its token was cancelled, or a task failed under fail-fast), it is
+//!    *cancelled*; otherwise its body runs, panics caught, and it *succeeded*
+//!    or *failed*. A failure is recorded and, under fail-fast, stops the run.
+//! 2. Store the outcome code in the task's word.
+//! 3. For each successor: if the task failed or was skipped, set the
+//!    successor's `POISONED` bit; then decrement its pending count with
+//!    `Release`. The decrement that reaches zero executes an `Acquire` fence
+//!    and owns the successor: the first such successor of the same pool is
+//!    processed next by this worker directly, others go onto this worker's
+//!    deque, and successors of other tags into their pool's injector.
+//! 4. Count the task finished in the worker's batch (see [`crate::worker`]),
+//!    strictly after every push of step 3, so the run cannot complete while
+//!    the worker still uses it.
+//!
+//! Every task is thus processed exactly once: by whoever owns it, and
+//! ownership passes only through the one decrement that reaches zero. A run
+//! completes when all its tasks were counted; no job of it can remain
+//! queued then, because every queued job stands for an unfinished task.
+
+use std::borrow::Cow;
+use std::panic::{self, AssertUnwindSafe};
+
+use crate::cancel::CancelToken;
+use crate::completion::Completion;
+use crate::context::Context;
+use crate::error::{InputError, TaskError};
+use crate::graph::Compiled;
+use crate::handle::TaskRef;
+use crate::job::Job;
+use crate::options::{FailurePolicy, RunOptions};
+use crate::pool::Pool;
+use crate::report::RunReport;
+use crate::state::{CANCELLED, FAILED, PENDING_MASK, POISONED, SKIPPED, SUCCEEDED};
+use crate::sync::atomic::{AtomicBool, Ordering, fence};
+use crate::sync::{Arc, Mutex};
+use crate::tag::Tag;
+use crate::worker::WorkerThread;
+
+/// One run of a graph on an executor. It lives on the stack of the caller
+/// of [`Run::execute`], which blocks until the run completes; jobs point to
+/// it (see [`Job`] for why that is sound).
+pub(crate) struct Run<'g> {
+    graph: Compiled<'g>,
+    /// The pool of each of the graph's tags, by tag index.
+    pools: Box<[Arc<Pool>]>,
+    policy: FailurePolicy,
+    cancel: Option<CancelToken>,
+    /// Set by the first failure under fail-fast.
+    stopped: AtomicBool,
+    /// Failures as (task index, error); locked only when a task fails.
+    failures: Mutex<Vec<(u32, TaskError)>>,
+    completion: Arc<Completion>,
+}
+
+// SAFETY: the only fields that are not `Sync` are the task bodies in
+// `graph.nodes`, each an `UnsafeCell<Box<dyn ErasedBody>>`. The completion
+// protocol (module docs) gives every task exactly one owner, which alone
+// writes its body (it runs it, or clears its stale output) and does so before
+// the Release decrement that hands its dependents over; a dependent reads the
+// body only after the matching Acquire, and only if it declared the
+// dependency. Bodies are `Send`, so running one on another thread is sound,
+// and outputs are `Sync` (`Graph::add` requires it), so reading one from
+// several dependents at once is sound.
+unsafe impl Sync for Run<'_> {}
+
+impl<'g> Run<'g> {
+    /// Runs a compiled graph on `pools` and blocks until every task was
+    /// processed.
+    pub(crate) fn execute(
+        graph: Compiled<'g>,
+        pools: Box<[Arc<Pool>]>,
+        options: RunOptions,
+    ) -> RunReport {
+        let tasks = graph.nodes.len();
+        let run = Run {
+            pools,
+            policy: options.policy,
+            cancel: options.cancel,
+            stopped: AtomicBool::new(false),
+            failures: Mutex::new(Vec::new()),
+            completion: Arc::new(Completion::new(tasks)),
+            graph,
+        };
+        if tasks > 0 {
+            for (task, word) in run.graph.counters.iter().enumerate() {
+                // ORDERING: Relaxed: workers first reach this run through a
+                // job taken from an injector below, and the injector's
+                // push/steal synchronise, so these stores happen before any
+                // worker reads a word.
+                word.store(run.graph.topology.in_degree(task), Ordering::Relaxed);
+            }
+            for (tag, pool) in run.pools.iter().enumerate() {
+                let sources = run.graph.topology.source_positions(tag);
+                if !sources.is_empty() {
+                    pool.inject(Job::sources(&run, sources.start, sources.len() as u32));
+                }
+            }
+            run.completion.wait();
+        }
+        run.into_report()
+    }
+
+    fn into_report(self) -> RunReport {
+        let codes = self
+            .graph
+            .counters
+            .iter()
+            // ORDERING: Relaxed: `Completion::wait` returned, which happens
+            // after every worker's Release subtraction, so every outcome
+            // store is visible.
+            .map(|word| word.load(Ordering::Relaxed) as u8)
+            .collect();
+        let nodes = self.graph.nodes;
+        let failures = self
+            .failures
+            .into_inner()
+            .into_iter()
+            .map(|(task, error)| (task, nodes[task as usize].name.clone(), error))
+            .collect();
+        RunReport::new(self.graph.id, codes, failures)
+    }
+
+    pub(crate) fn completion(&self) -> &Arc<Completion> {
+        &self.completion
+    }
+
+    /// The source task at `position` of the source list.
+    pub(crate) fn source(&self, position: u32) -> u32 {
+        self.graph.topology.source_at(position)
+    }
+
+    /// Whether no new task may start: the token was cancelled or a task
+    /// failed under fail-fast.
+    pub(crate) fn is_stopped(&self) -> bool {
+        // ORDERING: Relaxed: the flag carries no data; a task that starts a
+        // moment after another failed is no worse than one that started a
+        // moment before.
+        self.stopped.load(Ordering::Relaxed)
+            || self.cancel.as_ref().is_some_and(CancelToken::is_cancelled)
+    }
+
+    pub(crate) fn task_name(&self, task: u32) -> &'g str {
+        &self.graph.nodes[task as usize].name
+    }
+
+    pub(crate) fn task_tag(&self, task: u32) -> &'g Tag {
+        &self.graph.tags[self.graph.node_tags[task as usize] as usize]
+    }
+
+    pub(crate) fn task_ref(&self, task: u32) -> TaskRef {
+        TaskRef {
+            graph: self.graph.id,
+            index: task,
+        }
+    }
+
+    /// Processes `task`, which `worker` owns (module docs, steps 1-3), and
+    /// returns the successor of the same pool that it made ready first.
+    pub(crate) fn process(&self, task: u32, worker: &WorkerThread) -> Option<u32> {
+        let word = &self.graph.counters[task as usize];
+        // ORDERING: Relaxed: this worker owns the task; the decrement that
+        // made it ready (or the run's start) already synchronised.
+        let poisoned = word.load(Ordering::Relaxed) & POISONED != 0;
+        let outcome = if poisoned {
+            SKIPPED
+        } else if self.is_stopped() {
+            CANCELLED
+        } else {
+            self.run_body(task, worker.index())
+        };
+        if outcome == SKIPPED || outcome == CANCELLED {
+            self.discard_output(task);
+        }
+        // ORDERING: Relaxed: read only by the caller after completion, which
+        // the worker's later Release subtraction orders after this store.
+        word.store(outcome, Ordering::Relaxed);
+        self.release_successors(task, outcome, worker)
+    }
+
+    /// Runs the task's body with panics caught; returns its outcome code.
+    fn run_body(&self, task: u32, worker: usize) -> u32 {
+        let cx = Context::new(self, task, worker);
+        let result = self.graph.nodes[task as usize].body.with_mut(|body| {
+            // SAFETY: this worker owns `task` (module docs), so nothing else
+            // reads or writes its body until the Release decrements that
+            // follow; `&mut` for the duration of the call is exclusive.
+            let body = unsafe { &mut **body };
+            panic::catch_unwind(AssertUnwindSafe(|| body.run(&cx)))
+        });
+        match result {
+            Ok(Ok(())) => SUCCEEDED,
+            Ok(Err(error)) => self.fail(task, TaskError::Error(error)),
+            Err(payload) => self.fail(task, TaskError::Panicked(panic_message(payload))),
+        }
+    }
+
+    fn fail(&self, task: u32, error: TaskError) -> u32 {
+        self.failures.lock().push((task, error));
+        if self.policy == FailurePolicy::FailFast {
+            // ORDERING: Relaxed: see `is_stopped`.
+            self.stopped.store(true, Ordering::Relaxed);
+        }
+        FAILED
+    }
+
+    /// Drops the output an earlier run left in a task that does not run now.
+    fn discard_output(&self, task: u32) {
+        self.graph.nodes[task as usize].body.with_mut(|body| {
+            // SAFETY: as in `run_body`: this worker owns the task.
+            let body = unsafe { &mut **body };
+            // The output's destructor is user code. Should it panic, the task
+            // still did not run, so its outcome stays; the panic is dropped.
+            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| body.clear_output())) {
+                forget_panic(payload);
+            }
+        });
+    }
+
+    /// Step 3: hands the task's successors on.
+    fn release_successors(&self, task: u32, outcome: u32, worker: &WorkerThread) -> Option<u32> {
+        let poison = outcome == FAILED || outcome == SKIPPED;
+        let own_tag = self.graph.node_tags[task as usize];
+        let mut next = None;
+        let mut pushed = 0;
+        for &successor in self.graph.topology.successors(task) {
+            let word = &self.graph.counters[successor as usize];
+            if poison {
+                // ORDERING: Relaxed: the Release decrement below is later in
+                // this word's modification order, so whoever reaches zero
+                // reads a value that includes this bit.
+                word.fetch_or(POISONED, Ordering::Relaxed);
+            }
+            // ORDERING: Release publishes this task's output and outcome to
+            // the worker that reaches zero; that worker's Acquire fence below
+            // takes in the Release of every other dependency as well.
+            if word.fetch_sub(1, Ordering::Release) & PENDING_MASK != 1 {
+                continue;
+            }
+            fence(Ordering::Acquire);
+            let tag = self.graph.node_tags[successor as usize];
+            if tag != own_tag {
+                self.pools[tag as usize].inject(Job::task(self, successor));
+            } else if next.is_none() {
+                next = Some(successor);
+            } else {
+                worker.push_local(Job::task(self, successor));
+                pushed += 1;
+            }
+        }
+        if pushed > 0 {
+            worker.pool().pushed_local(pushed);
+        }
+        next
+    }
+
+    /// The output of `dependency` for the running task `reader`, if `reader`
+    /// declared that dependency.
+    pub(crate) fn input(
+        &self,
+        reader: u32,
+        dependency: TaskRef,
+    ) -> Result<&'g dyn std::any::Any, InputError> {
+        if dependency.graph != self.graph.id {
+            return Err(InputError::ForeignTask {
+                reader: self.name_cow(reader),
+            });
+        }
+        if self
+            .graph
+            .topology
+            .predecessors(reader)
+            .binary_search(&dependency.index)
+            .is_err()
+        {
+            return Err(InputError::NotADependency {
+                reader: self.name_cow(reader),
+                dependency: self.name_cow(dependency.index),
+            });
+        }
+        let body = self.graph.nodes[dependency.index as usize]
+            .body
+            .with(|body| {
+                // SAFETY: `dependency` is a declared dependency of the running
+                // task `reader`, which started only after `dependency`
+                // succeeded: its owner wrote the body before its Release
+                // decrement of `reader`'s word, and `reader`'s owner executed
+                // the Acquire fence after the decrement that reached zero.
+                // Each task runs at most once per run, so the body is not
+                // written again while the run, and so the returned
+                // reference, lasts.
+                unsafe { &**body }
+            });
+        Ok(body.output())
+    }
+
+    pub(crate) fn name_cow(&self, task: u32) -> Cow<'static, str> {
+        self.graph.nodes[task as usize].name.clone()
+    }
+}
+
+/// The message of a caught panic.
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    let message = if let Some(message) = payload.downcast_ref::<&'static str>() {
+        (*message).to_owned()
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "a panic payload that is not a string".to_owned()
+    };
+    forget_panic(payload);
+    message
+}
+
+/// Drops a panic payload, whose destructor may itself panic; such a second
+/// panic is caught and its payload leaked rather than let kill the worker.
+fn forget_panic(payload: Box<dyn std::any::Any + Send>) {
+    if let Err(second) = panic::catch_unwind(AssertUnwindSafe(|| drop(payload))) {
+        std::mem::forget(second);
+    }
+}

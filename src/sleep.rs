@@ -1,0 +1,164 @@
+//! How the workers of one pool fall asleep when they find no work, and how a
+//! thread that gives a pool work wakes them, without lost wake-ups.
+//!
+//! # State
+//!
+//! Each pool has one [`Sleep`]: a mutex-guarded record of how many workers
+//! are registered as asleep (`sleeping`), how many wake-ups were granted but
+//! not yet taken (`tokens`) and whether the pool shuts down, plus an atomic
+//! copy of `sleeping` ([`Sleep::sleepers`]) that pushers read without the
+//! lock. A worker is *running* (processing jobs), *searching* (its own deque
+//! is empty; it steals, spinning briefly), *registered* (counted in
+//! `sleeping`, re-checking the queues under the lock) or *waiting* (on the
+//! condition variable).
+//!
+//! # Falling asleep (worker `W` of pool `P`)
+//!
+//! 1. `W`'s own deque is empty and a brief spin of steals from `P`'s injector
+//!    and `P`'s other workers found nothing.
+//! 2. `W` locks the state. If the pool shuts down, `W` exits.
+//! 3. `W` counts itself in `sleeping` and stores the new count in `sleepers`.
+//! 4. `W` executes a `SeqCst` fence.
+//! 5. `W` searches every queue of `P` once more, still holding the lock. If it
+//!    finds a job it takes itself out of `sleeping` and runs the job.
+//!    *Prevents the lost wake-up:* a job pushed before a pusher's step-W2
+//!    fence that came before `W`'s step-4 fence is visible here.
+//! 6. Otherwise `W` waits on the condition variable, which releases the lock.
+//!    Each time it wakes it takes a token if there is one and searches again
+//!    (step 1); with no token it exits on shutdown or waits again (a spurious
+//!    wake-up).
+//!
+//! # Waking (any thread that pushed jobs onto a queue of `P`)
+//!
+//! 1. Push the jobs.
+//! 2. Execute a `SeqCst` fence.
+//! 3. Load `sleepers`. If it is zero, stop: no worker can be past its step 4
+//!    without seeing the push. *Why:* the two fences are totally ordered. If
+//!    the pusher's came first, the sleeper's step 5 sees the push; if the
+//!    sleeper's came first, this load sees its step-3 store.
+//! 4. Otherwise lock the state, move up to one worker per pushed job from
+//!    `sleeping` to `tokens`, update `sleepers` and notify that many waiters.
+//!    The waker, not the woken worker, takes the worker out of `sleeping`, so
+//!    that later pushes do not count a worker that is already being woken.
+//!
+//! Workers are anonymous in these counts: whichever waiter takes a token, the
+//! invariant *waiting workers = `sleeping` + `tokens`* holds, so no worker
+//! waits uncounted.
+//!
+//! Pushes onto a worker's own deque need steps 2-4 only for parallelism, not
+//! for progress: a worker never sleeps while its own deque holds a job. Pushes
+//! from outside the pool (the caller of a run, or a worker of another tag
+//! handing work across) need them for progress and always perform them. A
+//! pool of one worker has nobody to wake for its own pushes and skips them.
+//!
+//! # Shutdown
+//!
+//! The executor, which alone can shut a pool down and only when no run is in
+//! progress, sets the flag under the lock and notifies every waiter. Workers
+//! check the flag under the lock before registering and after every wake-up,
+//! so none is left waiting.
+
+use crate::sync::atomic::{AtomicUsize, Ordering, fence};
+use crate::sync::{Condvar, Mutex};
+
+/// The sleep/wake state of one pool (see the module docs for the protocol).
+#[derive(Debug)]
+pub(crate) struct Sleep {
+    /// A copy of `State::sleeping`, written under the lock, read without it.
+    sleepers: AtomicUsize,
+    state: Mutex<State>,
+    wake_up: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Workers registered as asleep and not yet chosen by a waker.
+    sleeping: usize,
+    /// Wake-ups granted and not yet taken by a waiting worker.
+    tokens: usize,
+    /// Set once, when the executor shuts the pool down.
+    shutdown: bool,
+}
+
+/// How a worker's attempt to sleep ended.
+#[derive(Debug)]
+pub(crate) enum Slumber<J> {
+    /// The re-check under the lock found this job; the worker did not sleep.
+    Found(J),
+    /// The worker slept and was woken; it should search for work again.
+    Woken,
+    /// The pool shuts down; the worker should exit.
+    Shutdown,
+}
+
+impl Sleep {
+    pub(crate) fn new() -> Self {
+        Sleep {
+            sleepers: AtomicUsize::new(0),
+            state: Mutex::new(State::default()),
+            wake_up: Condvar::new(),
+        }
+    }
+
+    /// Falling asleep, steps 2-6. `search` looks through every queue of the
+    /// pool once.
+    pub(crate) fn sleep<J>(&self, search: impl FnOnce() -> Option<J>) -> Slumber<J> {
+        let mut state = self.state.lock();
+        if state.shutdown {
+            return Slumber::Shutdown;
+        }
+        state.sleeping += 1;
+        // ORDERING: Relaxed: the step-4 fence below orders this store before
+        // the re-check, which is all the protocol needs of it.
+        self.sleepers.store(state.sleeping, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        if let Some(job) = search() {
+            state.sleeping -= 1;
+            // ORDERING: Relaxed: only ever read as a hint to take the lock.
+            self.sleepers.store(state.sleeping, Ordering::Relaxed);
+            return Slumber::Found(job);
+        }
+        loop {
+            state = self.wake_up.wait(state);
+            if state.tokens > 0 {
+                state.tokens -= 1;
+                return Slumber::Woken;
+            }
+            if state.shutdown {
+                state.sleeping -= 1;
+                return Slumber::Shutdown;
+            }
+        }
+    }
+
+    /// Waking, steps 2-4, after `jobs` jobs were pushed onto the pool.
+    pub(crate) fn notify(&self, jobs: usize) {
+        fence(Ordering::SeqCst);
+        // ORDERING: Relaxed: the fence above orders the pushes before this
+        // load (see step 3).
+        if self.sleepers.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        self.wake(jobs);
+    }
+
+    #[cold]
+    fn wake(&self, jobs: usize) {
+        let mut state = self.state.lock();
+        let woken = jobs.min(state.sleeping);
+        state.sleeping -= woken;
+        state.tokens += woken;
+        // ORDERING: Relaxed: only ever read as a hint to take the lock.
+        self.sleepers.store(state.sleeping, Ordering::Relaxed);
+        for _ in 0..woken {
+            self.wake_up.notify_one();
+        }
+    }
+
+    /// Tells every worker of the pool to exit.
+    pub(crate) fn shut_down(&self) {
+        let mut state = self.state.lock();
+        state.shutdown = true;
+        self.wake_up.notify_all();
+    }
+}

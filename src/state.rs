@@ -1,0 +1,37 @@
+//! The per-task word a run keeps in [`Graph`](crate::Graph)'s counter array.
+//!
+//! While a task waits, its word counts the dependencies that have not
+//! finished, plus a flag that one of them failed or was skipped:
+//!
+//! | bits  | meaning                                  |
+//! |-------|------------------------------------------|
+//! | 0..31 | [`PENDING_MASK`]: unfinished dependencies |
+//! | 31    | [`POISONED`]: a dependency failed or was skipped |
+//!
+//! The finisher that brings the count to zero owns the task from then on.
+//! Once the task is processed its word holds one of the outcome codes below,
+//! which the caller reads into the report after the run completes.
+
+/// The bits that count unfinished dependencies.
+pub(crate) const PENDING_MASK: u32 = POISONED - 1;
+
+/// Set when a dependency failed or was skipped: the task will be skipped.
+pub(crate) const POISONED: u32 = 1 << 31;
+
+/// The most edges a graph may have: no task can then have more dependencies
+/// than [`PENDING_MASK`] counts.
+pub(crate) const MAX_EDGES: u32 = PENDING_MASK;
+
+/// Outcome code: the task ran and returned `Ok`.
+pub(crate) const SUCCEEDED: u32 = 1;
+
+/// Outcome code: the task returned an error or panicked.
+pub(crate) const FAILED: u32 = 2;
+
+/// Outcome code: the task did not run because a dependency failed or was
+/// skipped.
+pub(crate) const SKIPPED: u32 = 3;
+
+/// Outcome code: the task did not run because the run was stopped (a
+/// fail-fast failure or a cancelled token) and no dependency failed.
+pub(crate) const CANCELLED: u32 = 4;

@@ -1,0 +1,185 @@
+//! Every synchronisation primitive the engine uses, in one place.
+//!
+//! The rest of the crate takes its atomics, locks, condition variables,
+//! thread spawns and `UnsafeCell`s from here and never from `std` directly.
+//! Under `--cfg taskflow_loom` this module hands out loom's model-checked
+//! types instead, so `tests/loom.rs` explores the engine's own code. The cfg is
+//! prefixed so that a user's `--cfg loom` does not switch taskflow over.
+//!
+//! The wrappers below give both back ends one API: locks that ignore poisoning
+//! (no engine code runs user code while holding a lock, so a poisoned lock
+//! only means some unrelated thread panicked) and an `UnsafeCell` with tokio's
+//! `with`/`with_mut` access style, which loom needs to track every access.
+
+#[cfg(not(taskflow_loom))]
+mod imp {
+    pub(crate) use std::sync::Arc;
+    pub(crate) use std::sync::atomic;
+    pub(crate) use std::thread;
+
+    pub(crate) use std::sync::Condvar as RawCondvar;
+    pub(crate) use std::sync::Mutex as RawMutex;
+    pub(crate) use std::sync::MutexGuard;
+
+    /// `std::cell::UnsafeCell` behind the access API of loom's `UnsafeCell`.
+    #[derive(Debug)]
+    pub(crate) struct UnsafeCell<T: ?Sized>(std::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        pub(crate) const fn new(value: T) -> Self {
+            Self(std::cell::UnsafeCell::new(value))
+        }
+    }
+
+    impl<T: ?Sized> UnsafeCell<T> {
+        /// Calls `f` with a pointer through which the value may be read.
+        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        /// Calls `f` with a pointer through which the value may be written.
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        /// Exclusive access, checked by the borrow checker.
+        pub(crate) fn get_mut(&mut self) -> &mut T {
+            self.0.get_mut()
+        }
+    }
+}
+
+#[cfg(taskflow_loom)]
+mod imp {
+    pub(crate) use loom::sync::Arc;
+    pub(crate) use loom::sync::atomic;
+    pub(crate) use loom::thread;
+
+    pub(crate) use loom::hint::spin_loop;
+    pub(crate) use loom::sync::Condvar as RawCondvar;
+    pub(crate) use loom::sync::Mutex as RawMutex;
+    pub(crate) use loom::sync::MutexGuard;
+
+    /// loom's `UnsafeCell`, which records every access and reports the ones
+    /// that are not ordered by a happens-before edge.
+    #[derive(Debug)]
+    pub(crate) struct UnsafeCell<T: ?Sized>(loom::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Self(loom::cell::UnsafeCell::new(value))
+        }
+    }
+
+    impl<T: ?Sized> UnsafeCell<T> {
+        /// Calls `f` with a pointer through which the value may be read.
+        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            self.0.with(f)
+        }
+
+        /// Calls `f` with a pointer through which the value may be written.
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            self.0.with_mut(f)
+        }
+
+        /// Exclusive access, checked by the borrow checker.
+        pub(crate) fn get_mut(&mut self) -> &mut T {
+            // SAFETY: `&mut self` proves that no other reference to the value
+            // exists, so handing out `&mut T` for its lifetime is sound.
+            self.0.with_mut(|value| unsafe { &mut *value })
+        }
+    }
+}
+
+pub(crate) use imp::{Arc, MutexGuard, UnsafeCell, atomic, thread};
+#[cfg(taskflow_loom)]
+use loom::hint::spin_loop;
+
+/// A mutex whose `lock` cannot fail: poisoning is ignored (see module docs).
+#[derive(Debug, Default)]
+pub(crate) struct Mutex<T>(imp::RawMutex<T>);
+
+impl<T> Mutex<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Self(imp::RawMutex::new(value))
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn into_inner(self) -> T {
+        self.0
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A condition variable paired with [`Mutex`], ignoring poisoning likewise.
+#[derive(Debug, Default)]
+pub(crate) struct Condvar(imp::RawCondvar);
+
+impl Condvar {
+    pub(crate) fn new() -> Self {
+        Self(imp::RawCondvar::new())
+    }
+
+    pub(crate) fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        self.0
+            .wait(guard)
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn notify_one(&self) {
+        self.0.notify_one();
+    }
+
+    pub(crate) fn notify_all(&self) {
+        self.0.notify_all();
+    }
+}
+
+/// A process-wide unique, non-zero number, used to give every graph an
+/// identity that its task handles carry.
+///
+/// This counter is not part of the scheduling protocol, so it stays a plain
+/// `std` atomic even under loom (loom cannot model a `static`). Uniqueness
+/// needs only the atomicity of `fetch_add`.
+pub(crate) fn next_unique_id() -> std::num::NonZeroU64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    // ORDERING: Relaxed: only the uniqueness of the returned values matters,
+    // and every fetch_add on one atomic returns a distinct value.
+    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::num::NonZeroU64::new(id).expect("2^64 graphs were created; the id counter wrapped")
+}
+
+/// Spinning before sleeping: crossbeam's exponential backoff, which spins
+/// and then yields. Under loom a spin would only multiply the interleavings
+/// to explore, so there the backoff is complete at once and an idle worker
+/// goes straight to the sleep protocol.
+#[cfg(not(taskflow_loom))]
+pub(crate) use crossbeam_utils::Backoff;
+
+/// See the non-loom `Backoff`.
+#[cfg(taskflow_loom)]
+#[derive(Debug, Default)]
+pub(crate) struct Backoff;
+
+#[cfg(taskflow_loom)]
+impl Backoff {
+    pub(crate) fn new() -> Self {
+        Backoff
+    }
+
+    pub(crate) fn is_completed(&self) -> bool {
+        true
+    }
+
+    pub(crate) fn snooze(&self) {
+        spin_loop();
+    }
+
+    pub(crate) fn reset(&self) {}
+}

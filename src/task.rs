@@ -1,0 +1,135 @@
+//! [`Task`]: a task under construction, before it is added to a graph.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use crate::body::{BodyCell, ErasedBody, TaskBody};
+use crate::context::Context;
+use crate::error::Error;
+use crate::handle::TaskRef;
+use crate::tag::Tag;
+
+/// A task: a name, a body, an optional tag and the tasks it runs after.
+///
+/// `T` is the type of the task's output, which its dependents read with
+/// [`Context::input`] and the caller with [`Graph::output`](crate::Graph::output).
+/// Add it to a graph with [`Graph::add`](crate::Graph::add).
+///
+/// ```
+/// use taskflow::{Context, Graph, Task};
+///
+/// let mut graph = Graph::new();
+/// let fetch = graph.add(Task::new("fetch", |_: &Context<'_>| Ok(40)).tag("io"));
+/// let add = graph.add(
+///     Task::new("add", move |cx: &Context<'_>| Ok(cx.input(fetch)? + 2)).after(fetch),
+/// );
+/// # let _ = add;
+/// ```
+pub struct Task<T> {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) body: Box<dyn ErasedBody>,
+    pub(crate) tag: Option<Tag>,
+    pub(crate) dependencies: Dependencies,
+    _output: PhantomData<fn() -> T>,
+}
+
+impl<T: Send + Sync + 'static> Task<T> {
+    /// A task that runs `f`. Names need not be unique; they appear in reports
+    /// and errors. A literal name costs no allocation.
+    pub fn new<F>(name: impl Into<Cow<'static, str>>, f: F) -> Self
+    where
+        F: FnMut(&Context<'_>) -> Result<T, Error> + Send + 'static,
+    {
+        Task::with_erased(name.into(), BodyCell::boxed(f))
+    }
+
+    /// A task whose work is a [`TaskBody`] value rather than a closure.
+    pub fn from_body<B>(name: impl Into<Cow<'static, str>>, body: B) -> Self
+    where
+        B: TaskBody<Output = T>,
+    {
+        Task::with_erased(name.into(), BodyCell::boxed(body))
+    }
+}
+
+impl<T> Task<T> {
+    fn with_erased(name: Cow<'static, str>, body: Box<dyn ErasedBody>) -> Self {
+        Task {
+            name,
+            body,
+            tag: None,
+            dependencies: Dependencies::None,
+            _output: PhantomData,
+        }
+    }
+
+    /// Runs the task on the pool of `tag` instead of [`Tag::DEFAULT`].
+    pub fn tag(mut self, tag: impl Into<Tag>) -> Self {
+        self.tag = Some(tag.into());
+        self
+    }
+
+    /// Runs the task only after `dependency` has succeeded.
+    pub fn after(mut self, dependency: impl Into<TaskRef>) -> Self {
+        self.dependencies.push(dependency.into());
+        self
+    }
+
+    /// Runs the task only after every one of `dependencies` has succeeded.
+    pub fn after_all<I>(mut self, dependencies: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<TaskRef>,
+    {
+        for dependency in dependencies {
+            self.dependencies.push(dependency.into());
+        }
+        self
+    }
+
+    /// The task's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("name", &self.name)
+            .field("tag", &self.tag)
+            .field("dependencies", &self.dependencies.as_slice())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The dependencies of a task under construction. Most tasks have at most
+/// one, which is stored inline so that building a chain does not allocate.
+#[derive(Debug)]
+pub(crate) enum Dependencies {
+    None,
+    One(TaskRef),
+    Many(Vec<TaskRef>),
+}
+
+impl Dependencies {
+    fn push(&mut self, dependency: TaskRef) {
+        *self = match std::mem::replace(self, Dependencies::None) {
+            Dependencies::None => Dependencies::One(dependency),
+            Dependencies::One(first) => Dependencies::Many(vec![first, dependency]),
+            Dependencies::Many(mut all) => {
+                all.push(dependency);
+                Dependencies::Many(all)
+            }
+        };
+    }
+
+    pub(crate) fn as_slice(&self) -> &[TaskRef] {
+        match self {
+            Dependencies::None => &[],
+            Dependencies::One(dependency) => std::slice::from_ref(dependency),
+            Dependencies::Many(all) => all,
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! [`WorkerThread`]: the loop one worker thread runs, and how it counts the
+//! tasks it finishes.
+//!
+//! A worker pops jobs from its own deque, steals from its pool when that is
+//! empty, spins briefly when there is nothing to steal, and then sleeps (see
+//! [`crate::sleep`]). It processes a ready task and then, directly and
+//! without a queue, the first successor of the same pool that the task made
+//! ready; further ready successors go onto its deque for itself or thieves.
+//!
+//! # Counting finished tasks
+//!
+//! A worker counts the tasks it finishes for a run in a private [`Batch`] and
+//! subtracts the batch from the run's [`Completion`] only when its own deque
+//! runs dry or it turns to a job of another run. Until then the run cannot
+//! complete, which is what keeps the run alive for the worker: the worker may
+//! dereference a job's run pointer, and push jobs of that run, only while it
+//! holds an unsubtracted batch for that run. After subtracting, it touches
+//! only the `Arc<Completion>` it co-owns. So no `&Run` may be live across a
+//! flush: flushes happen only in [`WorkerThread::run`]'s loop, outside any
+//! function that borrows a run.
+
+use std::ptr::NonNull;
+
+use crate::completion::Completion;
+use crate::job::{Job, Work};
+use crate::pool::Pool;
+use crate::queue::LocalQueue;
+use crate::run::Run;
+use crate::sleep::Slumber;
+use crate::sync::{Arc, Backoff};
+
+/// One worker of a pool, owned by its thread.
+#[derive(Debug)]
+pub(crate) struct WorkerThread {
+    pool: Arc<Pool>,
+    index: usize,
+    local: LocalQueue<Job>,
+    batch: Option<Batch>,
+}
+
+/// Tasks of one run that this worker finished and has not yet counted.
+#[derive(Debug)]
+struct Batch {
+    run: NonNull<Run<'static>>,
+    completion: Arc<Completion>,
+    finished: usize,
+}
+
+impl WorkerThread {
+    pub(crate) fn new(pool: Arc<Pool>, index: usize, local: LocalQueue<Job>) -> Self {
+        WorkerThread {
+            pool,
+            index,
+            local,
+            batch: None,
+        }
+    }
+
+    /// The worker's position in its pool.
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Puts a job on this worker's own deque. Call
+    /// [`Pool::pushed_local`] after a group of pushes.
+    pub(crate) fn push_local(&self, job: Job) {
+        self.local.push(job);
+    }
+
+    /// Serves the pool until it shuts down.
+    pub(crate) fn run(mut self) {
+        while let Some(job) = self.next_job() {
+            self.adopt(job.run());
+            // SAFETY: the job stands for at least one unfinished task of its
+            // run, so the run has not completed and its caller is still
+            // blocked in `Run::execute`, keeping it alive. `adopt` made this
+            // worker hold a batch for the run, so it stays alive until the
+            // batch is flushed, which happens only in this loop, after `run`
+            // is dead.
+            let run = unsafe { job.run().as_ref() };
+            match job.work() {
+                Work::Task(task) => self.process_from(run, task),
+                Work::Sources { start, len } => self.process_sources(run, start, len),
+            }
+        }
+        self.flush();
+    }
+
+    /// The next job: from the own deque, else stolen, else after sleeping.
+    /// `None` when the pool shuts down.
+    fn next_job(&mut self) -> Option<Job> {
+        if let Some(job) = self.local.pop() {
+            return Some(job);
+        }
+        // Nothing local: this is the moment to count finished tasks, so that
+        // a run whose last task this was can complete.
+        self.flush();
+        let backoff = Backoff::new();
+        loop {
+            if let Some(job) = self.pool.steal(self.index, &self.local) {
+                return Some(job);
+            }
+            if !backoff.is_completed() {
+                backoff.snooze();
+                continue;
+            }
+            let (pool, index, local) = (&self.pool, self.index, &self.local);
+            match pool.sleep().sleep(|| pool.steal(index, local)) {
+                Slumber::Found(job) => return Some(job),
+                Slumber::Woken => backoff.reset(),
+                Slumber::Shutdown => return None,
+            }
+        }
+    }
+
+    /// Makes the batch this worker counts into the one of `run`, flushing a
+    /// batch of another run first.
+    fn adopt(&mut self, run: NonNull<Run<'static>>) {
+        if self.batch.as_ref().is_some_and(|batch| batch.run == run) {
+            return;
+        }
+        self.flush();
+        // SAFETY: as in `run`: the job being adopted keeps its run alive.
+        let completion = Arc::clone(unsafe { run.as_ref() }.completion());
+        self.batch = Some(Batch {
+            run,
+            completion,
+            finished: 0,
+        });
+    }
+
+    /// Counts the batch's finished tasks on the run's completion.
+    fn flush(&mut self) {
+        if let Some(batch) = self.batch.take() {
+            if batch.finished > 0 {
+                batch.completion.finish(batch.finished);
+            }
+        }
+    }
+
+    /// Processes `task` and the chain of same-pool successors each task
+    /// hands on.
+    fn process_from(&mut self, run: &Run<'_>, mut task: u32) {
+        loop {
+            let next = run.process(task, self);
+            self.count_finished();
+            match next {
+                Some(successor) => task = successor,
+                None => return,
+            }
+        }
+    }
+
+    /// Processes the sources at positions `start..start + len`. With helpers
+    /// in the pool, the range is halved repeatedly and the upper halves go on
+    /// the deque, where idle workers steal them; a lone worker walks it.
+    fn process_sources(&mut self, run: &Run<'_>, start: u32, mut len: u32) {
+        if self.pool.size() == 1 {
+            for position in start..start + len {
+                self.process_from(run, run.source(position));
+            }
+            return;
+        }
+        let mut halves = 0;
+        while len > 1 {
+            let upper = len / 2;
+            len -= upper;
+            self.local.push(Job::sources(run, start + len, upper));
+            halves += 1;
+        }
+        if halves > 0 {
+            self.pool.pushed_local(halves);
+        }
+        self.process_from(run, run.source(start));
+    }
+
+    fn count_finished(&mut self) {
+        self.batch
+            .as_mut()
+            .expect("a job is processed under its run's batch")
+            .finished += 1;
+    }
+}
