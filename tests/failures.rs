@@ -1,0 +1,470 @@
+//! Failures: errors and panics, `KeepGoing` and `FailFast`, how failures are
+//! reported, and that panics leave the executor fully usable.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{Rendezvous, Rng, Signal, executor, wait_until, watchdog};
+use taskflow::{
+    Context, Error, Executor, FailurePolicy, Graph, Outcome, RunOptions, RunReport, Task,
+    TaskError, TaskId, TaskRef,
+};
+
+fn keep_going() -> RunOptions {
+    RunOptions::new().policy(FailurePolicy::KeepGoing)
+}
+
+/// Calls per task name.
+#[derive(Default)]
+struct Calls(std::sync::Mutex<HashMap<&'static str, usize>>);
+
+impl Calls {
+    fn record(&self, name: &'static str) {
+        *self.0.lock().unwrap().entry(name).or_default() += 1;
+    }
+
+    fn of(&self, name: &'static str) -> usize {
+        self.0.lock().unwrap().get(name).copied().unwrap_or(0)
+    }
+}
+
+fn ok_task(calls: &Arc<Calls>, name: &'static str) -> Task<&'static str> {
+    let calls = Arc::clone(calls);
+    Task::new(name, move |_: &Context<'_>| {
+        calls.record(name);
+        Ok(name)
+    })
+}
+
+fn err_task(calls: &Arc<Calls>, name: &'static str, message: &'static str) -> Task<&'static str> {
+    let calls = Arc::clone(calls);
+    Task::new(
+        name,
+        move |_: &Context<'_>| -> Result<&'static str, Error> {
+            calls.record(name);
+            Err(message.into())
+        },
+    )
+}
+
+fn panic_task(calls: &Arc<Calls>, name: &'static str) -> Task<&'static str> {
+    let calls = Arc::clone(calls);
+    Task::new(
+        name,
+        move |_: &Context<'_>| -> Result<&'static str, Error> {
+            calls.record(name);
+            panic!("{name} exploded with code {}", 7 * 6)
+        },
+    )
+}
+
+fn kind(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Succeeded => "succeeded",
+        Outcome::Failed(TaskError::Error(_)) => "error",
+        Outcome::Failed(TaskError::Panicked(_)) => "panicked",
+        Outcome::Failed(_) => "failed otherwise",
+        Outcome::Skipped => "skipped",
+        Outcome::Cancelled => "cancelled",
+        _ => "unknown outcome",
+    }
+}
+
+#[test]
+fn keep_going_skips_only_the_transitive_dependents_of_failures() {
+    watchdog(|| {
+        let calls = Arc::new(Calls::default());
+        let mut graph = Graph::new();
+        let bad = graph.add(err_task(&calls, "bad", "bad broke"));
+        let child = graph.add(ok_task(&calls, "child").after(bad));
+        let grandchild = graph.add(ok_task(&calls, "grandchild").after(child).tag("other"));
+        let good = graph.add(ok_task(&calls, "good"));
+        let good_child = graph.add(ok_task(&calls, "good_child").after(good).tag("other"));
+        let mixed = graph.add(ok_task(&calls, "mixed").after(good).after(bad));
+        let boom = graph.add(panic_task(&calls, "boom").tag("other"));
+        let after_boom = graph.add(ok_task(&calls, "after_boom").after(boom));
+        let lone = graph.add(ok_task(&calls, "lone"));
+
+        let report = executor(2).run_with(&mut graph, keep_going()).unwrap();
+        let expect: [(TaskRef, &str); 9] = [
+            (bad.into(), "error"),
+            (child.into(), "skipped"),
+            (grandchild.into(), "skipped"),
+            (good.into(), "succeeded"),
+            (good_child.into(), "succeeded"),
+            (mixed.into(), "skipped"),
+            (boom.into(), "panicked"),
+            (after_boom.into(), "skipped"),
+            (lone.into(), "succeeded"),
+        ];
+        for (task, outcome) in expect {
+            assert_eq!(kind(report.outcome(task)), outcome, "{task:?}: {report:?}");
+        }
+        assert!(!report.is_success());
+        assert_eq!(
+            (
+                report.succeeded(),
+                report.failed(),
+                report.skipped(),
+                report.cancelled()
+            ),
+            (3, 2, 4, 0)
+        );
+        for name in ["bad", "good", "good_child", "boom", "lone"] {
+            assert_eq!(calls.of(name), 1, "{name} should have run once");
+        }
+        for name in ["child", "grandchild", "mixed", "after_boom"] {
+            assert_eq!(calls.of(name), 0, "{name} must not run");
+        }
+        // Outputs exist exactly for the tasks that succeeded.
+        assert_eq!(graph.output(good_child), Some(&"good_child"));
+        assert_eq!(graph.output(lone), Some(&"lone"));
+        for id in [bad, child, grandchild, mixed, boom, after_boom] {
+            assert_eq!(graph.output(id), None, "{id:?}");
+        }
+    });
+}
+
+#[test]
+fn keep_going_on_random_dags_matches_a_sequential_model() {
+    watchdog(|| {
+        let executor = Executor::builder()
+            .workers_per_tag(2)
+            .tag_workers("one", 1)
+            .build()
+            .unwrap();
+        for seed in 1..=5u64 {
+            let mut rng = Rng::new(seed * 77);
+            let size = 2_000;
+            let calls: Arc<Vec<AtomicUsize>> =
+                Arc::new((0..size).map(|_| AtomicUsize::new(0)).collect());
+            let mut graph = Graph::new();
+            let mut ids: Vec<TaskId<usize>> = Vec::new();
+            let mut model: Vec<&'static str> = Vec::new();
+            for index in 0..size {
+                let deps: Vec<usize> = if index == 0 {
+                    Vec::new()
+                } else {
+                    (0..rng.below(4))
+                        .map(|_| index - 1 - rng.below(index.min(20)))
+                        .collect()
+                };
+                let failure = if rng.chance(1, 40) {
+                    if rng.chance(1, 2) {
+                        "error"
+                    } else {
+                        "panicked"
+                    }
+                } else {
+                    "succeeded"
+                };
+                let expected = if deps.iter().any(|&dep| model[dep] != "succeeded") {
+                    "skipped"
+                } else {
+                    failure
+                };
+                model.push(expected);
+                let calls = Arc::clone(&calls);
+                let task = Task::new(format!("t{index}"), move |_: &Context<'_>| {
+                    calls[index].fetch_add(1, Ordering::SeqCst);
+                    match failure {
+                        "error" => Err(format!("t{index} failed").into()),
+                        "panicked" => panic!("t{index} panicked"),
+                        _ => Ok(index),
+                    }
+                })
+                .after_all(deps.iter().map(|&dep| ids[dep]))
+                .tag(["one", "two", "default"][index % 3]);
+                ids.push(graph.add(task));
+            }
+            let report = executor.run_with(&mut graph, keep_going()).unwrap();
+            for (index, id) in ids.iter().enumerate() {
+                assert_eq!(
+                    kind(report.outcome(*id)),
+                    model[index],
+                    "seed {seed}, t{index}"
+                );
+                let expected_calls = usize::from(model[index] != "skipped");
+                assert_eq!(
+                    calls[index].load(Ordering::SeqCst),
+                    expected_calls,
+                    "seed {seed}, t{index}"
+                );
+                let expected_output = (model[index] == "succeeded").then_some(&index);
+                assert_eq!(graph.output(*id), expected_output, "seed {seed}, t{index}");
+            }
+            let count = |outcome| model.iter().filter(|&&m| m == outcome).count();
+            assert_eq!(report.succeeded(), count("succeeded"), "seed {seed}");
+            assert_eq!(report.skipped(), count("skipped"), "seed {seed}");
+            assert_eq!(report.failed(), count("error") + count("panicked"));
+            assert_eq!(report.cancelled(), 0);
+            assert_eq!(report.failures().count(), report.failed());
+            assert_eq!(report.is_success(), report.failed() == 0);
+        }
+    });
+}
+
+/// The fail-fast scenario: `watcher` is running when `trigger` fails (the
+/// trigger waits until the watcher started), and the watcher keeps running
+/// until it sees the run stopped.
+///
+/// ```text
+/// trigger (fails) -> dep_of_trigger -> dep_of_dep
+/// watcher (succeeds, saw the stop) -> after_watcher -> after_after_watcher
+/// watcher + trigger -> mixed
+/// after_watcher + dep_of_trigger -> joined
+/// ```
+fn fail_fast_scenario(panics: bool, options: Option<RunOptions>) {
+    let calls = Arc::new(Calls::default());
+    let watcher_started = Signal::new();
+    let mut graph = Graph::new();
+    let watcher = {
+        let (calls, started) = (Arc::clone(&calls), Arc::clone(&watcher_started));
+        graph.add(
+            Task::new("watcher", move |cx: &Context<'_>| {
+                calls.record("watcher");
+                started.raise();
+                wait_until("the run to stop", || cx.is_cancelled())?;
+                Ok("watcher saw the stop")
+            })
+            .tag("watch"),
+        )
+    };
+    let trigger = {
+        let (calls, started) = (Arc::clone(&calls), Arc::clone(&watcher_started));
+        graph.add(
+            Task::new(
+                "trigger",
+                move |_: &Context<'_>| -> Result<&'static str, Error> {
+                    calls.record("trigger");
+                    started.wait()?;
+                    if panics {
+                        panic!("trigger panicked on purpose");
+                    }
+                    Err("trigger failed on purpose".into())
+                },
+            )
+            .tag("fail"),
+        )
+    };
+    let dep_of_trigger = graph.add(ok_task(&calls, "dep_of_trigger").after(trigger));
+    let dep_of_dep = graph.add(ok_task(&calls, "dep_of_dep").after(dep_of_trigger));
+    let after_watcher = graph.add(ok_task(&calls, "after_watcher").after(watcher));
+    let after_after = graph.add(ok_task(&calls, "after_after_watcher").after(after_watcher));
+    let mixed = graph.add(ok_task(&calls, "mixed").after(watcher).after(trigger));
+    let joined = graph.add(
+        ok_task(&calls, "joined")
+            .after(after_watcher)
+            .after(dep_of_trigger),
+    );
+
+    // Without options, `run` uses the default policy, which must be fail-fast.
+    let executor = executor(2);
+    let report = match options {
+        Some(options) => executor.run_with(&mut graph, options),
+        None => executor.run(&mut graph),
+    }
+    .unwrap();
+    let failure = if panics { "panicked" } else { "error" };
+    let expect: [(TaskRef, &str); 8] = [
+        (watcher.into(), "succeeded"),
+        (trigger.into(), failure),
+        (dep_of_trigger.into(), "skipped"),
+        (dep_of_dep.into(), "skipped"),
+        (after_watcher.into(), "cancelled"),
+        (after_after.into(), "cancelled"),
+        (mixed.into(), "skipped"),
+        (joined.into(), "skipped"),
+    ];
+    for (task, outcome) in expect {
+        assert_eq!(kind(report.outcome(task)), outcome, "{task:?}: {report:?}");
+    }
+    assert!(!report.is_success());
+    assert_eq!(
+        (
+            report.succeeded(),
+            report.failed(),
+            report.skipped(),
+            report.cancelled()
+        ),
+        (1, 1, 4, 2)
+    );
+    // No task started after the failure.
+    for name in [
+        "dep_of_trigger",
+        "dep_of_dep",
+        "after_watcher",
+        "after_after_watcher",
+        "mixed",
+        "joined",
+    ] {
+        assert_eq!(calls.of(name), 0, "{name} must not start after the failure");
+    }
+    // The running task finished normally and kept its output.
+    assert_eq!(graph.output(watcher), Some(&"watcher saw the stop"));
+    assert_eq!(graph.output(trigger), None);
+}
+
+#[test]
+fn fail_fast_after_an_error_starts_nothing_and_lets_running_tasks_finish() {
+    watchdog(|| fail_fast_scenario(false, None));
+}
+
+#[test]
+fn fail_fast_after_a_panic_starts_nothing_and_lets_running_tasks_finish() {
+    watchdog(|| fail_fast_scenario(true, None));
+}
+
+#[test]
+fn fail_fast_is_the_default_of_run_options() {
+    watchdog(|| fail_fast_scenario(false, Some(RunOptions::default())));
+    watchdog(|| fail_fast_scenario(true, Some(RunOptions::new())));
+}
+
+#[test]
+fn fail_fast_chosen_explicitly() {
+    watchdog(|| {
+        fail_fast_scenario(
+            false,
+            Some(RunOptions::new().policy(FailurePolicy::FailFast)),
+        )
+    });
+}
+
+#[test]
+fn failure_reports_keep_the_tasks_own_messages() {
+    watchdog(|| {
+        let calls = Arc::new(Calls::default());
+        let mut graph = Graph::new();
+        let error = graph.add(err_task(&calls, "disk", "disk full: 0 bytes left"));
+        let boom = graph.add(panic_task(&calls, "boom"));
+        let static_panic = graph.add(Task::new(
+            "static_panic",
+            |_: &Context<'_>| -> Result<(), Error> { panic!("a static message") },
+        ));
+        let odd_payload = graph.add(Task::new(
+            "odd_payload",
+            |_: &Context<'_>| -> Result<(), Error> { std::panic::panic_any(12345u64) },
+        ));
+        let io_error = graph.add(Task::new("io", |_: &Context<'_>| -> Result<(), Error> {
+            Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no such thing").into())
+        }));
+        let report = executor(2).run_with(&mut graph, keep_going()).unwrap();
+        assert_eq!(report.failed(), 5);
+
+        let message = |task: TaskRef, report: &RunReport| match report.outcome(task) {
+            Outcome::Failed(error) => error.to_string(),
+            other => panic!("{task:?} should have failed: {other:?}"),
+        };
+        assert!(message(error.into(), &report).contains("disk full: 0 bytes left"));
+        match report.outcome(boom) {
+            Outcome::Failed(TaskError::Panicked(text)) => {
+                assert!(text.contains("boom exploded with code 42"), "{text}")
+            }
+            other => panic!("boom should have panicked: {other:?}"),
+        }
+        assert!(message(boom.into(), &report).contains("boom exploded with code 42"));
+        assert!(message(static_panic.into(), &report).contains("a static message"));
+        assert!(matches!(
+            report.outcome(odd_payload),
+            Outcome::Failed(TaskError::Panicked(_))
+        ));
+        match report.outcome(io_error) {
+            Outcome::Failed(TaskError::Error(error)) => {
+                let io = error
+                    .downcast_ref::<std::io::Error>()
+                    .expect("the task's own error");
+                assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+            }
+            other => panic!("io should have failed with its error: {other:?}"),
+        }
+        assert!(message(io_error.into(), &report).contains("no such thing"));
+
+        let mut failures: Vec<(String, String)> = report
+            .failures()
+            .map(|(name, error)| (name.to_owned(), error.to_string()))
+            .collect();
+        failures.sort();
+        let names: Vec<&str> = failures.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["boom", "disk", "io", "odd_payload", "static_panic"]);
+        assert!(failures[1].1.contains("disk full"));
+        // TaskError is a std error with its message.
+        let (_, first_error) = report.failures().next().unwrap();
+        let as_std: &dyn std::error::Error = first_error;
+        assert!(!as_std.to_string().is_empty());
+    });
+}
+
+/// A panic payload whose own destructor panics.
+struct PanicOnDrop;
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        panic!("the panic payload's destructor panicked too");
+    }
+}
+
+#[test]
+fn panics_leave_every_worker_alive() {
+    watchdog(|| {
+        let executor = executor(2);
+        for round in 0..3 {
+            let mut graph = Graph::new();
+            for index in 0..20 {
+                graph.add(Task::new(
+                    "panicker",
+                    move |_: &Context<'_>| -> Result<(), Error> {
+                        if index % 5 == 0 {
+                            std::panic::panic_any(PanicOnDrop);
+                        }
+                        panic!("panic {index} of round {round}")
+                    },
+                ));
+            }
+            let report = executor.run_with(&mut graph, keep_going()).unwrap();
+            assert_eq!(report.failed(), 20, "round {round}: {report:?}");
+            assert!(
+                report
+                    .failures()
+                    .all(|(_, error)| matches!(error, TaskError::Panicked(_)))
+            );
+        }
+        // Both workers still serve: two tasks that can only finish together.
+        let meet = Rendezvous::new(2);
+        let mut graph = Graph::new();
+        let pair: Vec<TaskId<usize>> = (0..2)
+            .map(|_| {
+                let meet = Arc::clone(&meet);
+                graph.add(Task::new("pair", move |cx: &Context<'_>| {
+                    meet.meet()?;
+                    Ok(cx.worker_index())
+                }))
+            })
+            .collect();
+        let report = executor.run(&mut graph).unwrap();
+        assert!(report.is_success(), "{report}");
+        let mut workers: Vec<usize> = pair.iter().map(|id| *graph.output(*id).unwrap()).collect();
+        workers.sort();
+        assert_eq!(workers, [0, 1]);
+    });
+}
+
+#[test]
+fn panic_in_a_dependency_under_fail_fast_skips_dependents() {
+    watchdog(|| {
+        let calls = Arc::new(Calls::default());
+        let mut graph = Graph::new();
+        let source = graph.add(ok_task(&calls, "source"));
+        let boom = graph.add(panic_task(&calls, "boom").after(source));
+        let below = graph.add(ok_task(&calls, "below").after(boom));
+        let report = executor(1).run(&mut graph).unwrap();
+        assert_eq!(kind(report.outcome(source)), "succeeded");
+        assert_eq!(kind(report.outcome(boom)), "panicked");
+        assert_eq!(kind(report.outcome(below)), "skipped");
+        assert_eq!(calls.of("below"), 0);
+        assert_eq!(graph.output(source), Some(&"source"));
+    });
+}
