@@ -1,0 +1,563 @@
+//! Pools: sizes and their errors, a pool of N running N tasks at once and
+//! never more (across concurrent runs), one pool per tag, thread names,
+//! pinning, sharing an executor between threads, and dropping it.
+
+mod common;
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{Meter, Rendezvous, Signal, executor, watchdog};
+use taskflow::{BuildError, Context, Error, Executor, Graph, Tag, Task, TaskId};
+
+/// `count` tasks on `tag` that all meet at one rendezvous; each outputs its
+/// worker index and thread name.
+fn meeting_tasks(
+    graph: &mut Graph,
+    tag: &'static str,
+    count: usize,
+) -> Vec<TaskId<(usize, String)>> {
+    let meet = Rendezvous::new(count);
+    (0..count)
+        .map(|_| {
+            let meet = Arc::clone(&meet);
+            graph.add(
+                Task::new("meet", move |cx: &Context<'_>| {
+                    meet.meet()?;
+                    let name = thread::current().name().unwrap_or("").to_owned();
+                    Ok((cx.worker_index(), name))
+                })
+                .tag(tag),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn zero_workers_is_a_build_error() {
+    let cases: Vec<(&str, Result<Executor, BuildError>)> = vec![
+        (
+            "workers_per_tag(0)",
+            Executor::builder().workers_per_tag(0).build(),
+        ),
+        (
+            "tag_workers(x, 0)",
+            Executor::builder().tag_workers("x", 0).build(),
+        ),
+        (
+            "workers_per_tag(2).tag_workers(x, 0)",
+            Executor::builder()
+                .workers_per_tag(2)
+                .tag_workers("x", 0)
+                .build(),
+        ),
+        (
+            "workers_per_tag(0).tag_workers(x, 2)",
+            Executor::builder()
+                .workers_per_tag(0)
+                .tag_workers("x", 2)
+                .build(),
+        ),
+        (
+            "tag_workers(String, 0)",
+            Executor::builder()
+                .tag_workers(String::from("y"), 0)
+                .tag_workers("z", 1)
+                .build(),
+        ),
+    ];
+    for (what, result) in cases {
+        match result {
+            Err(error) => assert!(!error.to_string().is_empty(), "{what}"),
+            Ok(executor) => panic!("{what} must be refused, built {executor:?}"),
+        }
+    }
+    // A later setting replaces an earlier one.
+    assert!(
+        Executor::builder()
+            .workers_per_tag(0)
+            .workers_per_tag(1)
+            .build()
+            .is_ok()
+    );
+    assert!(
+        Executor::builder()
+            .tag_workers("x", 0)
+            .tag_workers("x", 1)
+            .build()
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_pool_of_n_runs_n_tasks_at_once() {
+    watchdog(|| {
+        for workers in [1, 2, 4] {
+            let executor = executor(workers);
+            let mut graph = Graph::new();
+            let ids = meeting_tasks(&mut graph, "default", workers);
+            let report = executor.run(&mut graph).unwrap();
+            assert!(report.is_success(), "pool of {workers}: {report}");
+            let indices: HashSet<usize> =
+                ids.iter().map(|id| graph.output(*id).unwrap().0).collect();
+            assert_eq!(indices, (0..workers).collect(), "pool of {workers}");
+        }
+    });
+}
+
+#[test]
+fn tag_workers_and_workers_per_tag_size_their_pools() {
+    watchdog(|| {
+        let executor = Executor::builder()
+            .workers_per_tag(3)
+            .tag_workers("wide", 5)
+            .tag_workers("narrow", 1)
+            .build()
+            .unwrap();
+        let mut graph = Graph::new();
+        let wide = meeting_tasks(&mut graph, "wide", 5);
+        // A tag seen for the first time gets `workers_per_tag` workers.
+        let fresh = meeting_tasks(&mut graph, "fresh", 3);
+        let plain = meeting_tasks(&mut graph, "default", 3);
+        let report = executor.run(&mut graph).unwrap();
+        assert!(report.is_success(), "{report}");
+        for (ids, tag, size) in [
+            (&wide, "wide", 5),
+            (&fresh, "fresh", 3),
+            (&plain, "default", 3),
+        ] {
+            let names: HashSet<String> = ids
+                .iter()
+                .map(|id| graph.output(*id).unwrap().1.clone())
+                .collect();
+            let expected: HashSet<String> =
+                (0..size).map(|i| format!("taskflow-{tag}-{i}")).collect();
+            assert_eq!(names, expected, "tag {tag}");
+        }
+
+        // The narrow pool runs one task at a time, however many are ready.
+        let meter = Meter::new();
+        let mut graph = Graph::new();
+        for _ in 0..20 {
+            let meter = Arc::clone(&meter);
+            graph.add(
+                Task::new("narrow", move |cx: &Context<'_>| {
+                    let _inside = meter.enter();
+                    // A task that runs for a while, so that overlaps would show.
+                    thread::sleep(Duration::from_millis(1));
+                    Ok(cx.worker_index())
+                })
+                .tag("narrow"),
+            );
+        }
+        assert!(executor.run(&mut graph).unwrap().is_success());
+        assert_eq!(meter.max(), 1);
+    });
+}
+
+/// Work for [`pools_never_exceed_their_size_across_concurrent_runs`]: a task
+/// that meets the other run's `start` task, then `tasks` measured tasks on
+/// each of `tags`, all after it.
+fn measured_graph(
+    start: &Arc<Rendezvous>,
+    meters: &[(&'static str, Arc<Meter>, usize)],
+    tasks: usize,
+    wrong_workers: &Arc<AtomicUsize>,
+) -> Graph {
+    let mut graph = Graph::new();
+    let start = {
+        let start = Arc::clone(start);
+        graph.add(Task::new("start", move |_: &Context<'_>| start.meet()))
+    };
+    for (tag, meter, size) in meters {
+        for _ in 0..tasks {
+            let (meter, size, wrong) = (Arc::clone(meter), *size, Arc::clone(wrong_workers));
+            graph.add(
+                Task::new("measured", move |cx: &Context<'_>| {
+                    let _inside = meter.enter();
+                    if cx.worker_index() >= size {
+                        wrong.fetch_add(1, Ordering::SeqCst);
+                    }
+                    // A task that runs for a while, so that overlaps would show.
+                    thread::sleep(Duration::from_millis(1));
+                    Ok(())
+                })
+                .tag(*tag)
+                .after(start),
+            );
+        }
+    }
+    graph
+}
+
+#[test]
+fn pools_never_exceed_their_size_across_concurrent_runs() {
+    watchdog(|| {
+        let executor = Arc::new(
+            Executor::builder()
+                .workers_per_tag(2)
+                .tag_workers("solo", 1)
+                .tag_workers("trio", 3)
+                .build()
+                .unwrap(),
+        );
+        let meters: Vec<(&'static str, Arc<Meter>, usize)> = vec![
+            ("default", Meter::new(), 2),
+            ("solo", Meter::new(), 1),
+            ("trio", Meter::new(), 3),
+        ];
+        let wrong_workers = Arc::new(AtomicUsize::new(0));
+        // The two runs' start tasks meet, so both runs are in progress at once
+        // and their measured tasks compete for the same pools.
+        let start = Rendezvous::new(2);
+        let runs: Vec<_> = (0..2)
+            .map(|_| {
+                let executor = Arc::clone(&executor);
+                let mut graph = measured_graph(&start, &meters, 30, &wrong_workers);
+                thread::spawn(move || executor.run(&mut graph).unwrap())
+            })
+            .collect();
+        for run in runs {
+            let report = run.join().unwrap();
+            assert!(report.is_success(), "{report}");
+            assert_eq!(report.succeeded(), 1 + 3 * 30);
+        }
+        for (tag, meter, size) in &meters {
+            assert!(
+                meter.max() <= *size,
+                "pool {tag} of {size} workers ran {} tasks at once",
+                meter.max()
+            );
+        }
+        assert_eq!(wrong_workers.load(Ordering::SeqCst), 0);
+    });
+}
+
+#[test]
+fn each_tag_has_its_own_pool_and_thread_names() {
+    watchdog(|| {
+        // Each pool has one worker; "io" blocks until "cpu" signals, which is
+        // possible only if the two tags run on different threads.
+        let executor = executor(1);
+        let signal = Signal::new();
+        let mut graph = Graph::new();
+        let io = {
+            let signal = Arc::clone(&signal);
+            graph.add(
+                Task::new("io", move |cx: &Context<'_>| {
+                    signal.wait()?;
+                    Ok((
+                        cx.tag().clone(),
+                        thread::current().name().map(str::to_owned),
+                    ))
+                })
+                .tag("io"),
+            )
+        };
+        let cpu = {
+            let signal = Arc::clone(&signal);
+            graph.add(
+                Task::new("cpu", move |cx: &Context<'_>| {
+                    signal.raise();
+                    Ok((
+                        cx.tag().clone(),
+                        thread::current().name().map(str::to_owned),
+                    ))
+                })
+                .tag(String::from("cpu")),
+            )
+        };
+        let untagged = graph.add(Task::new("untagged", |cx: &Context<'_>| {
+            Ok((
+                cx.tag().clone(),
+                thread::current().name().map(str::to_owned),
+            ))
+        }));
+        let report = executor.run(&mut graph).unwrap();
+        assert!(report.is_success(), "{report}");
+        assert_eq!(
+            graph.output(io).unwrap(),
+            &(Tag::from("io"), Some(String::from("taskflow-io-0")))
+        );
+        assert_eq!(
+            graph.output(cpu).unwrap(),
+            &(Tag::from("cpu"), Some(String::from("taskflow-cpu-0")))
+        );
+        assert_eq!(
+            graph.output(untagged).unwrap(),
+            &(Tag::DEFAULT, Some(String::from("taskflow-default-0")))
+        );
+    });
+}
+
+#[test]
+fn tasks_never_run_on_the_callers_thread() {
+    watchdog(|| {
+        let caller = thread::current().id();
+        let mut graph = Graph::new();
+        let ids: Vec<TaskId<bool>> = (0..100)
+            .map(|_| {
+                graph.add(Task::new("where", move |_: &Context<'_>| {
+                    Ok(thread::current().id() == caller)
+                }))
+            })
+            .collect();
+        assert!(executor(2).run(&mut graph).unwrap().is_success());
+        assert!(ids.iter().all(|id| graph.output(*id) == Some(&false)));
+    });
+}
+
+#[test]
+fn pinned_workers_run_graphs() {
+    watchdog(|| {
+        for pin in [true, false] {
+            let executor = Executor::builder()
+                .workers_per_tag(2)
+                .tag_workers("other", 1)
+                .pin_workers(pin)
+                .build()
+                .unwrap();
+            let mut graph = Graph::new();
+            let first = meeting_tasks(&mut graph, "default", 2)[0];
+            let other = graph.add(
+                Task::new("other", move |cx: &Context<'_>| Ok(cx.input(first)?.0 + 10))
+                    .tag("other")
+                    .after(first),
+            );
+            let report = executor.run(&mut graph).unwrap();
+            assert!(report.is_success(), "pin {pin}: {report}");
+            assert!(*graph.output(other).unwrap() >= 10);
+        }
+    });
+}
+
+#[test]
+fn default_executor_runs_as_many_tasks_at_once_as_the_machine_has_cores() {
+    watchdog(|| {
+        let cores = thread::available_parallelism().map_or(1, |n| n.get());
+        let executor = Executor::new();
+        let mut graph = Graph::new();
+        meeting_tasks(&mut graph, "default", cores);
+        meeting_tasks(&mut graph, "another", cores);
+        let report = executor.run(&mut graph).unwrap();
+        assert!(report.is_success(), "{report}");
+        let default = Executor::default();
+        let mut graph = Graph::new();
+        meeting_tasks(&mut graph, "default", cores);
+        assert!(default.run(&mut graph).unwrap().is_success());
+    });
+}
+
+thread_local! {
+    /// Set on a worker thread by a task; its drop runs when the thread exits.
+    static EXIT_WITNESS: RefCell<Option<ExitWitness>> = const { RefCell::new(None) };
+}
+
+struct ExitWitness(Arc<AtomicUsize>);
+
+impl Drop for ExitWitness {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn dropping_the_executor_joins_its_threads() {
+    watchdog(|| {
+        let exited = Arc::new(AtomicUsize::new(0));
+        let executor = Executor::builder()
+            .workers_per_tag(3)
+            .tag_workers("side", 2)
+            .build()
+            .unwrap();
+        // Every worker of both pools installs a witness in its thread-local
+        // storage: the meetings make each task run on a different worker.
+        let mut graph = Graph::new();
+        for (tag, count) in [("default", 3), ("side", 2)] {
+            let meet = Rendezvous::new(count);
+            for _ in 0..count {
+                let (meet, exited) = (Arc::clone(&meet), Arc::clone(&exited));
+                graph.add(
+                    Task::new("witness", move |_: &Context<'_>| -> Result<(), Error> {
+                        EXIT_WITNESS.with(|witness| {
+                            *witness.borrow_mut() = Some(ExitWitness(Arc::clone(&exited)))
+                        });
+                        meet.meet()
+                    })
+                    .tag(tag),
+                );
+            }
+        }
+        let report = executor.run(&mut graph).unwrap();
+        assert!(report.is_success(), "{report}");
+        assert_eq!(
+            exited.load(Ordering::SeqCst),
+            0,
+            "no worker exits during use"
+        );
+        let started = Instant::now();
+        drop(executor);
+        let took = started.elapsed();
+        // The threads were joined: each ran its thread-local destructors
+        // before `drop` returned.
+        assert_eq!(
+            exited.load(Ordering::SeqCst),
+            5,
+            "drop returned before every worker exited"
+        );
+        assert!(took < Duration::from_secs(5), "dropping took {took:?}");
+        // The graph outlives the executor and can run on another one.
+        assert!(common::executor(1).run(&mut graph).is_ok());
+    });
+}
+
+#[test]
+fn dropping_an_idle_or_unused_executor_returns_promptly() {
+    watchdog(|| {
+        drop(Executor::new());
+        drop(executor(4));
+        drop(
+            Executor::builder()
+                .tag_workers("a", 2)
+                .tag_workers("b", 3)
+                .build()
+                .unwrap(),
+        );
+        let executor = executor(2);
+        let mut graph = Graph::new();
+        graph.add(Task::new("t", |_: &Context<'_>| Ok(())).tag("lazy"));
+        assert!(executor.run(&mut graph).unwrap().is_success());
+        // Let the workers fall asleep for real before dropping.
+        thread::sleep(Duration::from_millis(50));
+        drop(executor);
+    });
+}
+
+#[test]
+fn an_executor_shared_by_threads_runs_their_graphs_at_once() {
+    watchdog(|| {
+        const THREADS: usize = 4;
+        const RUNS: usize = 40;
+        let executor = Arc::new(
+            Executor::builder()
+                .workers_per_tag(2)
+                .tag_workers("meet", THREADS)
+                .build()
+                .unwrap(),
+        );
+        // The first run of every thread has a task that meets the others: all
+        // threads have a run in progress on the executor at the same time.
+        let meet = Rendezvous::new(THREADS);
+        let threads: Vec<_> = (0..THREADS)
+            .map(|thread_index| {
+                let (executor, meet) = (Arc::clone(&executor), Arc::clone(&meet));
+                thread::spawn(move || {
+                    for run in 0..RUNS {
+                        let mut graph = Graph::new();
+                        let base = (thread_index * 1000 + run) as u64;
+                        let source = graph
+                            .add(Task::new("source", move |_: &Context<'_>| Ok(base)).tag("a"));
+                        let doubles: Vec<TaskId<u64>> = (0..8)
+                            .map(|k| {
+                                graph.add(
+                                    Task::new("double", move |cx: &Context<'_>| {
+                                        Ok(cx.input(source)? * 2 + k)
+                                    })
+                                    .tag(if k % 2 == 0 { "a" } else { "b" })
+                                    .after(source),
+                                )
+                            })
+                            .collect();
+                        let inputs = doubles.clone();
+                        let sum = graph.add(
+                            Task::new("sum", move |cx: &Context<'_>| {
+                                let mut sum = 0;
+                                for &id in &inputs {
+                                    sum += *cx.input(id)?;
+                                }
+                                Ok(sum)
+                            })
+                            .after_all(doubles),
+                        );
+                        if run == 0 {
+                            let meet = Arc::clone(&meet);
+                            graph.add(
+                                Task::new("meet", move |_: &Context<'_>| meet.meet()).tag("meet"),
+                            );
+                        }
+                        let report = executor.run(&mut graph).unwrap();
+                        assert!(
+                            report.is_success(),
+                            "thread {thread_index} run {run}: {report}"
+                        );
+                        assert_eq!(graph.take_output(sum), Some(16 * base + 28));
+                    }
+                })
+            })
+            .collect();
+        for handle in threads {
+            handle.join().unwrap();
+        }
+    });
+}
+
+#[test]
+fn many_small_runs_never_lose_a_wake_up() {
+    watchdog(|| {
+        // Thousands of short runs that hand work between pools: a lost
+        // wake-up leaves a run waiting forever and trips the watchdog.
+        let executor = Arc::new(
+            Executor::builder()
+                .workers_per_tag(2)
+                .tag_workers("single", 1)
+                .build()
+                .unwrap(),
+        );
+        let failures = Arc::new(Mutex::new(Vec::new()));
+        let threads: Vec<_> = (0..2)
+            .map(|thread_index| {
+                let (executor, failures) = (Arc::clone(&executor), Arc::clone(&failures));
+                thread::spawn(move || {
+                    let mut graph = Graph::new();
+                    let a = graph.add(Task::new("a", |_: &Context<'_>| Ok(1u32)));
+                    let b = graph.add(
+                        Task::new("b", move |cx: &Context<'_>| Ok(cx.input(a)? + 1))
+                            .tag("single")
+                            .after(a),
+                    );
+                    let c = graph.add(
+                        Task::new("c", move |cx: &Context<'_>| Ok(cx.input(b)? + 1))
+                            .tag("other")
+                            .after(b),
+                    );
+                    let d = graph.add(
+                        Task::new("d", move |cx: &Context<'_>| Ok(cx.input(c)? + cx.input(a)?))
+                            .after(c)
+                            .after(a),
+                    );
+                    for run in 0..1_500 {
+                        let report = executor.run(&mut graph).unwrap();
+                        if !report.is_success() || graph.output(d) != Some(&4) {
+                            failures
+                                .lock()
+                                .unwrap()
+                                .push(format!("thread {thread_index} run {run}: {report}"));
+                        }
+                    }
+                })
+            })
+            .collect();
+        for handle in threads {
+            handle.join().unwrap();
+        }
+        assert!(
+            failures.lock().unwrap().is_empty(),
+            "{:?}",
+            failures.lock().unwrap()
+        );
+    });
+}
