@@ -468,3 +468,142 @@ fn panic_in_a_dependency_under_fail_fast_skips_dependents() {
         assert_eq!(graph.output(source), Some(&"source"));
     });
 }
+
+/// Checks the outcome rules on a random DAG run under `policy`, where some
+/// tasks fail and one may cancel the run's token:
+/// - a task that ran (succeeded or failed) ran once, after all of its
+///   dependencies succeeded, and has an output exactly when it succeeded;
+/// - a task that did not run was skipped exactly when a dependency failed or
+///   was skipped, and cancelled otherwise;
+/// - cancelled tasks exist only in a stopped run.
+fn check_random_run(seed: u64, policy: FailurePolicy, cancel_at: Option<usize>) {
+    let mut rng = Rng::new(seed);
+    let size = 1_500;
+    let calls: Arc<Vec<AtomicUsize>> = Arc::new((0..size).map(|_| AtomicUsize::new(0)).collect());
+    let done: Arc<Vec<std::sync::atomic::AtomicBool>> = Arc::new(
+        (0..size)
+            .map(|_| std::sync::atomic::AtomicBool::new(false))
+            .collect(),
+    );
+    let early = Arc::new(AtomicUsize::new(0));
+    let token = taskflow::CancelToken::new();
+    let mut graph = Graph::new();
+    let mut ids: Vec<TaskId<usize>> = Vec::new();
+    let mut all_deps: Vec<Vec<usize>> = Vec::new();
+    for index in 0..size {
+        let deps: Vec<usize> = if index == 0 {
+            Vec::new()
+        } else {
+            (0..rng.below(4))
+                .map(|_| index - 1 - rng.below(index.min(30)))
+                .collect()
+        };
+        let fails = rng.chance(1, 300);
+        let cancels = cancel_at == Some(index);
+        let (calls, done, early, token) = (
+            Arc::clone(&calls),
+            Arc::clone(&done),
+            Arc::clone(&early),
+            token.clone(),
+        );
+        let deps_in_task = deps.clone();
+        let task = Task::new(format!("t{index}"), move |_: &Context<'_>| {
+            calls[index].fetch_add(1, Ordering::SeqCst);
+            if deps_in_task
+                .iter()
+                .any(|&dep| !done[dep].load(Ordering::Acquire))
+            {
+                early.fetch_add(1, Ordering::SeqCst);
+            }
+            if cancels {
+                token.cancel();
+            }
+            if fails {
+                return Err(format!("t{index} fails").into());
+            }
+            done[index].store(true, Ordering::Release);
+            Ok(index)
+        })
+        .after_all(deps.iter().map(|&dep| ids[dep]))
+        .tag(["p", "q", "default"][rng.below(3)]);
+        ids.push(graph.add(task));
+        all_deps.push(deps);
+    }
+    let executor = Executor::builder()
+        .workers_per_tag(2)
+        .tag_workers("q", 1)
+        .build()
+        .unwrap();
+    let report = executor
+        .run_with(
+            &mut graph,
+            RunOptions::new().policy(policy).cancel_token(token.clone()),
+        )
+        .unwrap();
+    let context = format!("seed {seed}, {policy:?}, cancel at {cancel_at:?}");
+    assert_eq!(
+        early.load(Ordering::SeqCst),
+        0,
+        "{context}: a task ran early"
+    );
+    let stopped =
+        token.is_cancelled() || (policy == FailurePolicy::FailFast && report.failed() > 0);
+    for (index, id) in ids.iter().enumerate() {
+        let outcome = kind(report.outcome(*id));
+        let ran = calls[index].load(Ordering::SeqCst);
+        let dep_kinds: Vec<&str> = all_deps[index]
+            .iter()
+            .map(|&dep| kind(report.outcome(ids[dep])))
+            .collect();
+        let here = format!("{context}, t{index}: {outcome}, deps {dep_kinds:?}");
+        match outcome {
+            "succeeded" | "error" => {
+                assert_eq!(ran, 1, "{here}");
+                assert!(dep_kinds.iter().all(|&k| k == "succeeded"), "{here}");
+                assert_eq!(
+                    graph.output(*id).is_some(),
+                    outcome == "succeeded",
+                    "{here}"
+                );
+            }
+            "skipped" => {
+                assert_eq!(ran, 0, "{here}");
+                assert!(
+                    dep_kinds.iter().any(|&k| k == "error" || k == "skipped"),
+                    "{here}"
+                );
+                assert_eq!(graph.output(*id), None, "{here}");
+            }
+            "cancelled" => {
+                assert_eq!(ran, 0, "{here}");
+                assert!(stopped, "{here}: cancelled in a run that was not stopped");
+                assert!(
+                    !dep_kinds.iter().any(|&k| k == "error" || k == "skipped"),
+                    "{here}"
+                );
+                assert_eq!(graph.output(*id), None, "{here}");
+            }
+            other => panic!("{here}: unexpected outcome {other}"),
+        }
+    }
+    if policy == FailurePolicy::KeepGoing && cancel_at.is_none() {
+        assert_eq!(report.cancelled(), 0, "{context}");
+    }
+    assert_eq!(
+        report.succeeded() + report.failed() + report.skipped() + report.cancelled(),
+        size,
+        "{context}"
+    );
+}
+
+#[test]
+fn random_runs_keep_the_outcome_rules_under_every_policy() {
+    watchdog(|| {
+        for seed in 1..=4u64 {
+            for policy in [FailurePolicy::FailFast, FailurePolicy::KeepGoing] {
+                check_random_run(seed, policy, None);
+                check_random_run(seed, policy, Some(700 + seed as usize));
+            }
+        }
+    });
+}
