@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{Meter, Rendezvous, Signal, executor, watchdog};
 use taskflow::{BuildError, Context, Error, Executor, Graph, Tag, Task, TaskId};
@@ -401,9 +401,7 @@ fn dropping_the_executor_joins_its_threads() {
             0,
             "no worker exits during use"
         );
-        let started = Instant::now();
         drop(executor);
-        let took = started.elapsed();
         // The threads were joined: each ran its thread-local destructors
         // before `drop` returned.
         assert_eq!(
@@ -411,7 +409,6 @@ fn dropping_the_executor_joins_its_threads() {
             5,
             "drop returned before every worker exited"
         );
-        assert!(took < Duration::from_secs(5), "dropping took {took:?}");
         // The graph outlives the executor and can run on another one.
         assert!(common::executor(1).run(&mut graph).is_ok());
     });
