@@ -1,7 +1,7 @@
 //! [`Executor`] and [`ExecutorBuilder`]: the per-tag worker pools, and
 //! running graphs on them.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::num::NonZeroUsize;
 
@@ -35,14 +35,18 @@ pub struct Executor {
 #[derive(Clone, Debug)]
 struct Config {
     workers_per_tag: usize,
-    tag_workers: HashMap<Tag, usize>,
+    tag_workers: BTreeMap<Tag, usize>,
     pin_workers: bool,
 }
 
 /// The executor's pools, and where to pin the next worker.
+///
+/// Ordered maps, not hash maps: pools are dropped (and their threads joined)
+/// in map order, and loom replays a model only if that order is the same in
+/// every execution.
 #[derive(Debug)]
 struct Registry {
-    pools: HashMap<Tag, PoolHandle>,
+    pools: BTreeMap<Tag, PoolHandle>,
     cores: CorePlan,
 }
 
@@ -53,7 +57,7 @@ impl Executor {
     pub fn new() -> Executor {
         Executor::with_config(Config {
             workers_per_tag: default_workers(),
-            tag_workers: HashMap::new(),
+            tag_workers: BTreeMap::new(),
             pin_workers: false,
         })
     }
@@ -68,7 +72,7 @@ impl Executor {
         Executor {
             config,
             registry: Mutex::new(Registry {
-                pools: HashMap::new(),
+                pools: BTreeMap::new(),
                 cores,
             }),
         }
@@ -150,12 +154,11 @@ impl Default for Executor {
 impl fmt::Debug for Executor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let registry = self.registry.lock();
-        let mut started: Vec<(&Tag, usize)> = registry
+        let started: Vec<(&Tag, usize)> = registry
             .pools
             .iter()
             .map(|(tag, handle)| (tag, handle.pool().size()))
             .collect();
-        started.sort();
         f.debug_struct("Executor")
             .field("workers_per_tag", &self.config.workers_per_tag)
             .field("tag_workers", &self.config.tag_workers)
@@ -193,7 +196,7 @@ impl Default for ExecutorBuilder {
         ExecutorBuilder {
             config: Config {
                 workers_per_tag: default_workers(),
-                tag_workers: HashMap::new(),
+                tag_workers: BTreeMap::new(),
                 pin_workers: false,
             },
         }
@@ -231,29 +234,26 @@ impl ExecutorBuilder {
         if self.config.workers_per_tag == 0 {
             return Err(BuildError::ZeroWorkers { tag: None });
         }
-        let mut tags: Vec<(&Tag, usize)> = self
+        if let Some((tag, _)) = self
             .config
             .tag_workers
             .iter()
-            .map(|(tag, &workers)| (tag, workers))
-            .collect();
-        tags.sort();
-        if let Some((tag, _)) = tags.iter().find(|(_, workers)| *workers == 0) {
+            .find(|(_, workers)| **workers == 0)
+        {
             return Err(BuildError::ZeroWorkers {
-                tag: Some((*tag).clone()),
+                tag: Some(tag.clone()),
             });
         }
-        let tags: Vec<(Tag, usize)> = tags
-            .into_iter()
-            .map(|(tag, workers)| (tag.clone(), workers))
-            .collect();
         let executor = Executor::with_config(self.config);
         {
             let mut registry = executor.registry.lock();
-            for (tag, workers) in tags {
+            for (tag, &workers) in &executor.config.tag_workers {
                 registry
-                    .pool(&tag, workers)
-                    .map_err(|source| BuildError::Spawn { tag, source })?;
+                    .pool(tag, workers)
+                    .map_err(|source| BuildError::Spawn {
+                        tag: tag.clone(),
+                        source,
+                    })?;
             }
         }
         Ok(executor)

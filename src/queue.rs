@@ -4,9 +4,12 @@
 //!
 //! They are crossbeam-deque's Chase-Lev deque and injector. The interface
 //! exists so that a loom-visible stand-in can replace them under
-//! `taskflow_loom`: crossbeam-deque's atomics are invisible to loom.
-
-use crossbeam_deque as deque;
+//! `taskflow_loom`: crossbeam-deque's atomics are invisible to loom, and
+//! running it under loom gives false reports (crossbeam issue 846). The
+//! stand-in is a loom `Mutex<VecDeque>` with the same behaviour: the owner
+//! pops the newest job, thieves and the injector hand out the oldest, and a
+//! batch steal moves about half. The real deque is covered by the stress,
+//! miri and ThreadSanitizer runs instead.
 
 /// The outcome of a steal.
 #[derive(Debug)]
@@ -16,68 +19,159 @@ pub(crate) enum Steal<T> {
     /// The queue was empty.
     Empty,
     /// The steal lost a race and should be tried again.
+    #[cfg_attr(taskflow_loom, allow(dead_code))]
     Retry,
 }
 
-impl<T> From<deque::Steal<T>> for Steal<T> {
-    fn from(steal: deque::Steal<T>) -> Self {
-        match steal {
-            deque::Steal::Success(job) => Steal::Taken(job),
-            deque::Steal::Empty => Steal::Empty,
-            deque::Steal::Retry => Steal::Retry,
+#[cfg(not(taskflow_loom))]
+mod imp {
+    use super::Steal;
+    use crossbeam_deque as deque;
+
+    impl<T> From<deque::Steal<T>> for Steal<T> {
+        fn from(steal: deque::Steal<T>) -> Self {
+            match steal {
+                deque::Steal::Success(job) => Steal::Taken(job),
+                deque::Steal::Empty => Steal::Empty,
+                deque::Steal::Retry => Steal::Retry,
+            }
+        }
+    }
+
+    /// A worker's own deque: the owner pushes and pops at one end (LIFO),
+    /// thieves take from the other (FIFO).
+    #[derive(Debug)]
+    pub(crate) struct LocalQueue<T>(deque::Worker<T>);
+
+    impl<T> LocalQueue<T> {
+        pub(crate) fn new() -> Self {
+            LocalQueue(deque::Worker::new_lifo())
+        }
+
+        pub(crate) fn stealer(&self) -> Stealer<T> {
+            Stealer(self.0.stealer())
+        }
+
+        pub(crate) fn push(&self, job: T) {
+            self.0.push(job);
+        }
+
+        pub(crate) fn pop(&self) -> Option<T> {
+            self.0.pop()
+        }
+    }
+
+    /// The thieves' end of a [`LocalQueue`].
+    #[derive(Debug)]
+    pub(crate) struct Stealer<T>(deque::Stealer<T>);
+
+    impl<T> Stealer<T> {
+        /// Moves about half of the victim's jobs into `local` and returns one.
+        pub(crate) fn steal_into(&self, local: &LocalQueue<T>) -> Steal<T> {
+            self.0.steal_batch_and_pop(&local.0).into()
+        }
+    }
+
+    /// A pool's shared queue, fed from outside the pool's workers.
+    #[derive(Debug)]
+    pub(crate) struct Injector<T>(deque::Injector<T>);
+
+    impl<T> Injector<T> {
+        pub(crate) fn new() -> Self {
+            Injector(deque::Injector::new())
+        }
+
+        pub(crate) fn push(&self, job: T) {
+            self.0.push(job);
+        }
+
+        /// Moves a batch of jobs into `local` and returns one.
+        pub(crate) fn steal_into(&self, local: &LocalQueue<T>) -> Steal<T> {
+            self.0.steal_batch_and_pop(&local.0).into()
         }
     }
 }
 
-/// A worker's own deque: the owner pushes and pops at one end (LIFO),
-/// thieves take from the other (FIFO).
-#[derive(Debug)]
-pub(crate) struct LocalQueue<T>(deque::Worker<T>);
+#[cfg(taskflow_loom)]
+mod imp {
+    use std::collections::VecDeque;
 
-impl<T> LocalQueue<T> {
-    pub(crate) fn new() -> Self {
-        LocalQueue(deque::Worker::new_lifo())
+    use super::Steal;
+    use crate::sync::{Arc, Mutex};
+
+    type Shared<T> = Arc<Mutex<VecDeque<T>>>;
+
+    /// Moves the older half (rounded up) of `source` into `local`, keeping
+    /// their order, and returns the oldest.
+    ///
+    /// The two locks are never held together: two workers stealing from each
+    /// other would otherwise deadlock.
+    fn steal_half<T>(source: &Mutex<VecDeque<T>>, local: &LocalQueue<T>) -> Steal<T> {
+        let (first, batch) = {
+            let mut source = source.lock();
+            let Some(first) = source.pop_front() else {
+                return Steal::Empty;
+            };
+            let extra = source.len().div_ceil(2);
+            (first, source.drain(..extra).collect::<Vec<T>>())
+        };
+        if !batch.is_empty() {
+            // The owner pops from the back, so the batch goes in newest
+            // first to keep the oldest next in line.
+            local.0.lock().extend(batch.into_iter().rev());
+        }
+        Steal::Taken(first)
     }
 
-    pub(crate) fn stealer(&self) -> Stealer<T> {
-        Stealer(self.0.stealer())
+    /// The loom stand-in for a worker's deque (see the module docs).
+    #[derive(Debug)]
+    pub(crate) struct LocalQueue<T>(Shared<T>);
+
+    impl<T> LocalQueue<T> {
+        pub(crate) fn new() -> Self {
+            LocalQueue(Arc::new(Mutex::new(VecDeque::new())))
+        }
+
+        pub(crate) fn stealer(&self) -> Stealer<T> {
+            Stealer(Arc::clone(&self.0))
+        }
+
+        pub(crate) fn push(&self, job: T) {
+            self.0.lock().push_back(job);
+        }
+
+        pub(crate) fn pop(&self) -> Option<T> {
+            self.0.lock().pop_back()
+        }
     }
 
-    pub(crate) fn push(&self, job: T) {
-        self.0.push(job);
+    /// The loom stand-in for the thieves' end of a deque.
+    #[derive(Debug)]
+    pub(crate) struct Stealer<T>(Shared<T>);
+
+    impl<T> Stealer<T> {
+        pub(crate) fn steal_into(&self, local: &LocalQueue<T>) -> Steal<T> {
+            steal_half(&self.0, local)
+        }
     }
 
-    pub(crate) fn pop(&self) -> Option<T> {
-        self.0.pop()
+    /// The loom stand-in for a pool's injector.
+    #[derive(Debug)]
+    pub(crate) struct Injector<T>(Mutex<VecDeque<T>>);
+
+    impl<T> Injector<T> {
+        pub(crate) fn new() -> Self {
+            Injector(Mutex::new(VecDeque::new()))
+        }
+
+        pub(crate) fn push(&self, job: T) {
+            self.0.lock().push_back(job);
+        }
+
+        pub(crate) fn steal_into(&self, local: &LocalQueue<T>) -> Steal<T> {
+            steal_half(&self.0, local)
+        }
     }
 }
 
-/// The thieves' end of a [`LocalQueue`].
-#[derive(Debug)]
-pub(crate) struct Stealer<T>(deque::Stealer<T>);
-
-impl<T> Stealer<T> {
-    /// Moves about half of the victim's jobs into `local` and returns one.
-    pub(crate) fn steal_into(&self, local: &LocalQueue<T>) -> Steal<T> {
-        self.0.steal_batch_and_pop(&local.0).into()
-    }
-}
-
-/// A pool's shared queue, fed from outside the pool's workers.
-#[derive(Debug)]
-pub(crate) struct Injector<T>(deque::Injector<T>);
-
-impl<T> Injector<T> {
-    pub(crate) fn new() -> Self {
-        Injector(deque::Injector::new())
-    }
-
-    pub(crate) fn push(&self, job: T) {
-        self.0.push(job);
-    }
-
-    /// Moves a batch of jobs into `local` and returns one.
-    pub(crate) fn steal_into(&self, local: &LocalQueue<T>) -> Steal<T> {
-        self.0.steal_batch_and_pop(&local.0).into()
-    }
-}
+pub(crate) use imp::{Injector, LocalQueue, Stealer};

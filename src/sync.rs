@@ -55,7 +55,6 @@ mod imp {
     pub(crate) use loom::sync::atomic;
     pub(crate) use loom::thread;
 
-    pub(crate) use loom::hint::spin_loop;
     pub(crate) use loom::sync::Condvar as RawCondvar;
     pub(crate) use loom::sync::Mutex as RawMutex;
     pub(crate) use loom::sync::MutexGuard;
