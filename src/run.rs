@@ -45,6 +45,15 @@ use crate::sync::{Arc, Mutex};
 use crate::tag::Tag;
 use crate::worker::WorkerThread;
 
+/// The ordering of the pending-count decrement (see `release_successors`).
+/// The planted bug `taskflow_mutant = "relaxed_pending"` weakens it, and drops
+/// the matching Acquire fence; the loom models must then find the race on
+/// the outputs (scripts/loom-mutants.sh).
+#[cfg(not(taskflow_mutant = "relaxed_pending"))]
+const PENDING_RELEASE: Ordering = Ordering::Release;
+#[cfg(taskflow_mutant = "relaxed_pending")]
+const PENDING_RELEASE: Ordering = Ordering::Relaxed;
+
 /// One run of a graph on an executor. It lives on the stack of the caller
 /// of [`Run::execute`], which blocks until the run completes; jobs point to
 /// it (see [`Job`] for why that is sound).
@@ -242,9 +251,10 @@ impl<'g> Run<'g> {
             // ORDERING: Release publishes this task's output and outcome to
             // the worker that reaches zero; that worker's Acquire fence below
             // takes in the Release of every other dependency as well.
-            if word.fetch_sub(1, Ordering::Release) & PENDING_MASK != 1 {
+            if word.fetch_sub(1, PENDING_RELEASE) & PENDING_MASK != 1 {
                 continue;
             }
+            #[cfg(not(taskflow_mutant = "relaxed_pending"))]
             fence(Ordering::Acquire);
             let tag = self.graph.node_tags[successor as usize];
             if tag != own_tag {

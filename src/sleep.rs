@@ -112,12 +112,17 @@ impl Sleep {
         // the re-check, which is all the protocol needs of it.
         self.sleepers.store(state.sleeping, Ordering::Relaxed);
         fence(Ordering::SeqCst);
+        // The planted bug `taskflow_mutant = "lost_wakeup"` skips step 5; the
+        // loom models must then find a lost wake-up (scripts/loom-mutants.sh).
+        #[cfg(not(taskflow_mutant = "lost_wakeup"))]
         if let Some(job) = search() {
             state.sleeping -= 1;
             // ORDERING: Relaxed: only ever read as a hint to take the lock.
             self.sleepers.store(state.sleeping, Ordering::Relaxed);
             return Slumber::Found(job);
         }
+        #[cfg(taskflow_mutant = "lost_wakeup")]
+        drop(search);
         loop {
             state = self.wake_up.wait(state);
             if state.tokens > 0 {
