@@ -36,6 +36,10 @@ pub trait TaskBody: Send + 'static {
     type Output: Send + Sync + 'static;
 
     /// Does the task's work. Called once per run in which the task starts.
+    ///
+    /// The output of the task's previous run is dropped just before, under
+    /// the same panic guard as the call: should its destructor panic, this
+    /// run fails with that panic and the body is not called.
     fn run(&mut self, cx: &Context<'_>) -> Result<Self::Output, Error>;
 }
 

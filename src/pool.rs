@@ -71,6 +71,12 @@ impl Pool {
     }
 }
 
+/// `taskflow-<tag>-<index>`, with any NUL in the tag (which a thread name
+/// cannot hold) shown as `\0`.
+fn thread_name(tag: &Tag, index: usize) -> String {
+    format!("taskflow-{}-{index}", tag.as_str().replace('\0', "\\0"))
+}
+
 /// A running pool: the shared part and the threads that serve it. Dropping
 /// it shuts the pool down and joins its threads.
 #[derive(Debug)]
@@ -99,7 +105,7 @@ impl PoolHandle {
             // On error, `handle` drops here and shuts down the threads
             // already started.
             let thread = thread::Builder::new()
-                .name(format!("taskflow-{}-{index}", handle.pool.tag))
+                .name(thread_name(&handle.pool.tag, index))
                 .spawn(move || {
                     pin_current_thread(core);
                     WorkerThread::new(pool, index, local).run();
