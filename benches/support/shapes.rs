@@ -1,0 +1,507 @@
+//! The benchmark shapes of `/work/shared/BENCH-SHAPES.md`, generated exactly
+//! as specified there so that taskflow, the baselines and outside engines
+//! run the identical graphs.
+//!
+//! A [`Shape`] is a plain graph: task indices in a valid topological order,
+//! with successor and predecessor lists as compressed sparse rows. The
+//! taskflow graphs ([`super::graphs`]) and the baselines
+//! ([`super::baselines`]) are all built from it.
+
+use std::ops::Range;
+
+/// The SplitMix64 generator of BENCH-SHAPES.md, so that every implementation
+/// draws the same graphs.
+#[derive(Clone, Debug)]
+pub(crate) struct SplitMix64 {
+    state: u64,
+}
+
+impl SplitMix64 {
+    pub(crate) fn new(seed: u64) -> Self {
+        SplitMix64 { state: seed }
+    }
+
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A draw in `0..bound`, by the spec's plain `next() % bound`.
+    pub(crate) fn below(&mut self, bound: u64) -> u64 {
+        self.next_u64() % bound
+    }
+
+    /// Fisher–Yates from the last index down: for `i` from `len - 1` to 1,
+    /// swap `items[i]` with `items[next() % (i + 1)]`. (Index 0 would only
+    /// swap with itself, so it draws no number.)
+    pub(crate) fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = self.below(i as u64 + 1) as usize;
+            items.swap(i, j);
+        }
+    }
+}
+
+/// How a user naturally declares a shape's edges when building a taskflow
+/// graph from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EdgeStyle {
+    /// Each task's predecessors are known when it is added, so it names them
+    /// with `Task::after` (chains, trees, grids, pipelines).
+    After,
+    /// Successors are drawn per node, so all tasks are added first and the
+    /// edges declared with `Graph::precede` (random DAGs, level graphs).
+    Precede,
+}
+
+/// One of the shapes of BENCH-SHAPES.md with its size parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ShapeSpec {
+    /// `independent(n)`: n tasks, no edges.
+    Independent(usize),
+    /// `linear_chain(n)`: i → i+1.
+    LinearChain(usize),
+    /// `binary_tree(d)`: 2^d − 1 tasks in heap order, i → 2i+1, 2i+2.
+    BinaryTree(u32),
+    /// `wavefront(m)`: an m×m grid, (i,j) → (i,j+1) and (i+1,j).
+    Wavefront(usize),
+    /// `level_graph(l, w)`: Taskflow's graph-traversal levels.
+    LevelGraph(usize, usize),
+    /// `random_dag(n)`: 1–4 forward successors per node, seed 42.
+    RandomDag(usize),
+    /// `pipeline(f)`: per file read (`io`) → process (`cpu`) → compress (`cpu`).
+    Pipeline(usize),
+}
+
+/// The sizes the suite runs at: the defaults of BENCH-SHAPES.md (about a
+/// million tasks per shape), or the quick sizes (about 1/64 of that, and a
+/// tenth of the pipeline) that let CI execute every benchmark once in well
+/// under a minute.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sizes {
+    pub(crate) quick: bool,
+}
+
+impl Sizes {
+    /// Quick sizes when criterion runs in its test mode (`cargo bench --
+    /// --test`, or `cargo test --benches`, which passes no `--bench`), the
+    /// defaults otherwise. `TASKFLOW_BENCH_SIZE=full` or `=quick` overrides.
+    pub(crate) fn from_args() -> Sizes {
+        let args: Vec<String> = std::env::args().collect();
+        let test_mode =
+            args.iter().any(|arg| arg == "--test") || !args.iter().any(|arg| arg == "--bench");
+        let quick = match std::env::var("TASKFLOW_BENCH_SIZE").as_deref() {
+            Ok("full") => false,
+            Ok("quick") => true,
+            _ => test_mode,
+        };
+        Sizes { quick }
+    }
+
+    pub(crate) fn independent(self) -> ShapeSpec {
+        ShapeSpec::Independent(if self.quick { 1 << 14 } else { 1_000_000 })
+    }
+
+    pub(crate) fn linear_chain(self) -> ShapeSpec {
+        ShapeSpec::LinearChain(if self.quick { 1 << 14 } else { 1_000_000 })
+    }
+
+    pub(crate) fn binary_tree(self) -> ShapeSpec {
+        ShapeSpec::BinaryTree(if self.quick { 14 } else { 20 })
+    }
+
+    pub(crate) fn wavefront(self) -> ShapeSpec {
+        ShapeSpec::Wavefront(if self.quick { 128 } else { 1024 })
+    }
+
+    pub(crate) fn level_graph(self) -> ShapeSpec {
+        if self.quick {
+            ShapeSpec::LevelGraph(128, 128)
+        } else {
+            ShapeSpec::LevelGraph(1000, 1000)
+        }
+    }
+
+    pub(crate) fn random_dag(self) -> ShapeSpec {
+        ShapeSpec::RandomDag(if self.quick { 1 << 14 } else { 1_000_000 })
+    }
+
+    pub(crate) fn pipeline(self) -> ShapeSpec {
+        ShapeSpec::Pipeline(if self.quick { 1_000 } else { 10_000 })
+    }
+
+    /// Every shape, in the order of BENCH-SHAPES.md.
+    pub(crate) fn all(self) -> [ShapeSpec; 7] {
+        [
+            self.independent(),
+            self.linear_chain(),
+            self.binary_tree(),
+            self.wavefront(),
+            self.level_graph(),
+            self.random_dag(),
+            self.pipeline(),
+        ]
+    }
+}
+
+/// The pipeline's stages per file: (tag, repetitions of the work body).
+pub(crate) const PIPELINE_STAGES: [(&str, u32); 3] = [("io", 4), ("cpu", 2), ("cpu", 1)];
+
+impl ShapeSpec {
+    /// The shape's name in BENCH-SHAPES.md.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ShapeSpec::Independent(_) => "independent",
+            ShapeSpec::LinearChain(_) => "linear_chain",
+            ShapeSpec::BinaryTree(_) => "binary_tree",
+            ShapeSpec::Wavefront(_) => "wavefront",
+            ShapeSpec::LevelGraph(..) => "level_graph",
+            ShapeSpec::RandomDag(_) => "random_dag",
+            ShapeSpec::Pipeline(_) => "pipeline",
+        }
+    }
+
+    /// The number of tasks, without generating the shape.
+    pub(crate) fn tasks(self) -> usize {
+        match self {
+            ShapeSpec::Independent(n) | ShapeSpec::LinearChain(n) | ShapeSpec::RandomDag(n) => n,
+            ShapeSpec::BinaryTree(depth) => (1usize << depth) - 1,
+            ShapeSpec::Wavefront(m) => m * m,
+            ShapeSpec::LevelGraph(levels, width) => levels * width,
+            ShapeSpec::Pipeline(files) => 3 * files,
+        }
+    }
+
+    /// Generates the shape.
+    pub(crate) fn generate(self) -> Shape {
+        let tasks = self.tasks();
+        let mut edges = SuccessorRows::with_tasks(tasks);
+        let style = match self {
+            ShapeSpec::Independent(_) => EdgeStyle::After,
+            ShapeSpec::LinearChain(n) => {
+                for task in 0..n {
+                    if task + 1 < n {
+                        edges.push((task + 1) as u32);
+                    }
+                    edges.end_row();
+                }
+                EdgeStyle::After
+            }
+            ShapeSpec::BinaryTree(_) => {
+                for task in 0..tasks {
+                    for child in [2 * task + 1, 2 * task + 2] {
+                        if child < tasks {
+                            edges.push(child as u32);
+                        }
+                    }
+                    edges.end_row();
+                }
+                EdgeStyle::After
+            }
+            ShapeSpec::Wavefront(m) => {
+                for row in 0..m {
+                    for column in 0..m {
+                        let task = row * m + column;
+                        if column + 1 < m {
+                            edges.push((task + 1) as u32);
+                        }
+                        if row + 1 < m {
+                            edges.push((task + m) as u32);
+                        }
+                        edges.end_row();
+                    }
+                }
+                EdgeStyle::After
+            }
+            ShapeSpec::LevelGraph(levels, width) => {
+                level_graph(levels, width, &mut edges);
+                EdgeStyle::Precede
+            }
+            ShapeSpec::RandomDag(n) => {
+                random_dag(n, &mut edges);
+                EdgeStyle::Precede
+            }
+            ShapeSpec::Pipeline(files) => {
+                for _ in 0..files {
+                    let read = edges.rows() as u32;
+                    edges.push(read + 1);
+                    edges.end_row();
+                    edges.push(read + 2);
+                    edges.end_row();
+                    edges.end_row();
+                }
+                EdgeStyle::After
+            }
+        };
+        edges.skip_to(tasks);
+        Shape::new(self, style, edges)
+    }
+}
+
+/// Taskflow's graph-traversal rule (its `levelgraph.hpp`), drawn with
+/// SplitMix64 seeded 1: for each level but the last, shuffle the next
+/// level's indices; each node in order takes the next `1 + next() % 4`
+/// entries of that permutation; a node whose take would reach the end takes
+/// up to the end, and the permutation is then reshuffled and taken from the
+/// front again.
+fn level_graph(levels: usize, width: usize, edges: &mut SuccessorRows) {
+    let mut rng = SplitMix64::new(1);
+    let mut next_level: Vec<u32> = Vec::with_capacity(width);
+    for level in 0..levels.saturating_sub(1) {
+        let base = ((level + 1) * width) as u32;
+        next_level.clear();
+        next_level.extend(0..width as u32);
+        rng.shuffle(&mut next_level);
+        let mut start = 0;
+        for _ in 0..width {
+            let take = 1 + rng.below(4) as usize;
+            let reshuffle = start + take >= width;
+            let end = if reshuffle { width } else { start + take };
+            for &successor in &next_level[start..end] {
+                edges.push(base + successor);
+            }
+            edges.end_row();
+            if reshuffle {
+                rng.shuffle(&mut next_level);
+                start = 0;
+            } else {
+                start = end;
+            }
+        }
+    }
+}
+
+/// Node i < n − 1 draws `1 + next() % 4` successors uniformly from
+/// `i + 1..n` with SplitMix64 seeded 42; a successor drawn twice is kept
+/// once, at its first draw.
+fn random_dag(n: usize, edges: &mut SuccessorRows) {
+    let mut rng = SplitMix64::new(42);
+    for task in 0..n.saturating_sub(1) {
+        let row_start = edges.successors.len();
+        let draws = 1 + rng.below(4);
+        let span = (n - task - 1) as u64;
+        for _ in 0..draws {
+            let successor = (task as u64 + 1 + rng.below(span)) as u32;
+            if !edges.successors[row_start..].contains(&successor) {
+                edges.push(successor);
+            }
+        }
+        edges.end_row();
+    }
+}
+
+/// Successor lists under construction, one row per task in index order:
+/// push a task's successors, then end its row.
+#[derive(Debug)]
+struct SuccessorRows {
+    offsets: Vec<u32>,
+    successors: Vec<u32>,
+}
+
+impl SuccessorRows {
+    fn with_tasks(tasks: usize) -> Self {
+        let mut offsets = Vec::with_capacity(tasks + 1);
+        offsets.push(0);
+        SuccessorRows {
+            offsets,
+            successors: Vec::new(),
+        }
+    }
+
+    /// The number of finished rows.
+    fn rows(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    fn push(&mut self, successor: u32) {
+        self.successors.push(successor);
+    }
+
+    /// Ends the current task's row.
+    fn end_row(&mut self) {
+        self.offsets.push(self.successors.len() as u32);
+    }
+
+    /// Adds empty rows up to `tasks` rows.
+    fn skip_to(&mut self, tasks: usize) {
+        while self.rows() < tasks {
+            self.end_row();
+        }
+    }
+}
+
+/// A benchmark graph: tasks `0..tasks` in topological order and their edges
+/// in both directions as compressed sparse rows.
+#[derive(Debug)]
+pub(crate) struct Shape {
+    pub(crate) spec: ShapeSpec,
+    pub(crate) tasks: usize,
+    pub(crate) style: EdgeStyle,
+    successor_offsets: Vec<u32>,
+    successors: Vec<u32>,
+    predecessor_offsets: Vec<u32>,
+    predecessors: Vec<u32>,
+}
+
+impl Shape {
+    fn new(spec: ShapeSpec, style: EdgeStyle, rows: SuccessorRows) -> Shape {
+        let tasks = spec.tasks();
+        let SuccessorRows {
+            offsets: successor_offsets,
+            successors,
+        } = rows;
+        assert_eq!(successor_offsets.len(), tasks + 1, "one row per task");
+        // Predecessor rows by counting sort over the successor rows, walked
+        // in increasing source order, so every predecessor list is sorted.
+        let mut predecessor_offsets = vec![0u32; tasks + 1];
+        for &to in &successors {
+            predecessor_offsets[to as usize + 1] += 1;
+        }
+        for task in 0..tasks {
+            predecessor_offsets[task + 1] += predecessor_offsets[task];
+        }
+        let mut cursor = predecessor_offsets[..tasks].to_vec();
+        let mut predecessors = vec![0u32; successors.len()];
+        for from in 0..tasks {
+            let row = successor_offsets[from] as usize..successor_offsets[from + 1] as usize;
+            for &to in &successors[row] {
+                assert!(to as usize > from, "edges must point forward");
+                predecessors[cursor[to as usize] as usize] = from as u32;
+                cursor[to as usize] += 1;
+            }
+        }
+        Shape {
+            spec,
+            tasks,
+            style,
+            successor_offsets,
+            successors,
+            predecessor_offsets,
+            predecessors,
+        }
+    }
+
+    /// Moves the shape to the heap for the rest of the process, so that task
+    /// bodies and baselines can refer to it from any thread.
+    pub(crate) fn leak(self) -> &'static Shape {
+        Box::leak(Box::new(self))
+    }
+
+    pub(crate) fn edges(&self) -> usize {
+        self.successors.len()
+    }
+
+    pub(crate) fn successors(&self, task: usize) -> &[u32] {
+        &self.successors[row(&self.successor_offsets, task)]
+    }
+
+    pub(crate) fn predecessors(&self, task: usize) -> &[u32] {
+        &self.predecessors[row(&self.predecessor_offsets, task)]
+    }
+
+    pub(crate) fn in_degree(&self, task: usize) -> u32 {
+        self.predecessor_offsets[task + 1] - self.predecessor_offsets[task]
+    }
+
+    /// Whether the shape's tasks run on tagged pools (the pipeline) rather
+    /// than all on the default one.
+    pub(crate) fn is_tagged(&self) -> bool {
+        matches!(self.spec, ShapeSpec::Pipeline(_))
+    }
+
+    /// The tags the shape's tasks use, in an order that [`Shape::pool`]
+    /// indexes; `None` stands for taskflow's default tag.
+    pub(crate) fn tags(&self) -> &'static [Option<&'static str>] {
+        if self.is_tagged() {
+            &[Some("io"), Some("cpu")]
+        } else {
+            &[None]
+        }
+    }
+
+    /// The tag of `task`, `None` for the default tag.
+    pub(crate) fn tag(&self, task: usize) -> Option<&'static str> {
+        self.tags()[self.pool(task)]
+    }
+
+    /// The index into [`Shape::tags`] of `task`'s tag.
+    pub(crate) fn pool(&self, task: usize) -> usize {
+        if self.is_tagged() && PIPELINE_STAGES[task % 3].0 == "cpu" {
+            1
+        } else {
+            0
+        }
+    }
+
+    /// How many times the pipeline's work body repeats for `task` (1 for
+    /// the other shapes).
+    pub(crate) fn work_repetitions(&self, task: usize) -> u32 {
+        if self.is_tagged() {
+            PIPELINE_STAGES[task % 3].1
+        } else {
+            1
+        }
+    }
+}
+
+fn row(offsets: &[u32], task: usize) -> Range<usize> {
+    offsets[task] as usize..offsets[task + 1] as usize
+}
+
+/// Checks the generators against hand-computed small cases and the counts
+/// of the default shapes; panics on a mismatch.
+pub(crate) fn check_shapes() {
+    let mut rng = SplitMix64::new(0);
+    // SplitMix64's published first output for seed 0.
+    assert_eq!(rng.next_u64(), 0xE220_A839_7B1D_CDAF);
+
+    let chain = ShapeSpec::LinearChain(4).generate();
+    assert_eq!(chain.edges(), 3);
+    assert_eq!(chain.successors(2), &[3]);
+    assert_eq!(chain.predecessors(0), &[] as &[u32]);
+
+    let tree = ShapeSpec::BinaryTree(3).generate();
+    assert_eq!(tree.tasks, 7);
+    assert_eq!(tree.successors(0), &[1, 2]);
+    assert_eq!(tree.successors(2), &[5, 6]);
+    assert_eq!(tree.predecessors(6), &[2]);
+
+    let grid = ShapeSpec::Wavefront(3).generate();
+    assert_eq!(grid.edges(), 12);
+    assert_eq!(grid.successors(4), &[5, 7]);
+    assert_eq!(grid.predecessors(4), &[1, 3]);
+
+    let pipeline = ShapeSpec::Pipeline(2).generate();
+    assert_eq!(pipeline.edges(), 4);
+    assert_eq!(pipeline.successors(3), &[4]);
+    assert_eq!(pipeline.successors(5), &[] as &[u32]);
+    assert_eq!(pipeline.tag(3), Some("io"));
+    assert_eq!(pipeline.tag(4), Some("cpu"));
+
+    let independent = ShapeSpec::Independent(5).generate();
+    assert_eq!(independent.edges(), 0);
+    assert_eq!(independent.in_degree(4), 0);
+
+    let levels = ShapeSpec::LevelGraph(3, 50).generate();
+    for task in 0..100 {
+        let next = (task / 50 + 1) * 50..(task / 50 + 2) * 50;
+        let successors = levels.successors(task);
+        assert!(!successors.is_empty());
+        assert!(successors.iter().all(|&s| next.contains(&(s as usize))));
+    }
+    assert!((100..150).all(|task| levels.successors(task).is_empty()));
+
+    let dag = ShapeSpec::RandomDag(1000).generate();
+    for task in 0..999 {
+        let successors = dag.successors(task);
+        assert!((1..=4).contains(&successors.len()));
+        let mut sorted = successors.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), successors.len(), "duplicates are dropped");
+    }
+    assert!(dag.successors(999).is_empty());
+}
