@@ -7,8 +7,8 @@
 #   mutant            planted bug                                     caught by
 #   lost_wakeup       sleep.rs skips the re-check after registering  submit_while_the_worker_falls_asleep,
 #                                                                     cancel_races_a_completion
-#   relaxed_pending   run.rs decrements pending counts Relaxed and    output_hand_off_between_workers,
-#                     drops the Acquire fence                         diamond_on_two_workers
+#   relaxed_pending   run.rs decrements pending counts Relaxed        output_hand_off_between_workers,
+#                     instead of AcqRel                               diamond_on_two_workers
 set -u
 cd "$(dirname "$0")/.."
 

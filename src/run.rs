@@ -13,8 +13,7 @@
 //! 2. Store the outcome code in the task's word.
 //! 3. For each successor: if the task failed or was skipped, set the
 //!    successor's `POISONED` bit; then decrement its pending count with
-//!    `Release`. The decrement that reaches zero executes an `Acquire` fence
-//!    and owns the successor: the first such successor of the same pool is
+//!    `AcqRel`. The decrement that reaches zero owns the successor: the first such successor of the same pool is
 //!    processed next by this worker directly, others go onto this worker's
 //!    deque, and successors of other tags into their pool's injector.
 //! 4. Count the task finished in the worker's batch (see [`crate::worker`]),
@@ -40,19 +39,19 @@ use crate::options::{FailurePolicy, RunOptions};
 use crate::pool::Pool;
 use crate::report::RunReport;
 use crate::state::{CANCELLED, FAILED, PENDING_MASK, POISONED, SKIPPED, SUCCEEDED};
-use crate::sync::atomic::{AtomicBool, Ordering, fence};
+use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::{Arc, Mutex};
 use crate::tag::Tag;
 use crate::worker::WorkerThread;
 
 /// The ordering of the pending-count decrement (see `release_successors`).
-/// The planted bug `taskflow_mutant = "relaxed_pending"` weakens it, and drops
-/// the matching Acquire fence; the loom models must then find the race on
-/// the outputs (scripts/loom-mutants.sh).
+/// The planted bug `taskflow_mutant = "relaxed_pending"` weakens it to
+/// `Relaxed`; the loom models must then find the race on the outputs
+/// (scripts/loom-mutants.sh).
 #[cfg(not(taskflow_mutant = "relaxed_pending"))]
-const PENDING_RELEASE: Ordering = Ordering::Release;
+const PENDING_DECREMENT: Ordering = Ordering::AcqRel;
 #[cfg(taskflow_mutant = "relaxed_pending")]
-const PENDING_RELEASE: Ordering = Ordering::Relaxed;
+const PENDING_DECREMENT: Ordering = Ordering::Relaxed;
 
 /// One run of a graph on an executor. It lives on the stack of the caller
 /// of [`Run::execute`], which blocks until the run completes; jobs point to
@@ -74,8 +73,8 @@ pub(crate) struct Run<'g> {
 // `graph.nodes`, each an `UnsafeCell<Box<dyn ErasedBody>>`. The completion
 // protocol (module docs) gives every task exactly one owner, which alone
 // writes its body (it runs it, or clears its stale output) and does so before
-// the Release decrement that hands its dependents over; a dependent reads the
-// body only after the matching Acquire, and only if it declared the
+// the AcqRel decrement that hands its dependents over; a dependent reads the
+// body only after the decrement that made it ready, and only if it declared the
 // dependency. Bodies are `Send`, so running one on another thread is sound,
 // and outputs are `Sync` (`Graph::add` requires it), so reading one from
 // several dependents at once is sound.
@@ -200,7 +199,7 @@ impl<'g> Run<'g> {
         let cx = Context::new(self, task, worker);
         let result = self.graph.nodes[task as usize].body.with_mut(|body| {
             // SAFETY: this worker owns `task` (module docs), so nothing else
-            // reads or writes its body until the Release decrements that
+            // reads or writes its body until the AcqRel decrements that
             // follow; `&mut` for the duration of the call is exclusive.
             let body = unsafe { &mut **body };
             panic::catch_unwind(AssertUnwindSafe(|| body.run(&cx)))
@@ -243,19 +242,20 @@ impl<'g> Run<'g> {
         for &successor in self.graph.topology.successors(task) {
             let word = &self.graph.counters[successor as usize];
             if poison {
-                // ORDERING: Relaxed: the Release decrement below is later in
+                // ORDERING: Relaxed: the AcqRel decrement below is later in
                 // this word's modification order, so whoever reaches zero
                 // reads a value that includes this bit.
                 word.fetch_or(POISONED, Ordering::Relaxed);
             }
-            // ORDERING: Release publishes this task's output and outcome to
-            // the worker that reaches zero; that worker's Acquire fence below
-            // takes in the Release of every other dependency as well.
-            if word.fetch_sub(1, PENDING_RELEASE) & PENDING_MASK != 1 {
+            // ORDERING: AcqRel. Release publishes this task's output and
+            // outcome to whichever worker reaches zero; Acquire, in the
+            // decrement that reaches zero, takes in the Release of every
+            // dependency (all decrements form one release sequence). An
+            // Acquire fence after a Release decrement would do the same, but
+            // ThreadSanitizer does not model fences.
+            if word.fetch_sub(1, PENDING_DECREMENT) & PENDING_MASK != 1 {
                 continue;
             }
-            #[cfg(not(taskflow_mutant = "relaxed_pending"))]
-            fence(Ordering::Acquire);
             let tag = self.graph.node_tags[successor as usize];
             if tag != own_tag {
                 self.pools[tag as usize].inject(Job::task(self, successor));
@@ -301,9 +301,9 @@ impl<'g> Run<'g> {
             .with(|body| {
                 // SAFETY: `dependency` is a declared dependency of the running
                 // task `reader`, which started only after `dependency`
-                // succeeded: its owner wrote the body before its Release
-                // decrement of `reader`'s word, and `reader`'s owner executed
-                // the Acquire fence after the decrement that reached zero.
+                // succeeded: its owner wrote the body before its AcqRel
+                // decrement of `reader`'s word, which `reader`'s owner read
+                // in the decrement that reached zero.
                 // Each task runs at most once per run, so the body is not
                 // written again while the run, and so the returned
                 // reference, lasts.

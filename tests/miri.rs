@@ -1,0 +1,230 @@
+//! Miri-sized tests of the engine's unsafe code: the arena of task bodies,
+//! the output slots and their hand-off between workers, jobs pointing at a
+//! run, and the completion that outlives it.
+//!
+//! They run natively with the rest of the suite and, scaled down, under Miri,
+//! whose aliasing and data-race checks are the point:
+//!
+//! ```text
+//! MIRIFLAGS="-Zmiri-many-seeds=0..4" cargo +nightly miri test --test miri
+//! ```
+//!
+//! Each seed makes Miri pick thread interleavings and weak-memory outcomes
+//! differently. Iteration counts shrink under `cfg(miri)`, where every
+//! operation costs thousands of times more.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{executor, watchdog_for};
+use taskflow::{
+    CancelToken, Context, Executor, FailurePolicy, Graph, Outcome, RunOptions, Task, TaskId,
+};
+
+/// Repetitions of each scenario: every repetition is a fresh interleaving.
+const ROUNDS: usize = if cfg!(miri) { 2 } else { 50 };
+
+/// The watchdog's limit: generous, because Miri and ThreadSanitizer run
+/// these tests many times slower than native code.
+const LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Width of the fan-out scenario: enough to split source ranges and steal.
+const WIDTH: usize = if cfg!(miri) { 12 } else { 400 };
+
+/// A diamond whose outputs are heap values, on two workers: the dependents
+/// read their inputs on whichever worker they land.
+#[test]
+fn outputs_cross_workers_in_a_diamond() {
+    watchdog_for(LIMIT, || {
+        let executor = executor(2);
+        for round in 0..ROUNDS {
+            let mut graph = Graph::new();
+            let top = graph.add(Task::new("top", move |_: &Context<'_>| Ok(vec![round; 3])));
+            let left = graph.add(
+                Task::new("left", move |cx: &Context<'_>| Ok(cx.input(top)?.len() + 1)).after(top),
+            );
+            let right = graph.add(
+                Task::new("right", move |cx: &Context<'_>| {
+                    Ok(cx.input(top)?.iter().sum::<usize>())
+                })
+                .after(top),
+            );
+            let bottom = graph.add(
+                Task::new("bottom", move |cx: &Context<'_>| {
+                    Ok(format!("{}-{}", cx.input(left)?, cx.input(right)?))
+                })
+                .after_all([left, right]),
+            );
+            let report = executor.run(&mut graph).expect("a diamond is acyclic");
+            assert!(report.is_success(), "{report:?}");
+            assert_eq!(graph.take_output(bottom), Some(format!("4-{}", 3 * round)));
+        }
+    });
+}
+
+/// Many sources feeding one sink, on two workers: the source range is split
+/// and stolen, and the sink reads every source's output.
+#[test]
+fn fan_in_reads_every_source() {
+    watchdog_for(LIMIT, || {
+        let executor = executor(2);
+        let mut graph = Graph::new();
+        let sources: Vec<TaskId<usize>> = (0..WIDTH)
+            .map(|index| graph.add(Task::new("source", move |_: &Context<'_>| Ok(index))))
+            .collect();
+        let reads = sources.clone();
+        let sink = graph.add(
+            Task::new("sink", move |cx: &Context<'_>| {
+                reads
+                    .iter()
+                    .map(|&source| cx.input(source).copied())
+                    .sum::<Result<usize, _>>()
+            })
+            .after_all(sources.iter().copied()),
+        );
+        for _ in 0..ROUNDS.min(4) {
+            let report = executor.run(&mut graph).expect("a fan-in is acyclic");
+            assert!(report.is_success(), "{report:?}");
+            assert_eq!(graph.output(sink), Some(&(WIDTH * (WIDTH - 1) / 2)));
+        }
+    });
+}
+
+/// A chain that alternates between two tags: every hand-off crosses pools
+/// through an injector.
+#[test]
+fn outputs_cross_pools() {
+    watchdog_for(LIMIT, || {
+        let executor = executor(1);
+        let mut graph = Graph::new();
+        let mut previous = graph.add(Task::new("start", |_: &Context<'_>| Ok(1u64)).tag("a"));
+        for step in 0..if cfg!(miri) { 6 } else { 100 } {
+            let input = previous;
+            previous = graph.add(
+                Task::new("step", move |cx: &Context<'_>| Ok(cx.input(input)? + 3))
+                    .tag(if step % 2 == 0 { "b" } else { "a" })
+                    .after(input),
+            );
+        }
+        let steps: u64 = if cfg!(miri) { 6 } else { 100 };
+        for _ in 0..ROUNDS.min(4) {
+            let report = executor.run(&mut graph).expect("a chain is acyclic");
+            assert!(report.is_success(), "{report:?}");
+            assert_eq!(graph.output(previous), Some(&(1 + 3 * steps)));
+        }
+    });
+}
+
+/// Failures, panics and skips: outputs of tasks that did not succeed are
+/// dropped, on the worker, while other tasks run.
+#[test]
+fn failures_and_panics_clear_outputs() {
+    watchdog_for(LIMIT, || {
+        let executor = executor(2);
+        let fail = Arc::new(AtomicUsize::new(0));
+        let mut graph = Graph::new();
+        let flaky = {
+            let fail = Arc::clone(&fail);
+            graph.add(Task::new("flaky", move |_: &Context<'_>| {
+                match fail.load(Ordering::Relaxed) {
+                    0 => Ok(vec![1u8]),
+                    1 => Err("refused".into()),
+                    _ => panic!("flaky panicked"),
+                }
+            }))
+        };
+        let dependent = graph.add(
+            Task::new("dependent", move |cx: &Context<'_>| {
+                Ok(cx.input(flaky)?.clone())
+            })
+            .after(flaky),
+        );
+        let bystander = graph.add(Task::new("bystander", |_: &Context<'_>| {
+            Ok(String::from("ok"))
+        }));
+        for mode in [0, 1, 2, 0] {
+            fail.store(mode, Ordering::Relaxed);
+            let options = RunOptions::new().policy(FailurePolicy::KeepGoing);
+            let report = executor.run_with(&mut graph, options).expect("valid graph");
+            assert!(report.outcome(bystander).is_success());
+            assert_eq!(graph.output(bystander).map(String::as_str), Some("ok"));
+            if mode == 0 {
+                assert!(report.is_success(), "{report:?}");
+                assert_eq!(graph.output(dependent), Some(&vec![1]));
+            } else {
+                assert!(matches!(report.outcome(flaky), Outcome::Failed(_)));
+                assert!(matches!(report.outcome(dependent), Outcome::Skipped));
+                assert_eq!(graph.output(flaky), None);
+                assert_eq!(graph.output(dependent), None);
+            }
+        }
+    });
+}
+
+/// A task cancels its own run while a sibling may be starting: the rest is
+/// cancelled and the run returns.
+#[test]
+fn cancel_from_inside_a_task() {
+    watchdog_for(LIMIT, || {
+        let executor = executor(2);
+        for _ in 0..ROUNDS {
+            let token = CancelToken::new();
+            let mut graph = Graph::new();
+            let canceller = {
+                let token = token.clone();
+                graph.add(Task::new("canceller", move |_: &Context<'_>| {
+                    token.cancel();
+                    Ok(1u8)
+                }))
+            };
+            let later = graph.add(Task::new("later", |_: &Context<'_>| Ok(2u8)).after(canceller));
+            let report = executor
+                .run_with(&mut graph, RunOptions::new().cancel_token(token))
+                .expect("valid graph");
+            assert!(report.outcome(canceller).is_success());
+            assert!(matches!(report.outcome(later), Outcome::Cancelled));
+            assert_eq!(graph.output(canceller), Some(&1));
+            assert_eq!(graph.output(later), None);
+        }
+    });
+}
+
+/// Two threads run different graphs on one executor at once, then the
+/// executor is dropped while its workers sleep.
+#[test]
+fn concurrent_runs_then_drop() {
+    watchdog_for(LIMIT, || {
+        let executor = Arc::new(
+            Executor::builder()
+                .workers_per_tag(2)
+                .build()
+                .expect("builds"),
+        );
+        let runners: Vec<_> = (0..2)
+            .map(|runner| {
+                let executor = Arc::clone(&executor);
+                std::thread::spawn(move || {
+                    for round in 0..ROUNDS {
+                        let mut graph = Graph::new();
+                        let first = graph.add(Task::new("first", move |_: &Context<'_>| {
+                            Ok(runner * 100 + round)
+                        }));
+                        let second = graph.add(
+                            Task::new("second", move |cx: &Context<'_>| Ok(*cx.input(first)? + 1))
+                                .after(first),
+                        );
+                        let report = executor.run(&mut graph).expect("valid graph");
+                        assert!(report.is_success());
+                        assert_eq!(graph.take_output(second), Some(runner * 100 + round + 1));
+                    }
+                })
+            })
+            .collect();
+        for runner in runners {
+            runner.join().expect("a runner does not panic");
+        }
+        drop(executor);
+    });
+}
