@@ -97,9 +97,9 @@ impl Executor {
         graph: &mut Graph,
         options: RunOptions,
     ) -> Result<RunReport, GraphError> {
-        let compiled = graph.compile()?;
-        let pools = self.pools_for(compiled.tags)?;
-        Ok(Run::execute(compiled, pools, options))
+        let view = graph.prepare()?;
+        let pools = self.pools_for(view.tags)?;
+        Ok(Run::execute(view, pools, options))
     }
 
     /// The number of workers the pool of `tag` has, or will have once

@@ -1,23 +1,25 @@
 //! [`Graph`]: building a graph of tasks, and reading its outputs after a run.
 //!
-//! A graph owns its tasks in contiguous storage addressed by index. Edges are
-//! collected in a flat list while the graph is built and compiled into a
-//! [`Topology`] when it first runs; the compiled form is kept until the graph
-//! changes. The graph also keeps the per-task counters a run needs, so a
-//! re-run allocates nothing in proportion to the graph.
+//! A graph owns its tasks in contiguous storage addressed by index, and its
+//! edges in an [`Adjacency`] that is ready to run as it is built: there is no
+//! compile step between building and running. It also owns the per-task
+//! words a run counts pending dependencies in and records outcomes in, so a
+//! run allocates nothing in proportion to the graph.
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 
+use crate::adjacency::{Adjacency, PredecessorIndex};
 use crate::body::ErasedBody;
+use crate::cycle::tasks_on_cycles;
 use crate::error::GraphError;
 use crate::handle::{GraphId, TaskId, TaskRef};
 use crate::state::MAX_EDGES;
 use crate::sync::UnsafeCell;
-use crate::sync::atomic::AtomicU32;
+use crate::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 use crate::tag::Tag;
 use crate::task::Task;
-use crate::topology::{Edge, Topology};
 
 /// A graph of tasks with dependencies, run by an [`Executor`](crate::Executor).
 ///
@@ -32,19 +34,27 @@ pub struct Graph {
     node_tags: Vec<u32>,
     /// The distinct tags of this graph's tasks, in order of first use.
     tags: Vec<Tag>,
-    /// Edges added since the topology was last compiled.
-    edges: Vec<Edge>,
-    /// The compiled form of all edges, when no edge or task was added since.
-    topology: Option<Topology>,
-    /// Per-task words a run counts pending dependencies and outcomes in
-    /// (see [`crate::state`]), kept here so that re-runs reuse them.
-    counters: Box<[AtomicU32]>,
+    adjacency: Adjacency,
+    /// Per task, the word a run counts unfinished dependencies in (see
+    /// [`crate::state`]). Between runs each equals the task's in-degree: a
+    /// run resets every word it used, so the next needs no set-up pass.
+    counters: Vec<AtomicU32>,
+    /// Per task, the outcome code of the latest run.
+    outcomes: Vec<AtomicU8>,
+    /// Per tag, a range of task indices that holds every task of the tag
+    /// without dependencies (and possibly tasks that gained some since).
+    source_bounds: Vec<Range<u32>>,
+    /// Built for graphs with a hub (see [`crate::adjacency`]); dropped when
+    /// the graph changes.
+    predecessors: Option<PredecessorIndex>,
     /// Whether every edge goes from a lower to a higher index, which makes
     /// the graph acyclic without a check.
     all_forward: bool,
+    /// Whether a cycle check passed since the last `precede`.
+    checked_acyclic: bool,
     /// Whether a task named a dependency of another graph.
     has_foreign_dependency: bool,
-    /// Whether more tasks were added than a `u32` can index.
+    /// Whether more tasks or edges were added than the engine can count.
     too_large: bool,
 }
 
@@ -56,14 +66,17 @@ pub(crate) struct Node {
     pub(crate) body: UnsafeCell<Box<dyn ErasedBody>>,
 }
 
-/// What a run borrows from a graph: its storage and compiled topology.
-pub(crate) struct Compiled<'g> {
+/// What a run borrows from a graph.
+pub(crate) struct GraphView<'g> {
     pub(crate) id: GraphId,
     pub(crate) nodes: &'g [Node],
     pub(crate) node_tags: &'g [u32],
     pub(crate) tags: &'g [Tag],
-    pub(crate) topology: &'g Topology,
+    pub(crate) adjacency: &'g Adjacency,
     pub(crate) counters: &'g [AtomicU32],
+    pub(crate) outcomes: &'g [AtomicU8],
+    pub(crate) source_bounds: &'g [Range<u32>],
+    pub(crate) predecessors: Option<&'g PredecessorIndex>,
 }
 
 impl Graph {
@@ -74,10 +87,13 @@ impl Graph {
             nodes: Vec::new(),
             node_tags: Vec::new(),
             tags: Vec::new(),
-            edges: Vec::new(),
-            topology: None,
-            counters: Box::new([]),
+            adjacency: Adjacency::default(),
+            counters: Vec::new(),
+            outcomes: Vec::new(),
+            source_bounds: Vec::new(),
+            predecessors: None,
             all_forward: true,
+            checked_acyclic: false,
             has_foreign_dependency: false,
             too_large: false,
         }
@@ -106,25 +122,31 @@ impl Graph {
                 });
             }
         };
-        self.decompile();
-        for dependency in dependencies.as_slice() {
-            if dependency.graph == self.id {
-                // A handle of this graph names a task added earlier, so the
-                // edge points forward.
-                self.edges.push(Edge {
-                    from: dependency.index,
-                    to: index,
-                });
-            } else {
-                self.has_foreign_dependency = true;
-            }
-        }
         let tag = self.tag_index(tag);
         self.nodes.push(Node {
             name,
             body: UnsafeCell::new(body),
         });
         self.node_tags.push(tag);
+        self.adjacency.add_task();
+        self.counters.push(AtomicU32::new(0));
+        self.outcomes.push(AtomicU8::new(0));
+        for dependency in dependencies.as_slice() {
+            if dependency.graph == self.id {
+                // A handle of this graph names a task added earlier, so the
+                // edge points forward and cannot close a cycle.
+                self.add_edge(dependency.index, index);
+            } else {
+                self.has_foreign_dependency = true;
+            }
+        }
+        if self.adjacency.in_degree(index) == 0 {
+            let bounds = &mut self.source_bounds[tag as usize];
+            if bounds.start == bounds.end {
+                bounds.start = index;
+            }
+            bounds.end = index + 1;
+        }
         TaskId::new(TaskRef {
             graph: self.id,
             index,
@@ -145,9 +167,13 @@ impl Graph {
         let (before, after) = (before.into(), after.into());
         let from = self.own_index(before)?;
         let to = self.own_index(after)?;
-        self.decompile();
+        // Once one edge points backward, any new edge may close a cycle.
         self.all_forward &= from < to;
-        self.edges.push(Edge { from, to });
+        self.checked_acyclic = false;
+        self.add_edge(from, to);
+        if self.too_large {
+            return Err(GraphError::TooLarge);
+        }
         Ok(())
     }
 
@@ -189,50 +215,58 @@ impl Graph {
         body.output_mut().downcast_mut::<Option<T>>()?.take()
     }
 
-    /// Checks that the graph can run, compiles it if it changed, and lends
-    /// out what a run needs.
-    pub(crate) fn compile(&mut self) -> Result<Compiled<'_>, GraphError> {
+    /// Checks that the graph can run and lends out what a run needs. Only a
+    /// graph with a backward edge is checked for cycles, once per change,
+    /// and only a graph with a hub builds its predecessor index.
+    pub(crate) fn prepare(&mut self) -> Result<GraphView<'_>, GraphError> {
         if self.has_foreign_dependency {
             return Err(GraphError::ForeignTask);
         }
-        if self.too_large || self.edges.len() > MAX_EDGES as usize {
+        if self.too_large {
             return Err(GraphError::TooLarge);
         }
-        if self.topology.is_none() {
-            let topology = Topology::build(&self.node_tags, self.tags.len(), &self.edges);
-            if !self.all_forward {
-                let on_cycle = topology.tasks_on_cycles();
-                if !on_cycle.is_empty() {
-                    return Err(GraphError::Cycle {
-                        tasks: on_cycle
-                            .iter()
-                            .map(|&task| self.nodes[task as usize].name.to_string())
-                            .collect(),
-                    });
-                }
+        if !self.all_forward && !self.checked_acyclic {
+            let on_cycle = tasks_on_cycles(&self.adjacency);
+            if !on_cycle.is_empty() {
+                return Err(GraphError::Cycle {
+                    tasks: on_cycle
+                        .iter()
+                        .map(|&task| self.nodes[task as usize].name.to_string())
+                        .collect(),
+                });
             }
-            self.edges = Vec::new();
-            self.topology = Some(topology);
+            self.checked_acyclic = true;
         }
-        if self.counters.len() != self.nodes.len() {
-            self.counters = (0..self.nodes.len()).map(|_| AtomicU32::new(0)).collect();
+        if self.adjacency.has_hub() && self.predecessors.is_none() {
+            self.predecessors = Some(PredecessorIndex::build(&self.adjacency));
         }
-        let topology = self.topology.as_ref().expect("compiled just above");
-        Ok(Compiled {
+        Ok(GraphView {
             id: self.id,
             nodes: &self.nodes,
             node_tags: &self.node_tags,
             tags: &self.tags,
-            topology,
+            adjacency: &self.adjacency,
             counters: &self.counters,
+            outcomes: &self.outcomes,
+            source_bounds: &self.source_bounds,
+            predecessors: self.predecessors.as_ref(),
         })
     }
 
-    /// Turns the compiled topology back into the editable edge list.
-    fn decompile(&mut self) {
-        if let Some(topology) = self.topology.take() {
-            self.edges = topology.edges().collect();
+    /// Adds the edge `from -> to` between tasks of this graph, or marks the
+    /// graph too large if the counts would overflow.
+    fn add_edge(&mut self, from: u32, to: u32) {
+        if self.adjacency.edge_count() >= MAX_EDGES as usize {
+            self.too_large = true;
+            return;
         }
+        self.adjacency.add_edge(from, to);
+        let counter = &self.counters[to as usize];
+        // ORDERING: Relaxed: `&mut self` excludes a run, the only other user
+        // of the counters; a later run reaches them through a
+        // synchronising job hand-off.
+        counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        self.predecessors = None;
     }
 
     fn own_index(&self, task: TaskRef) -> Result<u32, GraphError> {
@@ -254,6 +288,7 @@ impl Graph {
             return index as u32;
         }
         self.tags.push(tag);
+        self.source_bounds.push(0..0);
         (self.tags.len() - 1) as u32
     }
 }
@@ -269,7 +304,7 @@ impl fmt::Debug for Graph {
         f.debug_struct("Graph")
             .field("tasks", &self.nodes.len())
             .field("tags", &self.tags)
-            .field("compiled", &self.topology.is_some())
+            .field("edges", &self.adjacency.edge_count())
             .finish_non_exhaustive()
     }
 }

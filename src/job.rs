@@ -4,19 +4,22 @@ use std::ptr::NonNull;
 
 use crate::run::Run;
 
-/// Work for a pool: one ready task of a run, or a range of a run's source
-/// tasks that the worker splits and spreads before running them.
+/// Work for a pool: one ready task of a run, or a range of task indices whose
+/// sources (tasks without dependencies) of the pool's tag the worker runs,
+/// splitting the range first so that idle workers can take part.
 ///
 /// A job points at its run without owning it. That is sound because a run
 /// does not complete, and so its caller does not return and free it, while
-/// any of its tasks is unfinished, and every job stands for at least one
-/// unfinished task (see [`crate::worker`] for when finished tasks are counted).
+/// any of its units of work is unfinished, and every job stands for at least
+/// one: a task job for its task, a range job for each index it has yet to
+/// scan (see [`crate::completion`] for the units and [`crate::worker`] for
+/// when they are counted).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Job {
     run: NonNull<Run<'static>>,
-    /// A task index, or the first position in the run's source list.
+    /// A task index, or the first index of a range.
     first: u32,
-    /// 0 for a single task; otherwise how many sources the range covers.
+    /// 0 for a single task; otherwise the length of the range.
     sources: u32,
 }
 
@@ -25,7 +28,7 @@ pub(crate) struct Job {
 pub(crate) enum Work {
     /// Process this task.
     Task(u32),
-    /// Process the sources at positions `start..start + len`.
+    /// Process the sources among the tasks `start..start + len`.
     Sources { start: u32, len: u32 },
 }
 
@@ -43,12 +46,12 @@ impl Job {
         }
     }
 
-    pub(crate) fn sources(run: &Run<'_>, start: u32, len: u32) -> Self {
-        debug_assert!(len > 0, "an empty range of sources is no job");
+    pub(crate) fn sources(run: &Run<'_>, tasks: std::ops::Range<u32>) -> Self {
+        debug_assert!(!tasks.is_empty(), "an empty range of sources is no job");
         Job {
             run: erase(run),
-            first: start,
-            sources: len,
+            first: tasks.start,
+            sources: tasks.end - tasks.start,
         }
     }
 

@@ -45,10 +45,12 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod adjacency;
 mod body;
 mod cancel;
 mod completion;
 mod context;
+mod cycle;
 mod error;
 mod executor;
 mod graph;
@@ -65,7 +67,6 @@ mod state;
 mod sync;
 mod tag;
 mod task;
-mod topology;
 mod worker;
 
 pub use body::TaskBody;

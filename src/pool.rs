@@ -39,7 +39,8 @@ impl Pool {
     }
 
     /// Tells the pool that one of its workers pushed `jobs` jobs onto its own
-    /// deque, so that sleeping workers can help (see [`crate::sleep`]).
+    /// deque, which was empty before, so that sleeping workers can help (see
+    /// [`crate::sleep`]).
     pub(crate) fn pushed_local(&self, jobs: usize) {
         if self.size() > 1 {
             self.sleep.notify(jobs);

@@ -59,6 +59,10 @@ mod imp {
         pub(crate) fn pop(&self) -> Option<T> {
             self.0.pop()
         }
+
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.is_empty()
+        }
     }
 
     /// The thieves' end of a [`LocalQueue`].
@@ -142,6 +146,10 @@ mod imp {
 
         pub(crate) fn pop(&self) -> Option<T> {
             self.0.lock().pop_back()
+        }
+
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.lock().is_empty()
         }
     }
 

@@ -3,36 +3,43 @@
 //!
 //! # Processing a task (the completion protocol)
 //!
-//! A worker that owns a ready task (its pending count reached zero, or it is
-//! a source) does this:
+//! A worker that owns a ready task (its last dependency finished, or it is a
+//! source) does this:
 //!
 //! 1. Decide: a poisoned task is *skipped*; otherwise, if the run is stopped
 //!    (its token was cancelled, or a task failed under fail-fast), it is
 //!    *cancelled*; otherwise its body runs, panics caught, and it *succeeded*
 //!    or *failed*. A failure is recorded and, under fail-fast, stops the run.
-//! 2. Store the outcome code in the task's word.
-//! 3. For each successor: if the task failed or was skipped, set the
-//!    successor's `POISONED` bit; then decrement its pending count with
-//!    `AcqRel`. The decrement that reaches zero owns the successor: the first such successor of the same pool is
-//!    processed next by this worker directly, others go onto this worker's
-//!    deque, and successors of other tags into their pool's injector.
+//!    The task's pending word is reset to its in-degree for the next run.
+//! 2. Store the outcome code in the task's outcome byte.
+//! 3. For each successor: if the task failed or was skipped, poison the
+//!    successor. A successor with other dependencies has its pending count
+//!    decremented with `AcqRel`, and the decrement that reaches zero owns it;
+//!    a successor with this task as its only dependency is owned at once,
+//!    with no atomic operation, since no other task can touch its word. An
+//!    owned successor of the same pool is processed next by this worker
+//!    directly (the first one) or goes onto its deque (the others); one of
+//!    another tag goes into that tag's pool's injector. Either queue
+//!    synchronises the hand-off.
 //! 4. Count the task finished in the worker's batch (see [`crate::worker`]),
 //!    strictly after every push of step 3, so the run cannot complete while
 //!    the worker still uses it.
 //!
 //! Every task is thus processed exactly once: by whoever owns it, and
-//! ownership passes only through the one decrement that reaches zero. A run
-//! completes when all its tasks were counted; no job of it can remain
-//! queued then, because every queued job stands for an unfinished task.
+//! ownership passes only through its last dependency. A run completes when
+//! all its units of work were counted (see [`crate::completion`]); no job of
+//! it can remain queued then, because every queued job stands for an
+//! unfinished unit.
 
 use std::borrow::Cow;
 use std::panic::{self, AssertUnwindSafe};
 
+use crate::adjacency::HUB_DEGREE;
 use crate::cancel::CancelToken;
 use crate::completion::Completion;
 use crate::context::Context;
 use crate::error::{InputError, TaskError};
-use crate::graph::Compiled;
+use crate::graph::GraphView;
 use crate::handle::TaskRef;
 use crate::job::Job;
 use crate::options::{FailurePolicy, RunOptions};
@@ -57,7 +64,7 @@ const PENDING_DECREMENT: Ordering = Ordering::Relaxed;
 /// of [`Run::execute`], which blocks until the run completes; jobs point to
 /// it (see [`Job`] for why that is sound).
 pub(crate) struct Run<'g> {
-    graph: Compiled<'g>,
+    graph: GraphView<'g>,
     /// The pool of each of the graph's tags, by tag index.
     pools: Box<[Arc<Pool>]>,
     policy: FailurePolicy,
@@ -84,32 +91,26 @@ impl<'g> Run<'g> {
     /// Runs a compiled graph on `pools` and blocks until every task was
     /// processed.
     pub(crate) fn execute(
-        graph: Compiled<'g>,
+        graph: GraphView<'g>,
         pools: Box<[Arc<Pool>]>,
         options: RunOptions,
     ) -> RunReport {
         let tasks = graph.nodes.len();
+        let scanned: usize = graph.source_bounds.iter().map(|bounds| bounds.len()).sum();
         let run = Run {
             pools,
             policy: options.policy,
             cancel: options.cancel,
             stopped: AtomicBool::new(false),
             failures: Mutex::new(Vec::new()),
-            completion: Arc::new(Completion::new(tasks)),
+            completion: Arc::new(Completion::new(tasks + scanned)),
             graph,
         };
         if tasks > 0 {
-            for (task, word) in run.graph.counters.iter().enumerate() {
-                // ORDERING: Relaxed: workers first reach this run through a
-                // job taken from an injector below, and the injector's
-                // push/steal synchronise, so these stores happen before any
-                // worker reads a word.
-                word.store(run.graph.topology.in_degree(task), Ordering::Relaxed);
-            }
             for (tag, pool) in run.pools.iter().enumerate() {
-                let sources = run.graph.topology.source_positions(tag);
+                let sources = run.graph.source_bounds[tag].clone();
                 if !sources.is_empty() {
-                    pool.inject(Job::sources(&run, sources.start, sources.len() as u32));
+                    pool.inject(Job::sources(&run, sources));
                 }
             }
             run.completion.wait();
@@ -120,12 +121,12 @@ impl<'g> Run<'g> {
     fn into_report(self) -> RunReport {
         let codes = self
             .graph
-            .counters
+            .outcomes
             .iter()
             // ORDERING: Relaxed: `Completion::wait` returned, which happens
-            // after every worker's Release subtraction, so every outcome
+            // after every worker's AcqRel subtraction, so every outcome
             // store is visible.
-            .map(|word| word.load(Ordering::Relaxed) as u8)
+            .map(|outcome| outcome.load(Ordering::Relaxed))
             .collect();
         let nodes = self.graph.nodes;
         let failures = self
@@ -141,9 +142,19 @@ impl<'g> Run<'g> {
         &self.completion
     }
 
-    /// The source task at `position` of the source list.
-    pub(crate) fn source(&self, position: u32) -> u32 {
-        self.graph.topology.source_at(position)
+    /// The index of `pool` among this run's pools, which is the graph's
+    /// index of its tag.
+    pub(crate) fn tag_of(&self, pool: &Pool) -> u32 {
+        self.pools
+            .iter()
+            .position(|candidate| std::ptr::eq(&**candidate, pool))
+            .expect("a worker only gets jobs of runs that use its pool") as u32
+    }
+
+    /// Whether `task` has no dependencies and runs on tag `tag`: a source
+    /// that the pool of `tag` starts with.
+    pub(crate) fn is_source(&self, task: u32, tag: u32) -> bool {
+        self.graph.adjacency.in_degree(task) == 0 && self.graph.node_tags[task as usize] == tag
     }
 
     /// Whether no new task may start: the token was cancelled or a task
@@ -175,9 +186,12 @@ impl<'g> Run<'g> {
     /// returns the successor of the same pool that it made ready first.
     pub(crate) fn process(&self, task: u32, worker: &WorkerThread) -> Option<u32> {
         let word = &self.graph.counters[task as usize];
-        // ORDERING: Relaxed: this worker owns the task; the decrement that
-        // made it ready (or the run's start) already synchronised.
+        // ORDERING: Relaxed, both: this worker owns the task, and the hand-off
+        // that gave it the task synchronised with every writer of the word.
+        // Nothing else touches the word until the next run, which reaches it
+        // through a synchronising job hand-off too.
         let poisoned = word.load(Ordering::Relaxed) & POISONED != 0;
+        word.store(self.graph.adjacency.in_degree(task), Ordering::Relaxed);
         let outcome = if poisoned {
             SKIPPED
         } else if self.is_stopped() {
@@ -189,8 +203,8 @@ impl<'g> Run<'g> {
             self.discard_output(task);
         }
         // ORDERING: Relaxed: read only by the caller after completion, which
-        // the worker's later Release subtraction orders after this store.
-        word.store(outcome, Ordering::Relaxed);
+        // the worker's later AcqRel subtraction orders after this store.
+        self.graph.outcomes[task as usize].store(outcome as u8, Ordering::Relaxed);
         self.release_successors(task, outcome, worker)
     }
 
@@ -237,23 +251,11 @@ impl<'g> Run<'g> {
     fn release_successors(&self, task: u32, outcome: u32, worker: &WorkerThread) -> Option<u32> {
         let poison = outcome == FAILED || outcome == SKIPPED;
         let own_tag = self.graph.node_tags[task as usize];
+        let local_was_empty = worker.local_is_empty();
         let mut next = None;
         let mut pushed = 0;
-        for &successor in self.graph.topology.successors(task) {
-            let word = &self.graph.counters[successor as usize];
-            if poison {
-                // ORDERING: Relaxed: the AcqRel decrement below is later in
-                // this word's modification order, so whoever reaches zero
-                // reads a value that includes this bit.
-                word.fetch_or(POISONED, Ordering::Relaxed);
-            }
-            // ORDERING: AcqRel. Release publishes this task's output and
-            // outcome to whichever worker reaches zero; Acquire, in the
-            // decrement that reaches zero, takes in the Release of every
-            // dependency (all decrements form one release sequence). An
-            // Acquire fence after a Release decrement would do the same, but
-            // ThreadSanitizer does not model fences.
-            if word.fetch_sub(1, PENDING_DECREMENT) & PENDING_MASK != 1 {
+        for successor in self.graph.adjacency.successors(task) {
+            if !self.take_ownership(successor, poison) {
                 continue;
             }
             let tag = self.graph.node_tags[successor as usize];
@@ -266,10 +268,40 @@ impl<'g> Run<'g> {
                 pushed += 1;
             }
         }
-        if pushed > 0 {
+        if pushed > 0 && local_was_empty {
             worker.pool().pushed_local(pushed);
         }
         next
+    }
+
+    /// Records that a dependency of `successor` finished (poisoning it if
+    /// `poison`), and returns whether that was its last one, which makes the
+    /// caller its owner.
+    #[inline]
+    fn take_ownership(&self, successor: u32, poison: bool) -> bool {
+        let word = &self.graph.counters[successor as usize];
+        if self.graph.adjacency.in_degree(successor) == 1 {
+            // The only dependency: no other task touches the word this run.
+            if poison {
+                // ORDERING: Relaxed: the job hand-off to the successor's
+                // owner (this worker, or a queue) publishes it.
+                word.store(1 | POISONED, Ordering::Relaxed);
+            }
+            return true;
+        }
+        if poison {
+            // ORDERING: Relaxed: the AcqRel decrement below is later in this
+            // word's modification order, so whoever reaches zero reads a
+            // value that includes this bit.
+            word.fetch_or(POISONED, Ordering::Relaxed);
+        }
+        // ORDERING: AcqRel. Release publishes this task's output and outcome
+        // to whichever worker reaches zero; Acquire, in the decrement that
+        // reaches zero, takes in the Release of every dependency (all
+        // decrements form one release sequence). An Acquire fence after a
+        // Release decrement would do the same, but ThreadSanitizer does not
+        // model fences.
+        word.fetch_sub(1, PENDING_DECREMENT) & PENDING_MASK == 1
     }
 
     /// The output of `dependency` for the running task `reader`, if `reader`
@@ -284,13 +316,13 @@ impl<'g> Run<'g> {
                 reader: self.name_cow(reader),
             });
         }
-        if self
-            .graph
-            .topology
-            .predecessors(reader)
-            .binary_search(&dependency.index)
-            .is_err()
-        {
+        let declared = match self.graph.predecessors {
+            Some(index) if self.graph.adjacency.out_degree(dependency.index) > HUB_DEGREE => {
+                index.has_edge(dependency.index, reader)
+            }
+            _ => self.graph.adjacency.has_edge(dependency.index, reader),
+        };
+        if !declared {
             return Err(InputError::NotADependency {
                 reader: self.name_cow(reader),
                 dependency: self.name_cow(dependency.index),
@@ -301,9 +333,10 @@ impl<'g> Run<'g> {
             .with(|body| {
                 // SAFETY: `dependency` is a declared dependency of the running
                 // task `reader`, which started only after `dependency`
-                // succeeded: its owner wrote the body before its AcqRel
-                // decrement of `reader`'s word, which `reader`'s owner read
-                // in the decrement that reached zero.
+                // succeeded: its owner wrote the body before handing
+                // `reader` on, through the AcqRel decrement that reached
+                // zero or, for a sole dependency, through a queue or on the
+                // same thread.
                 // Each task runs at most once per run, so the body is not
                 // written again while the run, and so the returned
                 // reference, lasts.

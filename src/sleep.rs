@@ -45,11 +45,18 @@
 //! invariant *waiting workers = `sleeping` + `tokens`* holds, so no worker
 //! waits uncounted.
 //!
-//! Pushes onto a worker's own deque need steps 2-4 only for parallelism, not
-//! for progress: a worker never sleeps while its own deque holds a job. Pushes
-//! from outside the pool (the caller of a run, or a worker of another tag
-//! handing work across) need them for progress and always perform them. A
-//! pool of one worker has nobody to wake for its own pushes and skips them.
+//! Pushes from outside the pool (the caller of a run, or a worker of another
+//! tag handing work across) need steps 2-4 for progress and always perform
+//! them. Pushes onto a worker's own deque need them only for parallelism: a
+//! worker never sleeps while its own deque holds a job, so such a job is
+//! never stranded. A worker therefore performs them only when its deque was
+//! empty before its pushes, and a pool of one worker, with nobody to wake,
+//! never does. That is enough to wake sleepers for new work: a worker falls
+//! asleep only after its step-5 search found every deque of the pool empty,
+//! so the next push onto any of them is a push onto an empty deque. (A thief
+//! can empty a deque between its owner's emptiness check and its push; then
+//! that one push wakes nobody, and the sleeper waits for the next one. This
+//! costs parallelism briefly, never progress.)
 //!
 //! # Shutdown
 //!

@@ -7,12 +7,14 @@
 //! without a queue, the first successor of the same pool that the task made
 //! ready; further ready successors go onto its deque for itself or thieves.
 //!
-//! # Counting finished tasks
+//! # Counting finished work
 //!
-//! A worker counts the tasks it finishes for a run in a private [`Batch`] and
-//! subtracts the batch from the run's [`Completion`] only when its own deque
-//! runs dry or it turns to a job of another run. Until then the run cannot
-//! complete, which is what keeps the run alive for the worker: the worker may
+//! A worker counts the units of work (see [`crate::completion`]) it finishes
+//! for a run in a private [`Batch`] and subtracts the batch from the run's
+//! [`Completion`] only when its own deque runs dry or it turns to a job of
+//! another run. The unit of the job it is processing is counted last, after
+//! every push the job causes, so until then the run cannot complete, which
+//! is what keeps the run alive for the worker: the worker may
 //! dereference a job's run pointer, and push jobs of that run, only while it
 //! holds an unsubtracted batch for that run. After subtracting, it touches
 //! only the `Arc<Completion>` it co-owns. So no `&Run` may be live across a
@@ -38,7 +40,7 @@ pub(crate) struct WorkerThread {
     batch: Option<Batch>,
 }
 
-/// Tasks of one run that this worker finished and has not yet counted.
+/// Units of one run's work that this worker finished and has not yet counted.
 #[derive(Debug)]
 struct Batch {
     run: NonNull<Run<'static>>,
@@ -65,18 +67,23 @@ impl WorkerThread {
         &self.pool
     }
 
-    /// Puts a job on this worker's own deque. Call
-    /// [`Pool::pushed_local`] after a group of pushes.
+    /// Puts a job on this worker's own deque. After a group of pushes onto a
+    /// deque that was empty, call [`Pool::pushed_local`].
     pub(crate) fn push_local(&self, job: Job) {
         self.local.push(job);
+    }
+
+    /// Whether this worker's own deque is empty.
+    pub(crate) fn local_is_empty(&self) -> bool {
+        self.local.is_empty()
     }
 
     /// Serves the pool until it shuts down.
     pub(crate) fn run(mut self) {
         while let Some(job) = self.next_job() {
             self.adopt(job.run());
-            // SAFETY: the job stands for at least one unfinished task of its
-            // run, so the run has not completed and its caller is still
+            // SAFETY: the job stands for at least one unfinished unit of its
+            // run's work, so the run has not completed and its caller is still
             // blocked in `Run::execute`, keeping it alive. `adopt` made this
             // worker hold a batch for the run, so it stays alive until the
             // batch is flushed, which happens only in this loop, after `run`
@@ -147,7 +154,7 @@ impl WorkerThread {
     fn process_from(&mut self, run: &Run<'_>, mut task: u32) {
         loop {
             let next = run.process(task, self);
-            self.count_finished();
+            self.count_finished(1);
             match next {
                 Some(successor) => task = successor,
                 None => return,
@@ -155,33 +162,44 @@ impl WorkerThread {
         }
     }
 
-    /// Processes the sources at positions `start..start + len`. With helpers
-    /// in the pool, the range is halved repeatedly and the upper halves go on
-    /// the deque, where idle workers steal them; a lone worker walks it.
+    /// Processes the sources of this pool's tag among the tasks
+    /// `start..start + len`. With helpers in the pool, the range is halved
+    /// repeatedly and the upper halves go on the deque, where idle workers
+    /// steal them; a lone worker walks it.
     fn process_sources(&mut self, run: &Run<'_>, start: u32, mut len: u32) {
+        let tag = run.tag_of(&self.pool);
         if self.pool.size() == 1 {
-            for position in start..start + len {
-                self.process_from(run, run.source(position));
+            for task in start..start + len {
+                if run.is_source(task, tag) {
+                    self.process_from(run, task);
+                }
             }
+            self.count_finished(len as usize);
             return;
         }
+        let was_empty = self.local.is_empty();
         let mut halves = 0;
         while len > 1 {
             let upper = len / 2;
             len -= upper;
-            self.local.push(Job::sources(run, start + len, upper));
+            self.local
+                .push(Job::sources(run, start + len..start + len + upper));
             halves += 1;
         }
-        if halves > 0 {
+        if halves > 0 && was_empty {
             self.pool.pushed_local(halves);
         }
-        self.process_from(run, run.source(start));
+        if run.is_source(start, tag) {
+            self.process_from(run, start);
+        }
+        self.count_finished(1);
     }
 
-    fn count_finished(&mut self) {
+    /// Counts `units` units of the current run's work as finished.
+    fn count_finished(&mut self, units: usize) {
         self.batch
             .as_mut()
             .expect("a job is processed under its run's batch")
-            .finished += 1;
+            .finished += units;
     }
 }

@@ -92,6 +92,33 @@ fn fan_in_reads_every_source() {
     });
 }
 
+/// Sources of two tags interleaved by index, with more workers than sources
+/// of either tag: each pool scans a range of indices that holds the other
+/// tag's sources too, and splits it into pieces with no source of its own.
+/// Such a piece must still keep the run alive until it is scanned (a bug
+/// once freed the run under a queued piece; Miri reports that as a
+/// use-after-free).
+#[test]
+fn interleaved_sources_of_two_tags() {
+    watchdog_for(LIMIT, || {
+        let executor = executor(2);
+        let mut graph = Graph::new();
+        let tasks: Vec<TaskId<usize>> = (0..if cfg!(miri) { 6 } else { 64 })
+            .map(|index| {
+                let tag = if index % 2 == 0 { "even" } else { "odd" };
+                graph.add(Task::new("source", move |_: &Context<'_>| Ok(index)).tag(tag))
+            })
+            .collect();
+        for _ in 0..ROUNDS {
+            let report = executor.run(&mut graph).expect("no edges, no cycle");
+            assert!(report.is_success(), "{report:?}");
+            for (index, &task) in tasks.iter().enumerate() {
+                assert_eq!(graph.output(task), Some(&index));
+            }
+        }
+    });
+}
+
 /// A chain that alternates between two tags: every hand-off crosses pools
 /// through an injector.
 #[test]
