@@ -6,14 +6,14 @@
 //! exactly when its component has two or more tasks or a self-edge. Both
 //! passes are iterative, so deep graphs cannot overflow the stack.
 
-use crate::adjacency::{Adjacency, Successors};
+use crate::table::{Successors, TaskTable};
 
 /// The tasks that lie on a cycle, in increasing order; empty when the graph
 /// is acyclic.
-pub(crate) fn tasks_on_cycles(adjacency: &Adjacency) -> Vec<u32> {
-    let task_count = adjacency.task_count();
+pub(crate) fn tasks_on_cycles(table: &TaskTable) -> Vec<u32> {
+    let task_count = table.task_count();
     let mut remaining_in: Vec<u32> = (0..task_count as u32)
-        .map(|task| adjacency.in_degree(task))
+        .map(|task| table.in_degree(task))
         .collect();
     let mut ready: Vec<u32> = (0..task_count as u32)
         .filter(|&task| remaining_in[task as usize] == 0)
@@ -21,7 +21,7 @@ pub(crate) fn tasks_on_cycles(adjacency: &Adjacency) -> Vec<u32> {
     let mut peeled = vec![false; task_count];
     while let Some(task) = ready.pop() {
         peeled[task as usize] = true;
-        for next in adjacency.successors(task) {
+        for next in table.successors(task) {
             remaining_in[next as usize] -= 1;
             if remaining_in[next as usize] == 0 {
                 ready.push(next);
@@ -31,7 +31,7 @@ pub(crate) fn tasks_on_cycles(adjacency: &Adjacency) -> Vec<u32> {
     if peeled.iter().all(|&done| done) {
         return Vec::new();
     }
-    let mut search = Tarjan::new(adjacency, |task| !peeled[task as usize]);
+    let mut search = Tarjan::new(table, |task| !peeled[task as usize]);
     for root in 0..task_count as u32 {
         if (search.include)(root) && !search.visited(root) {
             search.run_from(root);
@@ -45,7 +45,7 @@ pub(crate) fn tasks_on_cycles(adjacency: &Adjacency) -> Vec<u32> {
 /// The state of Tarjan's strongly-connected-components search over the
 /// tasks that `include` accepts, with an explicit call stack.
 struct Tarjan<'a, F> {
-    adjacency: &'a Adjacency,
+    table: &'a TaskTable,
     include: F,
     /// Visit order of each task, `UNVISITED` before its visit.
     order: Vec<u32>,
@@ -61,10 +61,10 @@ struct Tarjan<'a, F> {
 impl<'a, F: Fn(u32) -> bool> Tarjan<'a, F> {
     const UNVISITED: u32 = u32::MAX;
 
-    fn new(adjacency: &'a Adjacency, include: F) -> Self {
-        let task_count = adjacency.task_count();
+    fn new(table: &'a TaskTable, include: F) -> Self {
+        let task_count = table.task_count();
         Tarjan {
-            adjacency,
+            table,
             include,
             order: vec![Self::UNVISITED; task_count],
             low_link: vec![0; task_count],
@@ -86,7 +86,7 @@ impl<'a, F: Fn(u32) -> bool> Tarjan<'a, F> {
         self.next_order += 1;
         self.stack.push(task);
         self.on_stack[task as usize] = true;
-        self.calls.push((task, self.adjacency.successors(task)));
+        self.calls.push((task, self.table.successors(task)));
     }
 
     fn run_from(&mut self, root: u32) {
@@ -128,7 +128,7 @@ impl<'a, F: Fn(u32) -> bool> Tarjan<'a, F> {
         for &member in &component {
             self.on_stack[member as usize] = false;
         }
-        if component.len() > 1 || self.adjacency.has_edge(root, root) {
+        if component.len() > 1 || self.table.has_edge(root, root) {
             self.on_cycle.extend(component);
         }
     }
@@ -137,22 +137,11 @@ impl<'a, F: Fn(u32) -> bool> Tarjan<'a, F> {
 #[cfg(test)]
 mod tests {
     use super::tasks_on_cycles;
-    use crate::adjacency::Adjacency;
-
-    fn adjacency(task_count: usize, edges: &[(u32, u32)]) -> Adjacency {
-        let mut adjacency = Adjacency::default();
-        for _ in 0..task_count {
-            adjacency.add_task();
-        }
-        for &(from, to) in edges {
-            adjacency.add_edge(from, to);
-        }
-        adjacency
-    }
+    use crate::table::tests::table;
 
     #[test]
     fn an_acyclic_graph_has_none() {
-        let diamond = adjacency(4, &[(0, 1), (0, 2), (1, 3), (2, 3), (0, 3)]);
+        let diamond = table(4, &[(0, 1), (0, 2), (1, 3), (2, 3), (0, 3)]);
         assert!(tasks_on_cycles(&diamond).is_empty());
     }
 
@@ -160,7 +149,7 @@ mod tests {
     fn names_only_tasks_on_cycles() {
         // 0 -> 1 -> 2 -> 1 is a cycle; 3 hangs below it; 4 has a self-edge;
         // 5 -> 6 is acyclic.
-        let graph = adjacency(7, &[(0, 1), (1, 2), (2, 1), (2, 3), (4, 4), (5, 6)]);
+        let graph = table(7, &[(0, 1), (1, 2), (2, 1), (2, 3), (4, 4), (5, 6)]);
         assert_eq!(tasks_on_cycles(&graph), vec![1, 2, 4]);
     }
 
@@ -170,7 +159,7 @@ mod tests {
         let mut edges: Vec<(u32, u32)> = (0..length - 1).map(|t| (t, t + 1)).collect();
         edges.push((length - 1, 0));
         assert_eq!(
-            tasks_on_cycles(&adjacency(length as usize, &edges)).len(),
+            tasks_on_cycles(&table(length as usize, &edges)).len(),
             length as usize
         );
     }

@@ -1,23 +1,22 @@
 //! [`Graph`]: building a graph of tasks, and reading its outputs after a run.
 //!
-//! A graph owns its tasks in contiguous storage addressed by index, and its
-//! edges in an [`Adjacency`] that is ready to run as it is built: there is no
-//! compile step between building and running. It also owns the per-task
-//! words a run counts pending dependencies in and records outcomes in, so a
-//! run allocates nothing in proportion to the graph.
+//! A graph owns its tasks in contiguous storage addressed by index: their
+//! names and bodies here, and in a [`TaskTable`] their edges and the words a
+//! run counts pending dependencies and records outcomes in. Both are ready to
+//! run as they are built: there is no compile step between building and
+//! running, and a run allocates nothing in proportion to the graph.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
-use crate::adjacency::{Adjacency, PredecessorIndex};
 use crate::body::ErasedBody;
 use crate::cycle::tasks_on_cycles;
 use crate::error::GraphError;
 use crate::handle::{GraphId, TaskId, TaskRef};
 use crate::state::MAX_EDGES;
 use crate::sync::UnsafeCell;
-use crate::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+use crate::table::{MAX_TAGS, PredecessorIndex, TaskTable};
 use crate::tag::Tag;
 use crate::task::Task;
 
@@ -30,21 +29,16 @@ use crate::task::Task;
 pub struct Graph {
     id: GraphId,
     nodes: Vec<Node>,
-    /// Each task's index into `tags`.
-    node_tags: Vec<u32>,
     /// The distinct tags of this graph's tasks, in order of first use.
     tags: Vec<Tag>,
-    adjacency: Adjacency,
-    /// Per task, the word a run counts unfinished dependencies in (see
-    /// [`crate::state`]). Between runs each equals the task's in-degree: a
-    /// run resets every word it used, so the next needs no set-up pass.
-    counters: Vec<AtomicU32>,
-    /// Per task, the outcome code of the latest run.
-    outcomes: Vec<AtomicU8>,
+    /// The index of [`Tag::DEFAULT`] in `tags`, once a task without a tag
+    /// was added.
+    default_tag: Option<u16>,
+    table: TaskTable,
     /// Per tag, a range of task indices that holds every task of the tag
     /// without dependencies (and possibly tasks that gained some since).
     source_bounds: Vec<Range<u32>>,
-    /// Built for graphs with a hub (see [`crate::adjacency`]); dropped when
+    /// Built for graphs with a hub (see [`crate::table`]); dropped when
     /// the graph changes.
     predecessors: Option<PredecessorIndex>,
     /// Whether every edge goes from a lower to a higher index, which makes
@@ -70,11 +64,8 @@ pub(crate) struct Node {
 pub(crate) struct GraphView<'g> {
     pub(crate) id: GraphId,
     pub(crate) nodes: &'g [Node],
-    pub(crate) node_tags: &'g [u32],
     pub(crate) tags: &'g [Tag],
-    pub(crate) adjacency: &'g Adjacency,
-    pub(crate) counters: &'g [AtomicU32],
-    pub(crate) outcomes: &'g [AtomicU8],
+    pub(crate) table: &'g TaskTable,
     pub(crate) source_bounds: &'g [Range<u32>],
     pub(crate) predecessors: Option<&'g PredecessorIndex>,
 }
@@ -85,11 +76,9 @@ impl Graph {
         Graph {
             id: GraphId::fresh(),
             nodes: Vec::new(),
-            node_tags: Vec::new(),
             tags: Vec::new(),
-            adjacency: Adjacency::default(),
-            counters: Vec::new(),
-            outcomes: Vec::new(),
+            default_tag: None,
+            table: TaskTable::default(),
             source_bounds: Vec::new(),
             predecessors: None,
             all_forward: true,
@@ -122,15 +111,18 @@ impl Graph {
                 });
             }
         };
-        let tag = self.tag_index(tag);
+        let Some(tag) = self.tag_index(tag) else {
+            self.too_large = true;
+            return TaskId::new(TaskRef {
+                graph: self.id,
+                index: u32::MAX,
+            });
+        };
         self.nodes.push(Node {
             name,
             body: UnsafeCell::new(body),
         });
-        self.node_tags.push(tag);
-        self.adjacency.add_task();
-        self.counters.push(AtomicU32::new(0));
-        self.outcomes.push(AtomicU8::new(0));
+        self.table.add_task(tag);
         for dependency in dependencies.as_slice() {
             if dependency.graph == self.id {
                 // A handle of this graph names a task added earlier, so the
@@ -140,7 +132,7 @@ impl Graph {
                 self.has_foreign_dependency = true;
             }
         }
-        if self.adjacency.in_degree(index) == 0 {
+        if self.table.in_degree(index) == 0 {
             let bounds = &mut self.source_bounds[tag as usize];
             if bounds.start == bounds.end {
                 bounds.start = index;
@@ -226,7 +218,7 @@ impl Graph {
             return Err(GraphError::TooLarge);
         }
         if !self.all_forward && !self.checked_acyclic {
-            let on_cycle = tasks_on_cycles(&self.adjacency);
+            let on_cycle = tasks_on_cycles(&self.table);
             if !on_cycle.is_empty() {
                 return Err(GraphError::Cycle {
                     tasks: on_cycle
@@ -237,17 +229,14 @@ impl Graph {
             }
             self.checked_acyclic = true;
         }
-        if self.adjacency.has_hub() && self.predecessors.is_none() {
-            self.predecessors = Some(PredecessorIndex::build(&self.adjacency));
+        if self.table.has_hub() && self.predecessors.is_none() {
+            self.predecessors = Some(PredecessorIndex::build(&self.table));
         }
         Ok(GraphView {
             id: self.id,
             nodes: &self.nodes,
-            node_tags: &self.node_tags,
             tags: &self.tags,
-            adjacency: &self.adjacency,
-            counters: &self.counters,
-            outcomes: &self.outcomes,
+            table: &self.table,
             source_bounds: &self.source_bounds,
             predecessors: self.predecessors.as_ref(),
         })
@@ -256,16 +245,11 @@ impl Graph {
     /// Adds the edge `from -> to` between tasks of this graph, or marks the
     /// graph too large if the counts would overflow.
     fn add_edge(&mut self, from: u32, to: u32) {
-        if self.adjacency.edge_count() >= MAX_EDGES as usize {
+        if self.table.edge_count() >= MAX_EDGES as usize {
             self.too_large = true;
             return;
         }
-        self.adjacency.add_edge(from, to);
-        let counter = &self.counters[to as usize];
-        // ORDERING: Relaxed: `&mut self` excludes a run, the only other user
-        // of the counters; a later run reaches them through a
-        // synchronising job hand-off.
-        counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        self.table.add_edge(from, to);
         self.predecessors = None;
     }
 
@@ -280,16 +264,32 @@ impl Graph {
         Ok(task.index)
     }
 
-    /// The index of `tag` in this graph's tag table, adding it if new.
-    /// Tags are few, so a linear scan beats hashing.
-    fn tag_index(&mut self, tag: Option<Tag>) -> u32 {
+    /// The index of `tag` in this graph's tag table, adding it if new, or
+    /// `None` if the table is full. Tags are few, so a linear scan beats
+    /// hashing; untagged tasks skip even that.
+    fn tag_index(&mut self, tag: Option<Tag>) -> Option<u16> {
+        let known = match &tag {
+            None => self.default_tag,
+            Some(tag) => self
+                .tags
+                .iter()
+                .rposition(|known| known == tag)
+                .map(|index| index as u16),
+        };
+        if known.is_some() {
+            return known;
+        }
+        if self.tags.len() == MAX_TAGS {
+            return None;
+        }
+        let index = self.tags.len() as u16;
         let tag = tag.unwrap_or(Tag::DEFAULT);
-        if let Some(index) = self.tags.iter().rposition(|known| *known == tag) {
-            return index as u32;
+        if tag == Tag::DEFAULT {
+            self.default_tag = Some(index);
         }
         self.tags.push(tag);
         self.source_bounds.push(0..0);
-        (self.tags.len() - 1) as u32
+        Some(index)
     }
 }
 
@@ -304,7 +304,7 @@ impl fmt::Debug for Graph {
         f.debug_struct("Graph")
             .field("tasks", &self.nodes.len())
             .field("tags", &self.tags)
-            .field("edges", &self.adjacency.edge_count())
+            .field("edges", &self.table.edge_count())
             .finish_non_exhaustive()
     }
 }

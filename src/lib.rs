@@ -45,7 +45,6 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
-mod adjacency;
 mod body;
 mod cancel;
 mod completion;
@@ -65,6 +64,7 @@ mod run;
 mod sleep;
 mod state;
 mod sync;
+mod table;
 mod tag;
 mod task;
 mod worker;

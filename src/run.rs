@@ -34,7 +34,6 @@
 use std::borrow::Cow;
 use std::panic::{self, AssertUnwindSafe};
 
-use crate::adjacency::HUB_DEGREE;
 use crate::cancel::CancelToken;
 use crate::completion::Completion;
 use crate::context::Context;
@@ -48,6 +47,7 @@ use crate::report::RunReport;
 use crate::state::{CANCELLED, FAILED, PENDING_MASK, POISONED, SKIPPED, SUCCEEDED};
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::{Arc, Mutex};
+use crate::table::HUB_DEGREE;
 use crate::tag::Tag;
 use crate::worker::WorkerThread;
 
@@ -121,12 +121,13 @@ impl<'g> Run<'g> {
     fn into_report(self) -> RunReport {
         let codes = self
             .graph
-            .outcomes
+            .table
+            .slots()
             .iter()
             // ORDERING: Relaxed: `Completion::wait` returned, which happens
             // after every worker's AcqRel subtraction, so every outcome
             // store is visible.
-            .map(|outcome| outcome.load(Ordering::Relaxed))
+            .map(|slot| slot.outcome.load(Ordering::Relaxed))
             .collect();
         let nodes = self.graph.nodes;
         let failures = self
@@ -154,7 +155,7 @@ impl<'g> Run<'g> {
     /// Whether `task` has no dependencies and runs on tag `tag`: a source
     /// that the pool of `tag` starts with.
     pub(crate) fn is_source(&self, task: u32, tag: u32) -> bool {
-        self.graph.adjacency.in_degree(task) == 0 && self.graph.node_tags[task as usize] == tag
+        self.graph.table.in_degree(task) == 0 && self.graph.table.tag(task) == tag
     }
 
     /// Whether no new task may start: the token was cancelled or a task
@@ -172,7 +173,7 @@ impl<'g> Run<'g> {
     }
 
     pub(crate) fn task_tag(&self, task: u32) -> &'g Tag {
-        &self.graph.tags[self.graph.node_tags[task as usize] as usize]
+        &self.graph.tags[self.graph.table.tag(task) as usize]
     }
 
     pub(crate) fn task_ref(&self, task: u32) -> TaskRef {
@@ -185,13 +186,14 @@ impl<'g> Run<'g> {
     /// Processes `task`, which `worker` owns (module docs, steps 1-3), and
     /// returns the successor of the same pool that it made ready first.
     pub(crate) fn process(&self, task: u32, worker: &WorkerThread) -> Option<u32> {
-        let word = &self.graph.counters[task as usize];
+        let slot = self.graph.table.slot(task);
         // ORDERING: Relaxed, both: this worker owns the task, and the hand-off
         // that gave it the task synchronised with every writer of the word.
         // Nothing else touches the word until the next run, which reaches it
         // through a synchronising job hand-off too.
-        let poisoned = word.load(Ordering::Relaxed) & POISONED != 0;
-        word.store(self.graph.adjacency.in_degree(task), Ordering::Relaxed);
+        let poisoned = slot.pending.load(Ordering::Relaxed) & POISONED != 0;
+        slot.pending
+            .store(self.graph.table.in_degree(task), Ordering::Relaxed);
         let outcome = if poisoned {
             SKIPPED
         } else if self.is_stopped() {
@@ -204,7 +206,7 @@ impl<'g> Run<'g> {
         }
         // ORDERING: Relaxed: read only by the caller after completion, which
         // the worker's later AcqRel subtraction orders after this store.
-        self.graph.outcomes[task as usize].store(outcome as u8, Ordering::Relaxed);
+        slot.outcome.store(outcome as u8, Ordering::Relaxed);
         self.release_successors(task, outcome, worker)
     }
 
@@ -250,15 +252,15 @@ impl<'g> Run<'g> {
     /// Step 3: hands the task's successors on.
     fn release_successors(&self, task: u32, outcome: u32, worker: &WorkerThread) -> Option<u32> {
         let poison = outcome == FAILED || outcome == SKIPPED;
-        let own_tag = self.graph.node_tags[task as usize];
+        let own_tag = self.graph.table.tag(task);
         let local_was_empty = worker.local_is_empty();
         let mut next = None;
         let mut pushed = 0;
-        for successor in self.graph.adjacency.successors(task) {
+        for successor in self.graph.table.successors(task) {
             if !self.take_ownership(successor, poison) {
                 continue;
             }
-            let tag = self.graph.node_tags[successor as usize];
+            let tag = self.graph.table.tag(successor);
             if tag != own_tag {
                 self.pools[tag as usize].inject(Job::task(self, successor));
             } else if next.is_none() {
@@ -279,8 +281,8 @@ impl<'g> Run<'g> {
     /// caller its owner.
     #[inline]
     fn take_ownership(&self, successor: u32, poison: bool) -> bool {
-        let word = &self.graph.counters[successor as usize];
-        if self.graph.adjacency.in_degree(successor) == 1 {
+        let word = &self.graph.table.slot(successor).pending;
+        if self.graph.table.in_degree(successor) == 1 {
             // The only dependency: no other task touches the word this run.
             if poison {
                 // ORDERING: Relaxed: the job hand-off to the successor's
@@ -317,10 +319,10 @@ impl<'g> Run<'g> {
             });
         }
         let declared = match self.graph.predecessors {
-            Some(index) if self.graph.adjacency.out_degree(dependency.index) > HUB_DEGREE => {
+            Some(index) if self.graph.table.out_degree(dependency.index) > HUB_DEGREE => {
                 index.has_edge(dependency.index, reader)
             }
-            _ => self.graph.adjacency.has_edge(dependency.index, reader),
+            _ => self.graph.table.has_edge(dependency.index, reader),
         };
         if !declared {
             return Err(InputError::NotADependency {

@@ -115,14 +115,11 @@ pub(crate) enum Dependencies {
 
 impl Dependencies {
     fn push(&mut self, dependency: TaskRef) {
-        *self = match std::mem::replace(self, Dependencies::None) {
-            Dependencies::None => Dependencies::One(dependency),
-            Dependencies::One(first) => Dependencies::Many(vec![first, dependency]),
-            Dependencies::Many(mut all) => {
-                all.push(dependency);
-                Dependencies::Many(all)
-            }
-        };
+        match self {
+            Dependencies::None => *self = Dependencies::One(dependency),
+            Dependencies::One(first) => *self = Dependencies::Many(vec![*first, dependency]),
+            Dependencies::Many(all) => all.push(dependency),
+        }
     }
 
     pub(crate) fn as_slice(&self) -> &[TaskRef] {

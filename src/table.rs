@@ -1,12 +1,17 @@
-//! [`Adjacency`]: a graph's edges, kept ready to run while the graph is
-//! built, so that no compile pass stands between building and running.
+//! [`TaskTable`]: what the engine touches per task while it runs a graph,
+//! kept ready to run as the graph is built, so that no compile pass stands
+//! between building and running.
+//!
+//! Each task has one 16-byte [`Slot`]: the run's pending word and outcome
+//! byte, the task's in-degree (which also decides whether a successor needs
+//! an atomic decrement at all, see [`crate::run`]), its tag and the head of
+//! its successor list, so processing a task and handing on each successor
+//! touch one slot each.
 //!
 //! Successors are stored as a *forward star*: every edge is one 8-byte link
 //! (its target and the next link of the same source) in one flat array, and
-//! every task holds the index of its newest link. Adding an edge is O(1) and
-//! walking a task's successors follows its links, newest first. Per task the
-//! structure keeps its in-degree (which also decides whether a successor
-//! needs an atomic decrement at all, see [`crate::run`]) and its out-degree.
+//! each slot holds the index of its task's newest link. Adding an edge is
+//! O(1) and walking a task's successors follows its links, newest first.
 //!
 //! Predecessors are not stored: [`Context::input`](crate::Context::input)
 //! checks a declared dependency by walking the dependency's successors,
@@ -15,12 +20,17 @@
 //! index ([`PredecessorIndex`]), built before the run that needs it and kept
 //! until the graph changes.
 
+use crate::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+
 /// No link: the end of a successor list.
 const NONE: u32 = u32::MAX;
 
 /// The out-degree above which a task is a hub: dependents of a hub are
 /// checked through the predecessor index instead of the hub's list.
 pub(crate) const HUB_DEGREE: u32 = 32;
+
+/// The most distinct tags a graph may have (tags are 16-bit in a slot).
+pub(crate) const MAX_TAGS: usize = 1 << 16;
 
 /// One edge in a successor list.
 #[derive(Clone, Copy, Debug)]
@@ -31,52 +41,96 @@ struct Link {
     next: u32,
 }
 
-/// Successor lists, in- and out-degrees of every task.
+/// One task's record.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    /// The run's pending word (see [`crate::state`]). Between runs it equals
+    /// `in_degree`: a run resets every word it used.
+    pub(crate) pending: AtomicU32,
+    /// The number of edges into the task, duplicates included.
+    in_degree: u32,
+    /// The task's newest successor link, or [`NONE`].
+    head: u32,
+    /// The task's index into its graph's tag table.
+    tag: u16,
+    /// The task's outcome code in the latest run (see [`crate::state`]).
+    pub(crate) outcome: AtomicU8,
+}
+
+/// The slots, successor links and out-degrees of a graph's tasks.
 #[derive(Debug, Default)]
-pub(crate) struct Adjacency {
-    /// Each task's newest link, or [`NONE`].
-    heads: Vec<u32>,
+pub(crate) struct TaskTable {
+    slots: Vec<Slot>,
     links: Vec<Link>,
-    in_degree: Vec<u32>,
+    /// Kept apart from the slots: only building and input checks read it.
     out_degree: Vec<u32>,
     /// Whether some task has more than [`HUB_DEGREE`] successors.
     has_hub: bool,
 }
 
-impl Adjacency {
-    /// Adds a task without edges.
-    pub(crate) fn add_task(&mut self) {
-        self.heads.push(NONE);
-        self.in_degree.push(0);
+impl TaskTable {
+    /// Adds a task of tag `tag`, without edges.
+    pub(crate) fn add_task(&mut self, tag: u16) {
+        self.slots.push(Slot {
+            pending: AtomicU32::new(0),
+            in_degree: 0,
+            head: NONE,
+            tag,
+            outcome: AtomicU8::new(0),
+        });
         self.out_degree.push(0);
     }
 
-    /// Adds the edge `from -> to`. The caller guarantees both are tasks and
-    /// that there are fewer than `u32::MAX` links.
+    /// Adds the edge `from -> to`. The caller guarantees both are tasks, that
+    /// no run is in progress (it holds `&mut Graph`), and that there are
+    /// fewer than `u32::MAX` links.
     pub(crate) fn add_edge(&mut self, from: u32, to: u32) {
         let link = self.links.len() as u32;
+        let source = &mut self.slots[from as usize];
         self.links.push(Link {
             to,
-            next: self.heads[from as usize],
+            next: source.head,
         });
-        self.heads[from as usize] = link;
-        self.in_degree[to as usize] += 1;
+        source.head = link;
+        let target = &mut self.slots[to as usize];
+        target.in_degree += 1;
+        // ORDERING: Relaxed: no run is in progress, and the next one reaches
+        // the word through a synchronising job hand-off.
+        target.pending.store(target.in_degree, Ordering::Relaxed);
         let out_degree = &mut self.out_degree[from as usize];
         *out_degree += 1;
         self.has_hub |= *out_degree > HUB_DEGREE;
     }
 
     pub(crate) fn task_count(&self) -> usize {
-        self.heads.len()
+        self.slots.len()
     }
 
     pub(crate) fn edge_count(&self) -> usize {
         self.links.len()
     }
 
+    /// The record of `task`.
+    #[inline]
+    pub(crate) fn slot(&self, task: u32) -> &Slot {
+        &self.slots[task as usize]
+    }
+
+    /// Every task's record, in task order.
+    pub(crate) fn slots(&self) -> &[Slot] {
+        &self.slots
+    }
+
     /// The number of edges into `task`, duplicates included.
+    #[inline]
     pub(crate) fn in_degree(&self, task: u32) -> u32 {
-        self.in_degree[task as usize]
+        self.slots[task as usize].in_degree
+    }
+
+    /// The index of `task`'s tag in its graph's tag table.
+    #[inline]
+    pub(crate) fn tag(&self, task: u32) -> u32 {
+        u32::from(self.slots[task as usize].tag)
     }
 
     pub(crate) fn out_degree(&self, task: u32) -> u32 {
@@ -88,10 +142,11 @@ impl Adjacency {
     }
 
     /// The tasks that run after `task`, newest edge first.
+    #[inline]
     pub(crate) fn successors(&self, task: u32) -> Successors<'_> {
         Successors {
             links: &self.links,
-            next: self.heads[task as usize],
+            next: self.slots[task as usize].head,
         }
     }
 
@@ -129,17 +184,17 @@ pub(crate) struct PredecessorIndex {
 }
 
 impl PredecessorIndex {
-    pub(crate) fn build(adjacency: &Adjacency) -> Self {
-        let task_count = adjacency.task_count();
+    pub(crate) fn build(table: &TaskTable) -> Self {
+        let task_count = table.task_count();
         let mut offsets = vec![0u32; task_count + 1].into_boxed_slice();
         for task in 0..task_count {
-            offsets[task + 1] = offsets[task] + adjacency.in_degree[task];
+            offsets[task + 1] = offsets[task] + table.in_degree(task as u32);
         }
         let mut cursor = offsets[..task_count].to_vec();
-        let mut predecessors = vec![0u32; adjacency.edge_count()].into_boxed_slice();
+        let mut predecessors = vec![0u32; table.edge_count()].into_boxed_slice();
         // Walking the sources in increasing order leaves every list sorted.
         for from in 0..task_count as u32 {
-            for to in adjacency.successors(from) {
+            for to in table.successors(from) {
                 let slot = &mut cursor[to as usize];
                 predecessors[*slot as usize] = from;
                 *slot += 1;
@@ -161,23 +216,23 @@ impl PredecessorIndex {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::{Adjacency, HUB_DEGREE, PredecessorIndex};
+pub(crate) mod tests {
+    use super::{HUB_DEGREE, PredecessorIndex, TaskTable};
 
-    fn adjacency(task_count: usize, edges: &[(u32, u32)]) -> Adjacency {
-        let mut adjacency = Adjacency::default();
-        for _ in 0..task_count {
-            adjacency.add_task();
+    pub(crate) fn table(task_count: usize, edges: &[(u32, u32)]) -> TaskTable {
+        let mut table = TaskTable::default();
+        for task in 0..task_count {
+            table.add_task(task as u16 % 3);
         }
         for &(from, to) in edges {
-            adjacency.add_edge(from, to);
+            table.add_edge(from, to);
         }
-        adjacency
+        table
     }
 
     #[test]
-    fn lists_successors_newest_first_with_degrees() {
-        let diamond = adjacency(4, &[(0, 1), (0, 2), (1, 3), (2, 3)]);
+    fn lists_successors_newest_first_with_degrees_and_slots() {
+        let diamond = table(4, &[(0, 1), (0, 2), (1, 3), (2, 3)]);
         assert_eq!(diamond.successors(0).collect::<Vec<_>>(), vec![2, 1]);
         assert_eq!(diamond.successors(3).count(), 0);
         assert_eq!(diamond.in_degree(3), 2);
@@ -185,6 +240,14 @@ mod tests {
         assert!(diamond.has_edge(2, 3));
         assert!(!diamond.has_edge(3, 2));
         assert!(!diamond.has_hub());
+        assert_eq!(diamond.tag(2), 2);
+        assert_eq!(
+            diamond
+                .slot(3)
+                .pending
+                .load(std::sync::atomic::Ordering::Relaxed),
+            2
+        );
     }
 
     #[test]
@@ -192,7 +255,7 @@ mod tests {
         let mut edges: Vec<(u32, u32)> = (1..=HUB_DEGREE + 1).map(|to| (0, to)).collect();
         edges.push((5, 1));
         edges.push((2, 1));
-        let graph = adjacency(HUB_DEGREE as usize + 2, &edges);
+        let graph = table(HUB_DEGREE as usize + 2, &edges);
         assert!(graph.has_hub());
         let index = PredecessorIndex::build(&graph);
         for from in [0, 2, 5] {
