@@ -206,6 +206,15 @@ pub fn in_range(u: &mut Unstructured<'_>, low: usize, high: usize) -> usize {
     u.int_in_range(low..=high).unwrap_or(low)
 }
 
+/// A number that identifies the calling thread within the process.
+pub fn thread_number() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static NUMBER: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    NUMBER.with(|number| *number)
+}
+
 /// The event clock of one run: every task body takes a number from it when
 /// it starts and when it ends.
 ///
