@@ -1,6 +1,7 @@
 //! Memory of built taskflow graphs: bytes per task and per edge, measured
 //! with a counting global allocator (not estimated), after the build and
-//! after the first run, which compiles the graph.
+//! after the first run (which may reorganise the graph's storage: engines
+//! before commit c8cdb8a compiled the edges into arrays then).
 //!
 //! For each shape of BENCH-SHAPES.md with the empty body, the bench records
 //! the bytes held by live allocations before and after building the graph

@@ -6,7 +6,8 @@
 //!
 //! - `taskflow_build`: building the taskflow graph (tasks, closures, edges);
 //! - `taskflow_first_run/<N>w`: running a freshly built, never-run graph,
-//!   which includes compiling it (the build is outside the timed part);
+//!   including whatever the engine prepares on a first run (the build is
+//!   outside the timed part);
 //! - `taskflow_rerun/<N>w`: running the same, already compiled graph again;
 //! - `serial_topological`, `serial_kahn`, `plain_executor/<N>w` and, where
 //!   the shape fits, `rayon_scope/<N>w` or `rayon_join/<N>w`: the baselines
@@ -220,7 +221,8 @@ fn bench_case<B: Body>(criterion: &mut Criterion, case: Case, sizes: Sizes, make
             let executor = executor.get_or_insert_with(&mut start_executor);
             let graph = built.get_or_insert_with(|| {
                 let mut graph = taskflow_graph(shape, |task| make(shape, flags, task));
-                // The first run compiles the graph; the measured runs reuse it.
+                // The first run does what only a first run does (compiling the
+                // edges, in engines that do); the measured runs are re-runs.
                 assert_success(executor.run(&mut graph));
                 graph
             });
