@@ -36,7 +36,8 @@ pub struct Graph {
     default_tag: Option<u16>,
     table: TaskTable,
     /// Per tag, a range of task indices that holds every task of the tag
-    /// without dependencies (and possibly tasks that gained some since).
+    /// that was added without dependencies (and so every source, and maybe
+    /// tasks that gained dependencies since).
     source_bounds: Vec<Range<u32>>,
     /// Built for graphs with a hub (see [`crate::table`]); dropped when
     /// the graph changes.
@@ -132,7 +133,7 @@ impl Graph {
                 self.has_foreign_dependency = true;
             }
         }
-        if self.table.in_degree(index) == 0 {
+        if dependencies.as_slice().is_empty() {
             let bounds = &mut self.source_bounds[tag as usize];
             if bounds.start == bounds.end {
                 bounds.start = index;
@@ -217,6 +218,7 @@ impl Graph {
         if self.too_large {
             return Err(GraphError::TooLarge);
         }
+        self.table.count_new_edges();
         if !self.all_forward && !self.checked_acyclic {
             let on_cycle = tasks_on_cycles(&self.table);
             if !on_cycle.is_empty() {

@@ -18,9 +18,10 @@
 //!    a successor with this task as its only dependency is owned at once,
 //!    with no atomic operation, since no other task can touch its word. An
 //!    owned successor of the same pool is processed next by this worker
-//!    directly (the first one) or goes onto its deque (the others); one of
+//!    directly (one of them) or goes onto its deque (the others); one of
 //!    another tag goes into that tag's pool's injector. Either queue
-//!    synchronises the hand-off.
+//!    synchronises the hand-off. (Successor lists run newest edge first, and
+//!    the one processed directly is the oldest, see `release_successors`.)
 //! 4. Count the task finished in the worker's batch (see [`crate::worker`]),
 //!    strictly after every push of step 3, so the run cannot complete while
 //!    the worker still uses it.
@@ -47,7 +48,6 @@ use crate::report::RunReport;
 use crate::state::{CANCELLED, FAILED, PENDING_MASK, POISONED, SKIPPED, SUCCEEDED};
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::{Arc, Mutex};
-use crate::table::HUB_DEGREE;
 use crate::tag::Tag;
 use crate::worker::WorkerThread;
 
@@ -256,6 +256,10 @@ impl<'g> Run<'g> {
         let local_was_empty = worker.local_is_empty();
         let mut next = None;
         let mut pushed = 0;
+        // Successors come newest edge first; the one kept to run next is
+        // the last found, so the oldest edge's target runs first and the
+        // rest leave the deque oldest first too (for a graph built row by
+        // row, that is row order, which keeps memory access sequential).
         for successor in self.graph.table.successors(task) {
             if !self.take_ownership(successor, poison) {
                 continue;
@@ -263,10 +267,8 @@ impl<'g> Run<'g> {
             let tag = self.graph.table.tag(successor);
             if tag != own_tag {
                 self.pools[tag as usize].inject(Job::task(self, successor));
-            } else if next.is_none() {
-                next = Some(successor);
-            } else {
-                worker.push_local(Job::task(self, successor));
+            } else if let Some(later) = next.replace(successor) {
+                worker.push_local(Job::task(self, later));
                 pushed += 1;
             }
         }
@@ -319,7 +321,7 @@ impl<'g> Run<'g> {
             });
         }
         let declared = match self.graph.predecessors {
-            Some(index) if self.graph.table.out_degree(dependency.index) > HUB_DEGREE => {
+            Some(index) if self.graph.table.is_hub(dependency.index) => {
                 index.has_edge(dependency.index, reader)
             }
             _ => self.graph.table.has_edge(dependency.index, reader),

@@ -182,3 +182,26 @@ impl Backoff {
 
     pub(crate) fn reset(&self) {}
 }
+
+/// The clock that times walks of source tasks (see `WorkerThread`). Under
+/// loom a decision taken on wall-clock time would differ between the
+/// executions of one model, which loom must replay identically, so there
+/// every walk counts as slow.
+#[cfg(not(taskflow_loom))]
+pub(crate) use std::time::Instant;
+
+/// See the non-loom `Instant`.
+#[cfg(taskflow_loom)]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Instant;
+
+#[cfg(taskflow_loom)]
+impl Instant {
+    pub(crate) fn now() -> Self {
+        Instant
+    }
+
+    pub(crate) fn elapsed(&self) -> std::time::Duration {
+        std::time::Duration::MAX
+    }
+}

@@ -4,14 +4,19 @@
 //!
 //! Each task has one 16-byte [`Slot`]: the run's pending word and outcome
 //! byte, the task's in-degree (which also decides whether a successor needs
-//! an atomic decrement at all, see [`crate::run`]), its tag and the head of
-//! its successor list, so processing a task and handing on each successor
-//! touch one slot each.
+//! an atomic decrement at all, see [`crate::run`]), its tag, its out-degree
+//! and the head of its successor list, so processing a task and handing on
+//! each successor touch one slot each.
 //!
 //! Successors are stored as a *forward star*: every edge is one 8-byte link
 //! (its target and the next link of the same source) in one flat array, and
 //! each slot holds the index of its task's newest link. Adding an edge is
-//! O(1) and walking a task's successors follows its links, newest first.
+//! O(1) and touches only the source's slot, which a graph being built has
+//! at hand; the targets' in-degrees are counted in one pass over the new
+//! links before the next run ([`TaskTable::count_new_edges`]), which
+//! touches the targets in a tight loop instead of one cache miss per edge
+//! while the caller builds. Walking a task's successors follows its links,
+//! newest first.
 //!
 //! Predecessors are not stored: [`Context::input`](crate::Context::input)
 //! checks a declared dependency by walking the dependency's successors,
@@ -47,7 +52,8 @@ pub(crate) struct Slot {
     /// The run's pending word (see [`crate::state`]). Between runs it equals
     /// `in_degree`: a run resets every word it used.
     pub(crate) pending: AtomicU32,
-    /// The number of edges into the task, duplicates included.
+    /// The number of edges into the task, duplicates included, as of the
+    /// last [`TaskTable::count_new_edges`].
     in_degree: u32,
     /// The task's newest successor link, or [`NONE`].
     head: u32,
@@ -55,15 +61,19 @@ pub(crate) struct Slot {
     tag: u16,
     /// The task's outcome code in the latest run (see [`crate::state`]).
     pub(crate) outcome: AtomicU8,
+    /// The number of edges out of the task, saturating at `u8::MAX`: only
+    /// whether it exceeds [`HUB_DEGREE`] matters.
+    out_degree: u8,
 }
 
-/// The slots, successor links and out-degrees of a graph's tasks.
+/// The slots and successor links of a graph's tasks.
 #[derive(Debug, Default)]
 pub(crate) struct TaskTable {
     slots: Vec<Slot>,
     links: Vec<Link>,
-    /// Kept apart from the slots: only building and input checks read it.
-    out_degree: Vec<u32>,
+    /// How many links, from the first, have their target's in-degree
+    /// counted.
+    counted_links: usize,
     /// Whether some task has more than [`HUB_DEGREE`] successors.
     has_hub: bool,
 }
@@ -77,13 +87,13 @@ impl TaskTable {
             head: NONE,
             tag,
             outcome: AtomicU8::new(0),
+            out_degree: 0,
         });
-        self.out_degree.push(0);
     }
 
-    /// Adds the edge `from -> to`. The caller guarantees both are tasks, that
-    /// no run is in progress (it holds `&mut Graph`), and that there are
-    /// fewer than `u32::MAX` links.
+    /// Adds the edge `from -> to`; `to`'s in-degree is counted by the next
+    /// [`count_new_edges`](TaskTable::count_new_edges). The caller guarantees
+    /// both are tasks and that there are fewer than `u32::MAX` links.
     pub(crate) fn add_edge(&mut self, from: u32, to: u32) {
         let link = self.links.len() as u32;
         let source = &mut self.slots[from as usize];
@@ -92,14 +102,22 @@ impl TaskTable {
             next: source.head,
         });
         source.head = link;
-        let target = &mut self.slots[to as usize];
-        target.in_degree += 1;
-        // ORDERING: Relaxed: no run is in progress, and the next one reaches
-        // the word through a synchronising job hand-off.
-        target.pending.store(target.in_degree, Ordering::Relaxed);
-        let out_degree = &mut self.out_degree[from as usize];
-        *out_degree += 1;
-        self.has_hub |= *out_degree > HUB_DEGREE;
+        source.out_degree = source.out_degree.saturating_add(1);
+        self.has_hub |= u32::from(source.out_degree) > HUB_DEGREE;
+    }
+
+    /// Counts the in-degrees of the edges added since the last call, and
+    /// sets each affected task's pending word to its new in-degree. Called
+    /// with no run in progress (the caller holds `&mut Graph`).
+    pub(crate) fn count_new_edges(&mut self) {
+        for link in &self.links[self.counted_links..] {
+            let target = &mut self.slots[link.to as usize];
+            target.in_degree += 1;
+            // ORDERING: Relaxed: no run is in progress, and the next one
+            // reaches the word through a synchronising job hand-off.
+            target.pending.store(target.in_degree, Ordering::Relaxed);
+        }
+        self.counted_links = self.links.len();
     }
 
     pub(crate) fn task_count(&self) -> usize {
@@ -133,8 +151,9 @@ impl TaskTable {
         u32::from(self.slots[task as usize].tag)
     }
 
-    pub(crate) fn out_degree(&self, task: u32) -> u32 {
-        self.out_degree[task as usize]
+    /// Whether `task` has more than [`HUB_DEGREE`] successors.
+    pub(crate) fn is_hub(&self, task: u32) -> bool {
+        u32::from(self.slots[task as usize].out_degree) > HUB_DEGREE
     }
 
     pub(crate) fn has_hub(&self) -> bool {
@@ -227,6 +246,7 @@ pub(crate) mod tests {
         for &(from, to) in edges {
             table.add_edge(from, to);
         }
+        table.count_new_edges();
         table
     }
 
@@ -236,7 +256,7 @@ pub(crate) mod tests {
         assert_eq!(diamond.successors(0).collect::<Vec<_>>(), vec![2, 1]);
         assert_eq!(diamond.successors(3).count(), 0);
         assert_eq!(diamond.in_degree(3), 2);
-        assert_eq!(diamond.out_degree(0), 2);
+        assert!(!diamond.is_hub(0));
         assert!(diamond.has_edge(2, 3));
         assert!(!diamond.has_edge(3, 2));
         assert!(!diamond.has_hub());
@@ -263,5 +283,23 @@ pub(crate) mod tests {
         }
         assert!(!index.has_edge(3, 1));
         assert!(index.has_edge(0, HUB_DEGREE + 1));
+        assert!(graph.is_hub(0));
+    }
+
+    #[test]
+    fn counts_in_degrees_of_new_edges_only_once() {
+        let mut graph = table(3, &[(0, 2)]);
+        graph.add_edge(1, 2);
+        assert_eq!(graph.in_degree(2), 1, "not counted before count_new_edges");
+        graph.count_new_edges();
+        graph.count_new_edges();
+        assert_eq!(graph.in_degree(2), 2);
+        assert_eq!(
+            graph
+                .slot(2)
+                .pending
+                .load(std::sync::atomic::Ordering::Relaxed),
+            2
+        );
     }
 }

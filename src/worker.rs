@@ -29,7 +29,8 @@ use crate::pool::Pool;
 use crate::queue::LocalQueue;
 use crate::run::Run;
 use crate::sleep::Slumber;
-use crate::sync::{Arc, Backoff};
+use crate::sync::{Arc, Backoff, Instant};
+use std::time::Duration;
 
 /// One worker of a pool, owned by its thread.
 #[derive(Debug)]
@@ -38,7 +39,16 @@ pub(crate) struct WorkerThread {
     index: usize,
     local: LocalQueue<Job>,
     batch: Option<Batch>,
+    /// How many sources in a row this worker runs without exposing the next
+    /// to thieves (see `process_sources`); back to 1 for every new run.
+    source_grain: u32,
 }
+
+/// The most sources a worker runs in a row without exposing the next.
+const MAX_SOURCE_GRAIN: u32 = 32;
+
+/// A walk of sources this quick lets the next one be twice as long.
+const FAST_WALK: Duration = Duration::from_micros(20);
 
 /// Units of one run's work that this worker finished and has not yet counted.
 #[derive(Debug)]
@@ -55,6 +65,7 @@ impl WorkerThread {
             index,
             local,
             batch: None,
+            source_grain: 1,
         }
     }
 
@@ -131,6 +142,7 @@ impl WorkerThread {
             return;
         }
         self.flush();
+        self.source_grain = 1;
         // SAFETY: as in `run`: the job being adopted keeps its run alive.
         let completion = Arc::clone(unsafe { run.as_ref() }.completion());
         self.batch = Some(Batch {
@@ -163,23 +175,26 @@ impl WorkerThread {
     }
 
     /// Processes the sources of this pool's tag among the tasks
-    /// `start..start + len`. With helpers in the pool, the range is halved
-    /// repeatedly and the upper halves go on the deque, where idle workers
-    /// steal them; a lone worker walks it.
+    /// `start..start + len`.
+    ///
+    /// With helpers in the pool, the range is halved repeatedly and the
+    /// upper halves go on the deque, where idle workers steal them, until
+    /// what is left fits the worker's *source grain*, which it walks. The
+    /// grain starts at one task, so that every source is exposed to thieves
+    /// before it runs, and doubles (up to [`MAX_SOURCE_GRAIN`]) each time a
+    /// walk finishes within [`FAST_WALK`]: short tasks stop paying a deque
+    /// push and pop each, while a slow walk sets the grain back to one. A
+    /// lone worker walks the whole range.
     fn process_sources(&mut self, run: &Run<'_>, start: u32, mut len: u32) {
         let tag = run.tag_of(&self.pool);
-        if self.pool.size() == 1 {
-            for task in start..start + len {
-                if run.is_source(task, tag) {
-                    self.process_from(run, task);
-                }
-            }
-            self.count_finished(len as usize);
-            return;
-        }
+        let grain = if self.pool.size() == 1 {
+            u32::MAX
+        } else {
+            self.source_grain
+        };
         let was_empty = self.local.is_empty();
         let mut halves = 0;
-        while len > 1 {
+        while len > grain {
             let upper = len / 2;
             len -= upper;
             self.local
@@ -189,10 +204,18 @@ impl WorkerThread {
         if halves > 0 && was_empty {
             self.pool.pushed_local(halves);
         }
-        if run.is_source(start, tag) {
-            self.process_from(run, start);
+        let walk = Instant::now();
+        for task in start..start + len {
+            if run.is_source(task, tag) {
+                self.process_from(run, task);
+            }
         }
-        self.count_finished(1);
+        self.count_finished(len as usize);
+        self.source_grain = if walk.elapsed() <= FAST_WALK {
+            (grain.saturating_mul(2)).min(MAX_SOURCE_GRAIN)
+        } else {
+            1
+        };
     }
 
     /// Counts `units` units of the current run's work as finished.
