@@ -6,7 +6,6 @@
 //! run as they are built: there is no compile step between building and
 //! running, and a run allocates nothing in proportion to the graph.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
@@ -14,6 +13,7 @@ use crate::body::ErasedBody;
 use crate::cycle::tasks_on_cycles;
 use crate::error::GraphError;
 use crate::handle::{GraphId, TaskId, TaskRef};
+use crate::name::Name;
 use crate::state::MAX_EDGES;
 use crate::sync::UnsafeCell;
 use crate::table::{MAX_TAGS, PredecessorIndex, TaskTable};
@@ -55,7 +55,7 @@ pub struct Graph {
 
 /// One task in the graph's storage: its name and its type-erased body.
 pub(crate) struct Node {
-    pub(crate) name: Cow<'static, str>,
+    pub(crate) name: Name,
     /// Written only by the one worker that runs the task, or through
     /// `&mut Graph`; read by dependents after the task finished.
     pub(crate) body: UnsafeCell<Box<dyn ErasedBody>>,
@@ -120,7 +120,7 @@ impl Graph {
             });
         };
         self.nodes.push(Node {
-            name,
+            name: Name::new(name),
             body: UnsafeCell::new(body),
         });
         self.table.add_task(tag);
@@ -183,7 +183,7 @@ impl Graph {
     /// The name of a task of this graph, or `None` for a task of another.
     pub fn name(&self, task: impl Into<TaskRef>) -> Option<&str> {
         let index = self.own_index(task.into()).ok()?;
-        Some(&self.nodes[index as usize].name)
+        Some(self.nodes[index as usize].name.as_str())
     }
 
     /// The output a task produced in the latest run, or `None` when it did
@@ -225,7 +225,7 @@ impl Graph {
                 return Err(GraphError::Cycle {
                     tasks: on_cycle
                         .iter()
-                        .map(|&task| self.nodes[task as usize].name.to_string())
+                        .map(|&task| self.nodes[task as usize].name.as_str().to_owned())
                         .collect(),
                 });
             }

@@ -55,6 +55,7 @@ mod executor;
 mod graph;
 mod handle;
 mod job;
+mod name;
 mod options;
 mod pin;
 mod pool;

@@ -134,7 +134,7 @@ impl<'g> Run<'g> {
             .failures
             .into_inner()
             .into_iter()
-            .map(|(task, error)| (task, nodes[task as usize].name.clone(), error))
+            .map(|(task, error)| (task, nodes[task as usize].name.to_cow(), error))
             .collect();
         RunReport::new(self.graph.id, codes, failures)
     }
@@ -169,7 +169,7 @@ impl<'g> Run<'g> {
     }
 
     pub(crate) fn task_name(&self, task: u32) -> &'g str {
-        &self.graph.nodes[task as usize].name
+        self.graph.nodes[task as usize].name.as_str()
     }
 
     pub(crate) fn task_tag(&self, task: u32) -> &'g Tag {
@@ -350,7 +350,7 @@ impl<'g> Run<'g> {
     }
 
     pub(crate) fn name_cow(&self, task: u32) -> Cow<'static, str> {
-        self.graph.nodes[task as usize].name.clone()
+        self.graph.nodes[task as usize].name.to_cow()
     }
 }
 
