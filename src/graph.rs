@@ -28,7 +28,13 @@ use crate::task::Task;
 /// calls the task bodies anew and replaces their outputs.
 pub struct Graph {
     id: GraphId,
-    nodes: Vec<Node>,
+    /// Each task's name, apart from the bodies: a run reads names only to
+    /// report failures, so they stay out of the cache lines it walks.
+    names: Vec<Name>,
+    /// Each task's type-erased body. Written only by the one worker that
+    /// runs the task, or through `&mut Graph`; read by dependents after the
+    /// task finished.
+    bodies: Vec<Body>,
     /// The distinct tags of this graph's tasks, in order of first use.
     tags: Vec<Tag>,
     /// The index of [`Tag::DEFAULT`] in `tags`, once a task without a tag
@@ -53,18 +59,14 @@ pub struct Graph {
     too_large: bool,
 }
 
-/// One task in the graph's storage: its name and its type-erased body.
-pub(crate) struct Node {
-    pub(crate) name: Name,
-    /// Written only by the one worker that runs the task, or through
-    /// `&mut Graph`; read by dependents after the task finished.
-    pub(crate) body: UnsafeCell<Box<dyn ErasedBody>>,
-}
+/// One task's type-erased body, in the cell that runs write it through.
+pub(crate) type Body = UnsafeCell<Box<dyn ErasedBody>>;
 
 /// What a run borrows from a graph.
 pub(crate) struct GraphView<'g> {
     pub(crate) id: GraphId,
-    pub(crate) nodes: &'g [Node],
+    pub(crate) names: &'g [Name],
+    pub(crate) bodies: &'g [Body],
     pub(crate) tags: &'g [Tag],
     pub(crate) table: &'g TaskTable,
     pub(crate) source_bounds: &'g [Range<u32>],
@@ -76,7 +78,8 @@ impl Graph {
     pub fn new() -> Self {
         Graph {
             id: GraphId::fresh(),
-            nodes: Vec::new(),
+            names: Vec::new(),
+            bodies: Vec::new(),
             tags: Vec::new(),
             default_tag: None,
             table: TaskTable::default(),
@@ -102,7 +105,7 @@ impl Graph {
             dependencies,
             ..
         } = task;
-        let index = match u32::try_from(self.nodes.len()) {
+        let index = match u32::try_from(self.names.len()) {
             Ok(index) if index < u32::MAX => index,
             _ => {
                 self.too_large = true;
@@ -119,10 +122,8 @@ impl Graph {
                 index: u32::MAX,
             });
         };
-        self.nodes.push(Node {
-            name: Name::new(name),
-            body: UnsafeCell::new(body),
-        });
+        self.names.push(Name::new(name));
+        self.bodies.push(UnsafeCell::new(body));
         self.table.add_task(tag);
         for dependency in dependencies.as_slice() {
             if dependency.graph == self.id {
@@ -172,18 +173,18 @@ impl Graph {
 
     /// The number of tasks.
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        self.names.len()
     }
 
     /// Whether the graph has no tasks.
     pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
+        self.names.is_empty()
     }
 
     /// The name of a task of this graph, or `None` for a task of another.
     pub fn name(&self, task: impl Into<TaskRef>) -> Option<&str> {
         let index = self.own_index(task.into()).ok()?;
-        Some(self.nodes[index as usize].name.as_str())
+        Some(self.names[index as usize].as_str())
     }
 
     /// The output a task produced in the latest run, or `None` when it did
@@ -191,7 +192,7 @@ impl Graph {
     /// its output was taken.
     pub fn output<T: 'static>(&self, task: TaskId<T>) -> Option<&T> {
         let index = self.own_index(task.task).ok()?;
-        let body = self.nodes[index as usize].body.with(|body| {
+        let body = self.bodies[index as usize].with(|body| {
             // SAFETY: bodies are written only during a run, which holds
             // `&mut Graph`; this `&self` borrow excludes one, so nothing
             // writes the body while the returned reference lives.
@@ -204,7 +205,7 @@ impl Graph {
     /// for when there is none). The task keeps no output until it runs again.
     pub fn take_output<T: 'static>(&mut self, task: TaskId<T>) -> Option<T> {
         let index = self.own_index(task.task).ok()?;
-        let body = self.nodes[index as usize].body.get_mut();
+        let body = self.bodies[index as usize].get_mut();
         body.output_mut().downcast_mut::<Option<T>>()?.take()
     }
 
@@ -225,7 +226,7 @@ impl Graph {
                 return Err(GraphError::Cycle {
                     tasks: on_cycle
                         .iter()
-                        .map(|&task| self.nodes[task as usize].name.as_str().to_owned())
+                        .map(|&task| self.names[task as usize].as_str().to_owned())
                         .collect(),
                 });
             }
@@ -236,7 +237,8 @@ impl Graph {
         }
         Ok(GraphView {
             id: self.id,
-            nodes: &self.nodes,
+            names: &self.names,
+            bodies: &self.bodies,
             tags: &self.tags,
             table: &self.table,
             source_bounds: &self.source_bounds,
@@ -259,7 +261,7 @@ impl Graph {
         if task.graph != self.id {
             return Err(GraphError::ForeignTask);
         }
-        if task.index as usize >= self.nodes.len() {
+        if task.index as usize >= self.names.len() {
             // Only the placeholder handle of a task refused for size.
             return Err(GraphError::TooLarge);
         }
@@ -304,7 +306,7 @@ impl Default for Graph {
 impl fmt::Debug for Graph {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Graph")
-            .field("tasks", &self.nodes.len())
+            .field("tasks", &self.names.len())
             .field("tags", &self.tags)
             .field("edges", &self.table.edge_count())
             .finish_non_exhaustive()

@@ -17,15 +17,18 @@ pub(crate) struct Pool {
     tag: Tag,
     /// Jobs from outside the pool: a run's sources and cross-tag hand-offs.
     injector: Injector<Job>,
-    /// The thieves' end of every worker's deque, by worker index.
+    /// The thieves' end of every worker's deque, by worker index (none for
+    /// a pool of one, whose worker keeps a plain stack).
     stealers: Box<[Stealer<Job>]>,
+    /// The number of workers.
+    size: usize,
     sleep: Sleep,
 }
 
 impl Pool {
     /// The number of workers.
     pub(crate) fn size(&self) -> usize {
-        self.stealers.len()
+        self.size
     }
 
     pub(crate) fn sleep(&self) -> &Sleep {
@@ -89,9 +92,10 @@ pub(crate) struct PoolHandle {
 impl PoolHandle {
     /// Starts `size` workers for `tag`, pinned as `cores` says.
     pub(crate) fn start(tag: Tag, size: usize, cores: &mut CorePlan) -> io::Result<PoolHandle> {
-        let queues: Vec<LocalQueue<Job>> = (0..size).map(|_| LocalQueue::new()).collect();
+        let queues: Vec<LocalQueue<Job>> = (0..size).map(|_| LocalQueue::new(size == 1)).collect();
         let pool = Arc::new(Pool {
-            stealers: queues.iter().map(LocalQueue::stealer).collect(),
+            stealers: queues.iter().filter_map(LocalQueue::stealer).collect(),
+            size,
             injector: Injector::new(),
             sleep: Sleep::new(),
             tag,

@@ -25,6 +25,8 @@ pub(crate) enum Steal<T> {
 
 #[cfg(not(taskflow_loom))]
 mod imp {
+    use std::cell::RefCell;
+
     use super::Steal;
     use crossbeam_deque as deque;
 
@@ -38,30 +40,55 @@ mod imp {
         }
     }
 
-    /// A worker's own deque: the owner pushes and pops at one end (LIFO),
+    /// A worker's own queue: the owner pushes and pops at one end (LIFO),
     /// thieves take from the other (FIFO).
     #[derive(Debug)]
-    pub(crate) struct LocalQueue<T>(deque::Worker<T>);
+    pub(crate) enum LocalQueue<T> {
+        /// The deque of a worker whose pool has other workers to steal.
+        Shared(deque::Worker<T>),
+        /// The stack of a pool's only worker. Nobody steals from it, so it
+        /// needs none of the deque's synchronisation (a deque's pop costs a
+        /// `SeqCst` fence).
+        Solo(RefCell<Vec<T>>),
+    }
 
     impl<T> LocalQueue<T> {
-        pub(crate) fn new() -> Self {
-            LocalQueue(deque::Worker::new_lifo())
+        /// A stealable deque, or a plain stack when `alone`.
+        pub(crate) fn new(alone: bool) -> Self {
+            if alone {
+                LocalQueue::Solo(RefCell::new(Vec::new()))
+            } else {
+                LocalQueue::Shared(deque::Worker::new_lifo())
+            }
         }
 
-        pub(crate) fn stealer(&self) -> Stealer<T> {
-            Stealer(self.0.stealer())
+        /// The thieves' end, or `None` for a solo stack.
+        pub(crate) fn stealer(&self) -> Option<Stealer<T>> {
+            match self {
+                LocalQueue::Shared(deque) => Some(Stealer(deque.stealer())),
+                LocalQueue::Solo(_) => None,
+            }
         }
 
         pub(crate) fn push(&self, job: T) {
-            self.0.push(job);
+            match self {
+                LocalQueue::Shared(deque) => deque.push(job),
+                LocalQueue::Solo(stack) => stack.borrow_mut().push(job),
+            }
         }
 
         pub(crate) fn pop(&self) -> Option<T> {
-            self.0.pop()
+            match self {
+                LocalQueue::Shared(deque) => deque.pop(),
+                LocalQueue::Solo(stack) => stack.borrow_mut().pop(),
+            }
         }
 
         pub(crate) fn is_empty(&self) -> bool {
-            self.0.is_empty()
+            match self {
+                LocalQueue::Shared(deque) => deque.is_empty(),
+                LocalQueue::Solo(stack) => stack.borrow().is_empty(),
+            }
         }
     }
 
@@ -71,8 +98,13 @@ mod imp {
 
     impl<T> Stealer<T> {
         /// Moves about half of the victim's jobs into `local` and returns one.
+        /// Only a pool with several workers has stealers, so `local` is a
+        /// deque.
         pub(crate) fn steal_into(&self, local: &LocalQueue<T>) -> Steal<T> {
-            self.0.steal_batch_and_pop(&local.0).into()
+            match local {
+                LocalQueue::Shared(deque) => self.0.steal_batch_and_pop(deque).into(),
+                LocalQueue::Solo(_) => self.0.steal().into(),
+            }
         }
     }
 
@@ -89,9 +121,13 @@ mod imp {
             self.0.push(job);
         }
 
-        /// Moves a batch of jobs into `local` and returns one.
+        /// Moves a batch of jobs into `local` and returns one (just takes
+        /// one for a solo stack, whose worker would find the others here).
         pub(crate) fn steal_into(&self, local: &LocalQueue<T>) -> Steal<T> {
-            self.0.steal_batch_and_pop(&local.0).into()
+            match local {
+                LocalQueue::Shared(deque) => self.0.steal_batch_and_pop(deque).into(),
+                LocalQueue::Solo(_) => self.0.steal().into(),
+            }
         }
     }
 }
@@ -132,12 +168,15 @@ mod imp {
     pub(crate) struct LocalQueue<T>(Shared<T>);
 
     impl<T> LocalQueue<T> {
-        pub(crate) fn new() -> Self {
+        /// The stand-in has one kind for solo and shared queues alike.
+        pub(crate) fn new(_alone: bool) -> Self {
             LocalQueue(Arc::new(Mutex::new(VecDeque::new())))
         }
 
-        pub(crate) fn stealer(&self) -> Stealer<T> {
-            Stealer(Arc::clone(&self.0))
+        /// The stand-in keeps a stealer even for a solo worker, so that loom
+        /// explores the same steal paths whatever the pool size.
+        pub(crate) fn stealer(&self) -> Option<Stealer<T>> {
+            Some(Stealer(Arc::clone(&self.0)))
         }
 
         pub(crate) fn push(&self, job: T) {

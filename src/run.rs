@@ -11,7 +11,8 @@
 //!    *cancelled*; otherwise its body runs, panics caught, and it *succeeded*
 //!    or *failed*. A failure is recorded and, under fail-fast, stops the run.
 //!    The task's pending word is reset to its in-degree for the next run.
-//! 2. Store the outcome code in the task's outcome byte.
+//! 2. Store the outcome code in the task's byte of the run's outcome array,
+//!    which becomes the report's.
 //! 3. For each successor: if the task failed or was skipped, poison the
 //!    successor. A successor with other dependencies has its pending count
 //!    decremented with `AcqRel`, and the decrement that reaches zero owns it;
@@ -46,8 +47,9 @@ use crate::options::{FailurePolicy, RunOptions};
 use crate::pool::Pool;
 use crate::report::RunReport;
 use crate::state::{CANCELLED, FAILED, PENDING_MASK, POISONED, SKIPPED, SUCCEEDED};
-use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use crate::sync::{Arc, Mutex};
+use crate::sync::{into_bytes, zeroed_bytes};
 use crate::tag::Tag;
 use crate::worker::WorkerThread;
 
@@ -73,11 +75,17 @@ pub(crate) struct Run<'g> {
     stopped: AtomicBool,
     /// Failures as (task index, error); locked only when a task fails.
     failures: Mutex<Vec<(u32, TaskError)>>,
+    /// Each task's outcome code, written by the worker that processes it.
+    outcomes: Box<[AtomicU8]>,
+    /// Tasks skipped and cancelled so far, counted as they happen: both are
+    /// rare, so a report can then count outcomes without a pass.
+    skipped: AtomicUsize,
+    cancelled: AtomicUsize,
     completion: Arc<Completion>,
 }
 
 // SAFETY: the only fields that are not `Sync` are the task bodies in
-// `graph.nodes`, each an `UnsafeCell<Box<dyn ErasedBody>>`. The completion
+// `graph.bodies`, each an `UnsafeCell<Box<dyn ErasedBody>>`. The completion
 // protocol (module docs) gives every task exactly one owner, which alone
 // writes its body (it runs it, or clears its stale output) and does so before
 // the AcqRel decrement that hands its dependents over; a dependent reads the
@@ -95,7 +103,7 @@ impl<'g> Run<'g> {
         pools: Box<[Arc<Pool>]>,
         options: RunOptions,
     ) -> RunReport {
-        let tasks = graph.nodes.len();
+        let tasks = graph.names.len();
         let scanned: usize = graph.source_bounds.iter().map(|bounds| bounds.len()).sum();
         let run = Run {
             pools,
@@ -103,6 +111,9 @@ impl<'g> Run<'g> {
             cancel: options.cancel,
             stopped: AtomicBool::new(false),
             failures: Mutex::new(Vec::new()),
+            outcomes: zeroed_bytes(tasks),
+            skipped: AtomicUsize::new(0),
+            cancelled: AtomicUsize::new(0),
             completion: Arc::new(Completion::new(tasks + scanned)),
             graph,
         };
@@ -119,24 +130,21 @@ impl<'g> Run<'g> {
     }
 
     fn into_report(self) -> RunReport {
-        let codes = self
-            .graph
-            .table
-            .slots()
-            .iter()
-            // ORDERING: Relaxed: `Completion::wait` returned, which happens
-            // after every worker's AcqRel subtraction, so every outcome
-            // store is visible.
-            .map(|slot| slot.outcome.load(Ordering::Relaxed))
-            .collect();
-        let nodes = self.graph.nodes;
+        // `Completion::wait` returned, which happens after every worker's
+        // AcqRel subtraction, so every outcome store and count is visible,
+        // and no worker touches the run any more.
+        let codes = into_bytes(self.outcomes);
+        let names = self.graph.names;
         let failures = self
             .failures
             .into_inner()
             .into_iter()
-            .map(|(task, error)| (task, nodes[task as usize].name.to_cow(), error))
+            .map(|(task, error)| (task, names[task as usize].to_cow(), error))
             .collect();
-        RunReport::new(self.graph.id, codes, failures)
+        // ORDERING: Relaxed, both: see above.
+        let skipped = self.skipped.load(Ordering::Relaxed);
+        let cancelled = self.cancelled.load(Ordering::Relaxed);
+        RunReport::new(self.graph.id, codes, failures, skipped, cancelled)
     }
 
     pub(crate) fn completion(&self) -> &Arc<Completion> {
@@ -169,7 +177,7 @@ impl<'g> Run<'g> {
     }
 
     pub(crate) fn task_name(&self, task: u32) -> &'g str {
-        self.graph.nodes[task as usize].name.as_str()
+        self.graph.names[task as usize].as_str()
     }
 
     pub(crate) fn task_tag(&self, task: u32) -> &'g Tag {
@@ -195,25 +203,22 @@ impl<'g> Run<'g> {
         slot.pending
             .store(self.graph.table.in_degree(task), Ordering::Relaxed);
         let outcome = if poisoned {
-            SKIPPED
+            self.did_not_run(task, &self.skipped, SKIPPED)
         } else if self.is_stopped() {
-            CANCELLED
+            self.did_not_run(task, &self.cancelled, CANCELLED)
         } else {
             self.run_body(task, worker.index())
         };
-        if outcome == SKIPPED || outcome == CANCELLED {
-            self.discard_output(task);
-        }
         // ORDERING: Relaxed: read only by the caller after completion, which
         // the worker's later AcqRel subtraction orders after this store.
-        slot.outcome.store(outcome as u8, Ordering::Relaxed);
+        self.outcomes[task as usize].store(outcome as u8, Ordering::Relaxed);
         self.release_successors(task, outcome, worker)
     }
 
     /// Runs the task's body with panics caught; returns its outcome code.
     fn run_body(&self, task: u32, worker: usize) -> u32 {
         let cx = Context::new(self, task, worker);
-        let result = self.graph.nodes[task as usize].body.with_mut(|body| {
+        let result = self.graph.bodies[task as usize].with_mut(|body| {
             // SAFETY: this worker owns `task` (module docs), so nothing else
             // reads or writes its body until the AcqRel decrements that
             // follow; `&mut` for the duration of the call is exclusive.
@@ -236,9 +241,14 @@ impl<'g> Run<'g> {
         FAILED
     }
 
-    /// Drops the output an earlier run left in a task that does not run now.
-    fn discard_output(&self, task: u32) {
-        self.graph.nodes[task as usize].body.with_mut(|body| {
+    /// Records that `task` did not run (it ends `outcome`, counted in
+    /// `count`), and drops the output an earlier run left in it.
+    #[cold]
+    fn did_not_run(&self, task: u32, count: &AtomicUsize, outcome: u32) -> u32 {
+        // ORDERING: Relaxed: read by the caller after completion, which the
+        // worker's later AcqRel subtraction orders after this increment.
+        count.fetch_add(1, Ordering::Relaxed);
+        self.graph.bodies[task as usize].with_mut(|body| {
             // SAFETY: as in `run_body`: this worker owns the task.
             let body = unsafe { &mut **body };
             // The output's destructor is user code. Should it panic, the task
@@ -247,6 +257,7 @@ impl<'g> Run<'g> {
                 forget_panic(payload);
             }
         });
+        outcome
     }
 
     /// Step 3: hands the task's successors on.
@@ -332,25 +343,23 @@ impl<'g> Run<'g> {
                 dependency: self.name_cow(dependency.index),
             });
         }
-        let body = self.graph.nodes[dependency.index as usize]
-            .body
-            .with(|body| {
-                // SAFETY: `dependency` is a declared dependency of the running
-                // task `reader`, which started only after `dependency`
-                // succeeded: its owner wrote the body before handing
-                // `reader` on, through the AcqRel decrement that reached
-                // zero or, for a sole dependency, through a queue or on the
-                // same thread.
-                // Each task runs at most once per run, so the body is not
-                // written again while the run, and so the returned
-                // reference, lasts.
-                unsafe { &**body }
-            });
+        let body = self.graph.bodies[dependency.index as usize].with(|body| {
+            // SAFETY: `dependency` is a declared dependency of the running
+            // task `reader`, which started only after `dependency`
+            // succeeded: its owner wrote the body before handing
+            // `reader` on, through the AcqRel decrement that reached
+            // zero or, for a sole dependency, through a queue or on the
+            // same thread.
+            // Each task runs at most once per run, so the body is not
+            // written again while the run, and so the returned
+            // reference, lasts.
+            unsafe { &**body }
+        });
         Ok(body.output())
     }
 
     pub(crate) fn name_cow(&self, task: u32) -> Cow<'static, str> {
-        self.graph.nodes[task as usize].name.to_cow()
+        self.graph.names[task as usize].to_cow()
     }
 }
 

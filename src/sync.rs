@@ -205,3 +205,36 @@ impl Instant {
         std::time::Duration::MAX
     }
 }
+
+/// `len` atomic bytes, all zero.
+#[cfg(not(taskflow_loom))]
+pub(crate) fn zeroed_bytes(len: usize) -> Box<[atomic::AtomicU8]> {
+    let bytes = vec![0u8; len].into_boxed_slice();
+    // SAFETY: `AtomicU8` has the same size, alignment and bit validity as
+    // `u8` (its documentation guarantees it), and the box is uniquely owned,
+    // so its allocation holds valid atomic bytes of the same layout.
+    unsafe { Box::from_raw(Box::into_raw(bytes) as *mut [atomic::AtomicU8]) }
+}
+
+/// The values of `len` atomic bytes that no other thread can reach any more.
+#[cfg(not(taskflow_loom))]
+pub(crate) fn into_bytes(atomics: Box<[atomic::AtomicU8]>) -> Box<[u8]> {
+    // SAFETY: as in `zeroed_bytes`, in the other direction: the box is owned,
+    // so no other reference can observe the bytes stop being atomic.
+    unsafe { Box::from_raw(Box::into_raw(atomics) as *mut [u8]) }
+}
+
+/// See the non-loom `zeroed_bytes`; loom's atomics have another layout.
+#[cfg(taskflow_loom)]
+pub(crate) fn zeroed_bytes(len: usize) -> Box<[atomic::AtomicU8]> {
+    (0..len).map(|_| atomic::AtomicU8::new(0)).collect()
+}
+
+/// See the non-loom `into_bytes`.
+#[cfg(taskflow_loom)]
+pub(crate) fn into_bytes(atomics: Box<[atomic::AtomicU8]>) -> Box<[u8]> {
+    atomics
+        .iter()
+        .map(|byte| byte.load(atomic::Ordering::Relaxed))
+        .collect()
+}

@@ -2,8 +2,8 @@
 //! kept ready to run as the graph is built, so that no compile pass stands
 //! between building and running.
 //!
-//! Each task has one 16-byte [`Slot`]: the run's pending word and outcome
-//! byte, the task's in-degree (which also decides whether a successor needs
+//! Each task has one 16-byte [`Slot`]: the run's pending word, the task's
+//! in-degree (which also decides whether a successor needs
 //! an atomic decrement at all, see [`crate::run`]), its tag, its out-degree
 //! and the head of its successor list, so processing a task and handing on
 //! each successor touch one slot each.
@@ -25,7 +25,7 @@
 //! index ([`PredecessorIndex`]), built before the run that needs it and kept
 //! until the graph changes.
 
-use crate::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+use crate::sync::atomic::{AtomicU32, Ordering};
 
 /// No link: the end of a successor list.
 const NONE: u32 = u32::MAX;
@@ -59,8 +59,6 @@ pub(crate) struct Slot {
     head: u32,
     /// The task's index into its graph's tag table.
     tag: u16,
-    /// The task's outcome code in the latest run (see [`crate::state`]).
-    pub(crate) outcome: AtomicU8,
     /// The number of edges out of the task, saturating at `u8::MAX`: only
     /// whether it exceeds [`HUB_DEGREE`] matters.
     out_degree: u8,
@@ -86,7 +84,6 @@ impl TaskTable {
             in_degree: 0,
             head: NONE,
             tag,
-            outcome: AtomicU8::new(0),
             out_degree: 0,
         });
     }
@@ -132,11 +129,6 @@ impl TaskTable {
     #[inline]
     pub(crate) fn slot(&self, task: u32) -> &Slot {
         &self.slots[task as usize]
-    }
-
-    /// Every task's record, in task order.
-    pub(crate) fn slots(&self) -> &[Slot] {
-        &self.slots
     }
 
     /// The number of edges into `task`, duplicates included.
