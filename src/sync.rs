@@ -230,8 +230,9 @@ pub(crate) fn zeroed_bytes(len: usize) -> Box<[atomic::AtomicU8]> {
     (0..len).map(|_| atomic::AtomicU8::new(0)).collect()
 }
 
-/// See the non-loom `into_bytes`.
+/// See the non-loom `into_bytes` (same signature, hence the box).
 #[cfg(taskflow_loom)]
+#[allow(clippy::boxed_local)]
 pub(crate) fn into_bytes(atomics: Box<[atomic::AtomicU8]>) -> Box<[u8]> {
     atomics
         .iter()
