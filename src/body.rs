@@ -1,8 +1,15 @@
 //! Task bodies: the public [`TaskBody`] trait, and the type-erased cell the
 //! graph stores per task, which holds the body together with the slot for its
-//! latest output (one allocation per task, none per run).
+//! latest output. A task under construction keeps its cell inline
+//! ([`PendingBody`]); the graph moves it into its arena ([`RawBody`]), so
+//! neither building nor running allocates per task.
 
+use std::alloc::Layout;
 use std::any::Any;
+use std::mem::{ManuallyDrop, MaybeUninit};
+use std::ptr::NonNull;
+
+use crate::arena::BodyArena;
 
 use crate::context::Context;
 use crate::error::Error;
@@ -72,15 +79,9 @@ pub(crate) trait ErasedBody: Send {
 }
 
 /// The concrete cell behind [`ErasedBody`].
-pub(crate) struct BodyCell<B: TaskBody> {
+struct BodyCell<B: TaskBody> {
     body: B,
     output: Option<B::Output>,
-}
-
-impl<B: TaskBody> BodyCell<B> {
-    pub(crate) fn boxed(body: B) -> Box<dyn ErasedBody> {
-        Box::new(BodyCell { body, output: None })
-    }
 }
 
 impl<B: TaskBody> ErasedBody for BodyCell<B> {
@@ -100,5 +101,238 @@ impl<B: TaskBody> ErasedBody for BodyCell<B> {
 
     fn clear_output(&mut self) {
         self.output = None;
+    }
+}
+
+/// How many bytes of cell a task under construction holds inline.
+const INLINE_BYTES: usize = 48;
+
+/// Inline room for a cell, aligned like the arena's chunks.
+#[repr(C, align(16))]
+struct InlineCell(MaybeUninit<[u8; INLINE_BYTES]>);
+
+/// A task's body cell before the task joins a graph: inline when it fits,
+/// so that `Task::new` allocates nothing, else in an allocation of its own.
+/// [`PendingBody::into_arena`] moves it into a graph's [`BodyArena`].
+pub(crate) struct PendingBody {
+    inline: InlineCell,
+    /// The cell's own allocation, when it does not fit inline.
+    heap: Option<NonNull<u8>>,
+    layout: Layout,
+    /// Turns the address of this body's cell into a trait-object pointer.
+    attach: fn(NonNull<u8>) -> NonNull<dyn ErasedBody>,
+}
+
+// SAFETY: a pending body owns one `BodyCell<B>` with `B: Send` and an
+// output that is `Send` (`TaskBody` requires both); nothing else can reach
+// the cell, so moving the owner to another thread moves the cell with it.
+unsafe impl Send for PendingBody {}
+
+impl PendingBody {
+    pub(crate) fn new<B: TaskBody>(body: B) -> Self {
+        let cell = BodyCell { body, output: None };
+        let layout = Layout::new::<BodyCell<B>>();
+        let mut pending = PendingBody {
+            inline: InlineCell(MaybeUninit::uninit()),
+            heap: None,
+            layout,
+            attach: attach::<B>,
+        };
+        if layout.size() <= INLINE_BYTES && layout.align() <= align_of::<InlineCell>() {
+            let place = NonNull::from(&mut pending.inline).cast::<BodyCell<B>>();
+            // SAFETY: the inline room is at least `layout.size()` bytes and
+            // aligned to at least `layout.align()`, and holds nothing yet.
+            unsafe { place.write(cell) };
+        } else {
+            pending.heap = Some(NonNull::from(Box::leak(Box::new(cell))).cast());
+        }
+        pending
+    }
+
+    /// Where the cell is now.
+    fn cell(&mut self) -> NonNull<u8> {
+        match self.heap {
+            Some(heap) => heap,
+            None => NonNull::from(&mut self.inline).cast(),
+        }
+    }
+
+    /// Moves the cell into `arena` (an inline cell is copied there; a cell
+    /// with an allocation of its own hands the allocation to the arena).
+    pub(crate) fn into_arena(self, arena: &mut BodyArena) -> RawBody {
+        let mut this = ManuallyDrop::new(self);
+        let place = match this.heap {
+            Some(heap) => {
+                arena.adopt(heap, this.layout);
+                heap
+            }
+            None => {
+                let place = arena.allocate(this.layout);
+                let source = this.cell();
+                // SAFETY: the inline cell holds `layout.size()` initialised
+                // bytes of a live cell; `place` is fresh arena memory of that
+                // layout, so the two do not overlap. Copying the bytes moves
+                // the cell (every Rust value can be moved by copying), and
+                // `ManuallyDrop` keeps the old copy from being dropped.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        source.as_ptr(),
+                        place.as_ptr(),
+                        this.layout.size(),
+                    )
+                };
+                place
+            }
+        };
+        RawBody((this.attach)(place))
+    }
+}
+
+impl Drop for PendingBody {
+    fn drop(&mut self) {
+        let cell = (self.attach)(self.cell());
+        // SAFETY: the pending body owns a live cell at `cell` (it was not
+        // moved into an arena: `into_arena` does not drop the pending body),
+        // and drops it exactly once, here.
+        unsafe { std::ptr::drop_in_place(cell.as_ptr()) };
+        if let Some(heap) = self.heap.filter(|_| self.layout.size() > 0) {
+            // SAFETY: `heap` is the allocation of a `Box<BodyCell<B>>`, whose
+            // layout is `self.layout` (a zero-sized box allocates nothing and
+            // is skipped), and its value was just dropped.
+            unsafe { std::alloc::dealloc(heap.as_ptr(), self.layout) };
+        }
+    }
+}
+
+impl std::fmt::Debug for PendingBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingBody")
+            .field("bytes", &self.layout.size())
+            .field("inline", &self.heap.is_none())
+            .finish()
+    }
+}
+
+/// The trait-object pointer to the `BodyCell<B>` at `cell`.
+fn attach<B: TaskBody>(cell: NonNull<u8>) -> NonNull<dyn ErasedBody> {
+    cell.cast::<BodyCell<B>>()
+}
+
+/// A body cell in a graph's arena, owned by the graph, which drops it with
+/// [`RawBody::drop_in_place`] before the arena frees the memory.
+pub(crate) struct RawBody(NonNull<dyn ErasedBody>);
+
+// SAFETY: as for `PendingBody`: the graph owns the cell, which is `Send`.
+unsafe impl Send for RawBody {}
+
+impl RawBody {
+    /// The cell, shared.
+    ///
+    /// # Safety
+    ///
+    /// The cell must be alive (its graph not dropped) for `'a`, and nothing
+    /// may write it during `'a`.
+    pub(crate) unsafe fn get<'a>(&self) -> &'a dyn ErasedBody {
+        // SAFETY: the caller guarantees the cell is alive and not written.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// The cell, exclusively.
+    ///
+    /// # Safety
+    ///
+    /// The cell must be alive for `'a`, and nothing else may read or write
+    /// it during `'a`.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn get_mut<'a>(&self) -> &'a mut dyn ErasedBody {
+        // SAFETY: the caller guarantees the cell is alive and unaliased.
+        unsafe { &mut *self.0.as_ptr() }
+    }
+
+    /// Drops the cell.
+    ///
+    /// # Safety
+    ///
+    /// The cell must be alive and must not be used afterwards.
+    pub(crate) unsafe fn drop_in_place(&self) {
+        // SAFETY: the caller guarantees the cell is alive and unused after.
+        unsafe { std::ptr::drop_in_place(self.0.as_ptr()) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::{INLINE_BYTES, PendingBody};
+    use crate::arena::BodyArena;
+    use crate::context::Context;
+    use crate::error::Error;
+
+    /// A body holding `N` bytes besides a counted handle, so tests can tell
+    /// when it is dropped.
+    fn body_of<const N: usize>(
+        drops: &Arc<()>,
+    ) -> impl FnMut(&Context<'_>) -> Result<usize, Error> + Send + 'static {
+        let (handle, padding) = (Arc::clone(drops), [7u8; N]);
+        move |_: &Context<'_>| Ok(padding.len() + Arc::strong_count(&handle))
+    }
+
+    #[test]
+    fn small_bodies_stay_inline_and_large_ones_do_not() {
+        let drops = Arc::new(());
+        let small = PendingBody::new(body_of::<8>(&drops));
+        let large = PendingBody::new(body_of::<{ INLINE_BYTES * 2 }>(&drops));
+        assert!(small.heap.is_none());
+        assert!(large.heap.is_some());
+        assert_eq!(Arc::strong_count(&drops), 3);
+        drop((small, large));
+        assert_eq!(
+            Arc::strong_count(&drops),
+            1,
+            "dropping a pending body drops its closure"
+        );
+    }
+
+    #[test]
+    fn moving_into_the_arena_moves_without_dropping() {
+        let drops = Arc::new(());
+        let mut arena = BodyArena::default();
+        let moved = [
+            PendingBody::new(body_of::<8>(&drops)).into_arena(&mut arena),
+            PendingBody::new(body_of::<{ INLINE_BYTES * 2 }>(&drops)).into_arena(&mut arena),
+        ];
+        assert_eq!(
+            Arc::strong_count(&drops),
+            3,
+            "moving neither drops nor copies a body"
+        );
+        for body in &moved {
+            // SAFETY: the cell is alive in `arena` and nothing else uses it.
+            let cell = unsafe { body.get_mut() };
+            cell.clear_output();
+            assert!(
+                cell.output()
+                    .downcast_ref::<Option<usize>>()
+                    .unwrap()
+                    .is_none()
+            );
+            // SAFETY: alive, and not used again.
+            unsafe { body.drop_in_place() };
+        }
+        assert_eq!(Arc::strong_count(&drops), 1);
+    }
+
+    #[test]
+    fn zero_sized_bodies_need_no_memory() {
+        let mut arena = BodyArena::default();
+        let body = PendingBody::new(
+            |_: &Context<'_>| -> Result<std::convert::Infallible, Error> {
+                Err("never succeeds".into())
+            },
+        );
+        let moved = body.into_arena(&mut arena);
+        // SAFETY: alive, and not used again.
+        unsafe { moved.drop_in_place() };
     }
 }

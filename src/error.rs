@@ -44,6 +44,10 @@ impl std::error::Error for TaskError {
 
 /// Why a graph cannot run. Returned by [`Graph::precede`](crate::Graph::precede)
 /// and by [`Executor::run`](crate::Executor::run) before any task starts.
+///
+/// When a graph has several problems, `run` reports the first of:
+/// [`ForeignTask`](GraphError::ForeignTask), [`TooLarge`](GraphError::TooLarge),
+/// [`Cycle`](GraphError::Cycle), [`WorkerSpawn`](GraphError::WorkerSpawn).
 #[non_exhaustive]
 #[derive(Debug)]
 pub enum GraphError {

@@ -9,7 +9,8 @@
 use std::fmt;
 use std::ops::Range;
 
-use crate::body::ErasedBody;
+use crate::arena::BodyArena;
+use crate::body::RawBody;
 use crate::cycle::tasks_on_cycles;
 use crate::error::GraphError;
 use crate::handle::{GraphId, TaskId, TaskRef};
@@ -33,8 +34,9 @@ pub struct Graph {
     names: Vec<Name>,
     /// Each task's type-erased body. Written only by the one worker that
     /// runs the task, or through `&mut Graph`; read by dependents after the
-    /// task finished.
+    /// task finished. The bodies live in `arena`.
     bodies: Vec<Body>,
+    arena: BodyArena,
     /// The distinct tags of this graph's tasks, in order of first use.
     tags: Vec<Tag>,
     /// The index of [`Tag::DEFAULT`] in `tags`, once a task without a tag
@@ -59,8 +61,9 @@ pub struct Graph {
     too_large: bool,
 }
 
-/// One task's type-erased body, in the cell that runs write it through.
-pub(crate) type Body = UnsafeCell<Box<dyn ErasedBody>>;
+/// One task's type-erased body, behind the cell that marks where runs write
+/// and read it (for loom, which checks those accesses).
+pub(crate) type Body = UnsafeCell<RawBody>;
 
 /// What a run borrows from a graph.
 pub(crate) struct GraphView<'g> {
@@ -80,6 +83,7 @@ impl Graph {
             id: GraphId::fresh(),
             names: Vec::new(),
             bodies: Vec::new(),
+            arena: BodyArena::default(),
             tags: Vec::new(),
             default_tag: None,
             table: TaskTable::default(),
@@ -123,13 +127,14 @@ impl Graph {
             });
         };
         self.names.push(Name::new(name));
-        self.bodies.push(UnsafeCell::new(body));
+        self.bodies
+            .push(UnsafeCell::new(body.into_arena(&mut self.arena)));
         self.table.add_task(tag);
         for dependency in dependencies.as_slice() {
             if dependency.graph == self.id {
                 // A handle of this graph names a task added earlier, so the
                 // edge points forward and cannot close a cycle.
-                self.add_edge(dependency.index, index);
+                self.add_edge(dependency.index, index, true);
             } else {
                 self.has_foreign_dependency = true;
             }
@@ -164,7 +169,7 @@ impl Graph {
         // Once one edge points backward, any new edge may close a cycle.
         self.all_forward &= from < to;
         self.checked_acyclic = false;
-        self.add_edge(from, to);
+        self.add_edge(from, to, false);
         if self.too_large {
             return Err(GraphError::TooLarge);
         }
@@ -193,10 +198,10 @@ impl Graph {
     pub fn output<T: 'static>(&self, task: TaskId<T>) -> Option<&T> {
         let index = self.own_index(task.task).ok()?;
         let body = self.bodies[index as usize].with(|body| {
-            // SAFETY: bodies are written only during a run, which holds
-            // `&mut Graph`; this `&self` borrow excludes one, so nothing
-            // writes the body while the returned reference lives.
-            unsafe { &**body }
+            // SAFETY: the body lives as long as the graph, so for this
+            // `&self` borrow; bodies are written only during a run, which
+            // holds `&mut Graph`, so nothing writes it meanwhile.
+            unsafe { (*body).get() }
         });
         body.output().downcast_ref::<Option<T>>()?.as_ref()
     }
@@ -205,7 +210,9 @@ impl Graph {
     /// for when there is none). The task keeps no output until it runs again.
     pub fn take_output<T: 'static>(&mut self, task: TaskId<T>) -> Option<T> {
         let index = self.own_index(task.task).ok()?;
-        let body = self.bodies[index as usize].get_mut();
+        // SAFETY: `&mut self` excludes every other access to the body, which
+        // lives as long as the graph.
+        let body = unsafe { self.bodies[index as usize].get_mut().get_mut() };
         body.output_mut().downcast_mut::<Option<T>>()?.take()
     }
 
@@ -248,12 +255,12 @@ impl Graph {
 
     /// Adds the edge `from -> to` between tasks of this graph, or marks the
     /// graph too large if the counts would overflow.
-    fn add_edge(&mut self, from: u32, to: u32) {
+    fn add_edge(&mut self, from: u32, to: u32, count_now: bool) {
         if self.table.edge_count() >= MAX_EDGES as usize {
             self.too_large = true;
             return;
         }
-        self.table.add_edge(from, to);
+        self.table.add_edge(from, to, count_now);
         self.predecessors = None;
     }
 
@@ -294,6 +301,16 @@ impl Graph {
         self.tags.push(tag);
         self.source_bounds.push(0..0);
         Some(index)
+    }
+}
+
+impl Drop for Graph {
+    fn drop(&mut self) {
+        for body in &mut self.bodies {
+            // SAFETY: each body is alive until here, where the graph, its
+            // only owner, drops it once; the arena frees the memory after.
+            unsafe { body.get_mut().drop_in_place() };
+        }
     }
 }
 

@@ -11,6 +11,11 @@ pub enum FailurePolicy {
     /// was skipped, [`Cancelled`](crate::Outcome::Cancelled) otherwise;
     /// running tasks finish and see
     /// [`Context::is_cancelled`](crate::Context::is_cancelled).
+    ///
+    /// "After" is as seen by each worker: the failing worker starts nothing
+    /// more, and the failure's dependents never start, but a worker on
+    /// another core may start a task in the moment before the stop reaches
+    /// it, as it may start one in the moment before the failure.
     #[default]
     FailFast,
     /// Like `make -k`: the failed task's transitive dependents are

@@ -18,7 +18,7 @@ pub(crate) struct Pool {
     /// Jobs from outside the pool: a run's sources and cross-tag hand-offs.
     injector: Injector<Job>,
     /// The thieves' end of every worker's deque, by worker index (none for
-    /// a pool of one, whose worker keeps a plain stack).
+    /// a pool of one, whose worker keeps a plain queue).
     stealers: Box<[Stealer<Job>]>,
     /// The number of workers.
     size: usize,

@@ -26,6 +26,7 @@ pub(crate) enum Steal<T> {
 #[cfg(not(taskflow_loom))]
 mod imp {
     use std::cell::RefCell;
+    use std::collections::VecDeque;
 
     use super::Steal;
     use crossbeam_deque as deque;
@@ -46,23 +47,24 @@ mod imp {
     pub(crate) enum LocalQueue<T> {
         /// The deque of a worker whose pool has other workers to steal.
         Shared(deque::Worker<T>),
-        /// The stack of a pool's only worker. Nobody steals from it, so it
-        /// needs none of the deque's synchronisation (a deque's pop costs a
-        /// `SeqCst` fence).
-        Solo(RefCell<Vec<T>>),
+        /// The queue of a pool's only worker, first in, first out (see
+        /// [`crate::run`] for why a lone worker runs ready tasks in that
+        /// order). Nobody steals from it, so it needs none of the deque's
+        /// synchronisation (a deque's pop costs a `SeqCst` fence).
+        Solo(RefCell<VecDeque<T>>),
     }
 
     impl<T> LocalQueue<T> {
-        /// A stealable deque, or a plain stack when `alone`.
+        /// A stealable deque, or a plain queue when `alone`.
         pub(crate) fn new(alone: bool) -> Self {
             if alone {
-                LocalQueue::Solo(RefCell::new(Vec::new()))
+                LocalQueue::Solo(RefCell::new(VecDeque::new()))
             } else {
                 LocalQueue::Shared(deque::Worker::new_lifo())
             }
         }
 
-        /// The thieves' end, or `None` for a solo stack.
+        /// The thieves' end, or `None` for a solo queue.
         pub(crate) fn stealer(&self) -> Option<Stealer<T>> {
             match self {
                 LocalQueue::Shared(deque) => Some(Stealer(deque.stealer())),
@@ -73,21 +75,21 @@ mod imp {
         pub(crate) fn push(&self, job: T) {
             match self {
                 LocalQueue::Shared(deque) => deque.push(job),
-                LocalQueue::Solo(stack) => stack.borrow_mut().push(job),
+                LocalQueue::Solo(queue) => queue.borrow_mut().push_back(job),
             }
         }
 
         pub(crate) fn pop(&self) -> Option<T> {
             match self {
                 LocalQueue::Shared(deque) => deque.pop(),
-                LocalQueue::Solo(stack) => stack.borrow_mut().pop(),
+                LocalQueue::Solo(queue) => queue.borrow_mut().pop_front(),
             }
         }
 
         pub(crate) fn is_empty(&self) -> bool {
             match self {
                 LocalQueue::Shared(deque) => deque.is_empty(),
-                LocalQueue::Solo(stack) => stack.borrow().is_empty(),
+                LocalQueue::Solo(queue) => queue.borrow().is_empty(),
             }
         }
     }
@@ -122,7 +124,7 @@ mod imp {
         }
 
         /// Moves a batch of jobs into `local` and returns one (just takes
-        /// one for a solo stack, whose worker would find the others here).
+        /// one for a solo queue, whose worker would find the others here).
         pub(crate) fn steal_into(&self, local: &LocalQueue<T>) -> Steal<T> {
             match local {
                 LocalQueue::Shared(deque) => self.0.steal_batch_and_pop(deque).into(),

@@ -27,6 +27,25 @@
 //!    strictly after every push of step 3, so the run cannot complete while
 //!    the worker still uses it.
 //!
+//! # Order and exclusivity
+//!
+//! A worker with peers runs ready tasks depth first: one successor directly,
+//! the others last in, first out from its deque, whose other end thieves
+//! take the oldest, largest pieces from. A pool's only worker has no
+//! thieves to feed, and runs ready tasks close to the order in which the
+//! graph was built: the task right after the one that finished (`t + 1`)
+//! next if it became ready, every other ready successor through its queue,
+//! first in, first out, oldest edge first. For a graph built in topological
+//! order that walks memory in order: chains and the rows of a grid in one
+//! sweep, a tree or a layered graph level by level, where depth first would
+//! jump between levels and miss the cache on every task.
+//!
+//! When the graph has one tag and its pool one worker, one thread processes
+//! every task of the run (the run is *exclusive*), so no other thread
+//! touches a pending word and step 3 decrements with a plain load and store
+//! instead of an atomic read-modify-write, which on x86 would stall the
+//! cache misses of the next successors behind it.
+//!
 //! Every task is thus processed exactly once: by whoever owns it, and
 //! ownership passes only through its last dependency. A run completes when
 //! all its units of work were counted (see [`crate::completion`]); no job of
@@ -73,6 +92,9 @@ pub(crate) struct Run<'g> {
     cancel: Option<CancelToken>,
     /// Set by the first failure under fail-fast.
     stopped: AtomicBool,
+    /// Whether one thread processes every task (see the module docs): one
+    /// tag, whose pool has one worker.
+    exclusive: bool,
     /// Failures as (task index, error); locked only when a task fails.
     failures: Mutex<Vec<(u32, TaskError)>>,
     /// Each task's outcome code, written by the worker that processes it.
@@ -85,12 +107,13 @@ pub(crate) struct Run<'g> {
 }
 
 // SAFETY: the only fields that are not `Sync` are the task bodies in
-// `graph.bodies`, each an `UnsafeCell<Box<dyn ErasedBody>>`. The completion
+// `graph.bodies`, each an `UnsafeCell<RawBody>` over a cell in the arena. The completion
 // protocol (module docs) gives every task exactly one owner, which alone
 // writes its body (it runs it, or clears its stale output) and does so before
-// the AcqRel decrement that hands its dependents over; a dependent reads the
-// body only after the decrement that made it ready, and only if it declared the
-// dependency. Bodies are `Send`, so running one on another thread is sound,
+// it hands its dependents over (through the AcqRel decrement that reaches
+// zero or, for a sole dependency, through a queue or on its own thread); a
+// dependent reads the body only after that hand-off, and only if it declared
+// the dependency. Bodies are `Send`, so running one on another thread is sound,
 // and outputs are `Sync` (`Graph::add` requires it), so reading one from
 // several dependents at once is sound.
 unsafe impl Sync for Run<'_> {}
@@ -105,7 +128,9 @@ impl<'g> Run<'g> {
     ) -> RunReport {
         let tasks = graph.names.len();
         let scanned: usize = graph.source_bounds.iter().map(|bounds| bounds.len()).sum();
+        let exclusive = pools.len() == 1 && pools[0].size() == 1;
         let run = Run {
+            exclusive,
             pools,
             policy: options.policy,
             cancel: options.cancel,
@@ -222,7 +247,7 @@ impl<'g> Run<'g> {
             // SAFETY: this worker owns `task` (module docs), so nothing else
             // reads or writes its body until the AcqRel decrements that
             // follow; `&mut` for the duration of the call is exclusive.
-            let body = unsafe { &mut **body };
+            let body = unsafe { (*body).get_mut() };
             panic::catch_unwind(AssertUnwindSafe(|| body.run(&cx)))
         });
         match result {
@@ -250,7 +275,7 @@ impl<'g> Run<'g> {
         count.fetch_add(1, Ordering::Relaxed);
         self.graph.bodies[task as usize].with_mut(|body| {
             // SAFETY: as in `run_body`: this worker owns the task.
-            let body = unsafe { &mut **body };
+            let body = unsafe { (*body).get_mut() };
             // The output's destructor is user code. Should it panic, the task
             // still did not run, so its outcome stays; the panic is dropped.
             if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| body.clear_output())) {
@@ -265,12 +290,10 @@ impl<'g> Run<'g> {
         let poison = outcome == FAILED || outcome == SKIPPED;
         let own_tag = self.graph.table.tag(task);
         let local_was_empty = worker.local_is_empty();
+        let solo = worker.pool().size() == 1;
         let mut next = None;
         let mut pushed = 0;
-        // Successors come newest edge first; the one kept to run next is
-        // the last found, so the oldest edge's target runs first and the
-        // rest leave the deque oldest first too (for a graph built row by
-        // row, that is row order, which keeps memory access sequential).
+        let mut queued = Held::default();
         for successor in self.graph.table.successors(task) {
             if !self.take_ownership(successor, poison) {
                 continue;
@@ -278,10 +301,29 @@ impl<'g> Run<'g> {
             let tag = self.graph.table.tag(successor);
             if tag != own_tag {
                 self.pools[tag as usize].inject(Job::task(self, successor));
+            } else if solo {
+                // In order (module docs): the next task runs directly, the
+                // others queue oldest edge first, so they are collected and
+                // pushed after the walk (an overflowing hub pushes as it
+                // goes, in the list's own order).
+                if successor == task + 1 {
+                    next = Some(successor);
+                } else if !queued.push(successor) {
+                    worker.push_local(Job::task(self, successor));
+                    pushed += 1;
+                }
             } else if let Some(later) = next.replace(successor) {
+                // Depth first: successors come newest edge first, and the
+                // one kept to run next is the last found, so the oldest
+                // edge's target runs first and the rest leave the deque
+                // oldest first too (on a grid built row by row, row order).
                 worker.push_local(Job::task(self, later));
                 pushed += 1;
             }
+        }
+        for &successor in queued.oldest_first() {
+            worker.push_local(Job::task(self, successor));
+            pushed += 1;
         }
         if pushed > 0 && local_was_empty {
             worker.pool().pushed_local(pushed);
@@ -303,6 +345,14 @@ impl<'g> Run<'g> {
                 word.store(1 | POISONED, Ordering::Relaxed);
             }
             return true;
+        }
+        if self.exclusive {
+            // ORDERING: Relaxed load and store, no read-modify-write: in an
+            // exclusive run this worker is the only thread that touches
+            // pending words (module docs).
+            let value = (word.load(Ordering::Relaxed) - 1) | if poison { POISONED } else { 0 };
+            word.store(value, Ordering::Relaxed);
+            return value & PENDING_MASK == 0;
         }
         if poison {
             // ORDERING: Relaxed: the AcqRel decrement below is later in this
@@ -352,14 +402,39 @@ impl<'g> Run<'g> {
             // same thread.
             // Each task runs at most once per run, so the body is not
             // written again while the run, and so the returned
-            // reference, lasts.
-            unsafe { &**body }
+            // reference, lasts (the graph, and so the body, outlives it).
+            unsafe { (*body).get() }
         });
         Ok(body.output())
     }
 
     pub(crate) fn name_cow(&self, task: u32) -> Cow<'static, str> {
         self.graph.names[task as usize].to_cow()
+    }
+}
+
+/// Ready successors a lone worker holds back during one walk of a successor
+/// list, to queue them oldest edge first once the walk is over (the list
+/// comes newest first). Holds up to eight; the walk queues any more at once.
+#[derive(Default)]
+struct Held {
+    successors: [u32; 8],
+    len: usize,
+}
+
+impl Held {
+    /// Holds `successor` back, or returns false when full.
+    fn push(&mut self, successor: u32) -> bool {
+        let Some(slot) = self.successors.get_mut(self.len) else {
+            return false;
+        };
+        *slot = successor;
+        self.len += 1;
+        true
+    }
+
+    fn oldest_first(&self) -> impl Iterator<Item = &u32> {
+        self.successors[..self.len].iter().rev()
     }
 }
 

@@ -11,12 +11,16 @@
 //! Successors are stored as a *forward star*: every edge is one 8-byte link
 //! (its target and the next link of the same source) in one flat array, and
 //! each slot holds the index of its task's newest link. Adding an edge is
-//! O(1) and touches only the source's slot, which a graph being built has
-//! at hand; the targets' in-degrees are counted in one pass over the new
-//! links before the next run ([`TaskTable::count_new_edges`]), which
-//! touches the targets in a tight loop instead of one cache miss per edge
-//! while the caller builds. Walking a task's successors follows its links,
-//! newest first.
+//! O(1). An edge into the task being added (from [`Task::after`](crate::Task::after))
+//! counts its target's in-degree at once, since that slot is at hand; an edge
+//! between existing tasks (from [`Graph::precede`](crate::Graph::precede))
+//! would pay a cache miss per edge for it while the caller builds, so its
+//! target is counted in one pass over the new links before the next run
+//! ([`TaskTable::count_new_edges`]), a tight loop whose misses overlap.
+//! Walking a task's successors follows its links, newest first.
+//!
+//! The links are stored in fixed-size blocks ([`Links`]), so that the
+//! graph's largest array never moves and holds little unused room.
 //!
 //! Predecessors are not stored: [`Context::input`](crate::Context::input)
 //! checks a declared dependency by walking the dependency's successors,
@@ -68,7 +72,7 @@ pub(crate) struct Slot {
 #[derive(Debug, Default)]
 pub(crate) struct TaskTable {
     slots: Vec<Slot>,
-    links: Vec<Link>,
+    links: Links,
     /// How many links, from the first, have their target's in-degree
     /// counted.
     counted_links: usize,
@@ -88,10 +92,13 @@ impl TaskTable {
         });
     }
 
-    /// Adds the edge `from -> to`; `to`'s in-degree is counted by the next
+    /// Adds the edge `from -> to`. With `count_now` (the target's slot is at
+    /// hand) and no edge waiting to be counted, `to`'s in-degree is counted
+    /// at once; otherwise by the next
     /// [`count_new_edges`](TaskTable::count_new_edges). The caller guarantees
-    /// both are tasks and that there are fewer than `u32::MAX` links.
-    pub(crate) fn add_edge(&mut self, from: u32, to: u32) {
+    /// both are tasks, that no run is in progress (it holds `&mut Graph`),
+    /// and that there are fewer than `u32::MAX` links.
+    pub(crate) fn add_edge(&mut self, from: u32, to: u32, count_now: bool) {
         let link = self.links.len() as u32;
         let source = &mut self.slots[from as usize];
         self.links.push(Link {
@@ -101,18 +108,29 @@ impl TaskTable {
         source.head = link;
         source.out_degree = source.out_degree.saturating_add(1);
         self.has_hub |= u32::from(source.out_degree) > HUB_DEGREE;
+        if count_now && self.counted_links == link as usize {
+            self.count(to);
+            self.counted_links += 1;
+        }
+    }
+
+    /// Counts one more edge into `task`, keeping its pending word equal to
+    /// its in-degree.
+    fn count(&mut self, task: u32) {
+        let target = &mut self.slots[task as usize];
+        target.in_degree += 1;
+        // ORDERING: Relaxed: no run is in progress, and the next one reaches
+        // the word through a synchronising job hand-off.
+        target.pending.store(target.in_degree, Ordering::Relaxed);
     }
 
     /// Counts the in-degrees of the edges added since the last call, and
     /// sets each affected task's pending word to its new in-degree. Called
     /// with no run in progress (the caller holds `&mut Graph`).
     pub(crate) fn count_new_edges(&mut self) {
-        for link in &self.links[self.counted_links..] {
-            let target = &mut self.slots[link.to as usize];
-            target.in_degree += 1;
-            // ORDERING: Relaxed: no run is in progress, and the next one
-            // reaches the word through a synchronising job hand-off.
-            target.pending.store(target.in_degree, Ordering::Relaxed);
+        for index in self.counted_links..self.links.len() {
+            let target = self.links.get(index).expect("counted links exist").to;
+            self.count(target);
         }
         self.counted_links = self.links.len();
     }
@@ -170,7 +188,7 @@ impl TaskTable {
 /// An iterator over one task's successors.
 #[derive(Clone, Debug)]
 pub(crate) struct Successors<'a> {
-    links: &'a [Link],
+    links: &'a Links,
     next: u32,
 }
 
@@ -226,6 +244,40 @@ impl PredecessorIndex {
     }
 }
 
+/// The links, in fixed-size blocks that are allocated whole and never
+/// moved: a graph's largest array grows without a reallocation copying it,
+/// and holds at most one block of unused room instead of up to as much
+/// again as it uses (the doubling of a `Vec`).
+#[derive(Debug, Default)]
+struct Links {
+    blocks: Vec<Vec<Link>>,
+    len: usize,
+}
+
+impl Links {
+    /// Links per block (a power of two): 128 KiB blocks.
+    const BLOCK: usize = 1 << 14;
+
+    fn push(&mut self, link: Link) {
+        if self.len % Self::BLOCK == 0 {
+            self.blocks.push(Vec::with_capacity(Self::BLOCK));
+        }
+        self.blocks[self.len / Self::BLOCK].push(link);
+        self.len += 1;
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    fn get(&self, index: usize) -> Option<&Link> {
+        self.blocks
+            .get(index / Self::BLOCK)?
+            .get(index % Self::BLOCK)
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::{HUB_DEGREE, PredecessorIndex, TaskTable};
@@ -236,7 +288,7 @@ pub(crate) mod tests {
             table.add_task(task as u16 % 3);
         }
         for &(from, to) in edges {
-            table.add_edge(from, to);
+            table.add_edge(from, to, false);
         }
         table.count_new_edges();
         table
@@ -281,8 +333,14 @@ pub(crate) mod tests {
     #[test]
     fn counts_in_degrees_of_new_edges_only_once() {
         let mut graph = table(3, &[(0, 2)]);
-        graph.add_edge(1, 2);
+        graph.add_edge(1, 2, false);
         assert_eq!(graph.in_degree(2), 1, "not counted before count_new_edges");
+        graph.add_edge(0, 1, true);
+        assert_eq!(
+            graph.in_degree(1),
+            0,
+            "counted later, behind an uncounted edge"
+        );
         graph.count_new_edges();
         graph.count_new_edges();
         assert_eq!(graph.in_degree(2), 2);

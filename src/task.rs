@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-use crate::body::{BodyCell, ErasedBody, TaskBody};
+use crate::body::{PendingBody, TaskBody};
 use crate::context::Context;
 use crate::error::Error;
 use crate::handle::TaskRef;
@@ -28,7 +28,7 @@ use crate::tag::Tag;
 /// ```
 pub struct Task<T> {
     pub(crate) name: Cow<'static, str>,
-    pub(crate) body: Box<dyn ErasedBody>,
+    pub(crate) body: PendingBody,
     pub(crate) tag: Option<Tag>,
     pub(crate) dependencies: Dependencies,
     _output: PhantomData<fn() -> T>,
@@ -41,7 +41,7 @@ impl<T: Send + Sync + 'static> Task<T> {
     where
         F: FnMut(&Context<'_>) -> Result<T, Error> + Send + 'static,
     {
-        Task::with_erased(name.into(), BodyCell::boxed(f))
+        Task::with_erased(name.into(), PendingBody::new(f))
     }
 
     /// A task whose work is a [`TaskBody`] value rather than a closure.
@@ -49,12 +49,12 @@ impl<T: Send + Sync + 'static> Task<T> {
     where
         B: TaskBody<Output = T>,
     {
-        Task::with_erased(name.into(), BodyCell::boxed(body))
+        Task::with_erased(name.into(), PendingBody::new(body))
     }
 }
 
 impl<T> Task<T> {
-    fn with_erased(name: Cow<'static, str>, body: Box<dyn ErasedBody>) -> Self {
+    fn with_erased(name: Cow<'static, str>, body: PendingBody) -> Self {
         Task {
             name,
             body,
