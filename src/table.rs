@@ -255,8 +255,8 @@ struct Links {
 }
 
 impl Links {
-    /// Links per block (a power of two): 128 KiB blocks.
-    const BLOCK: usize = 1 << 14;
+    /// Links per block (a power of two): 32 KiB blocks.
+    const BLOCK: usize = 1 << 12;
 
     fn push(&mut self, link: Link) {
         if self.len % Self::BLOCK == 0 {
