@@ -74,6 +74,9 @@ pub(crate) struct GraphView<'g> {
     pub(crate) table: &'g TaskTable,
     pub(crate) source_bounds: &'g [Range<u32>],
     pub(crate) predecessors: Option<&'g PredecessorIndex>,
+    /// Whether every edge goes from a lower to a higher index, so that index
+    /// order is a topological order.
+    pub(crate) in_index_order: bool,
 }
 
 impl Graph {
@@ -250,6 +253,7 @@ impl Graph {
             table: &self.table,
             source_bounds: &self.source_bounds,
             predecessors: self.predecessors.as_ref(),
+            in_index_order: self.all_forward,
         })
     }
 

@@ -4,9 +4,10 @@ use std::ptr::NonNull;
 
 use crate::run::Run;
 
-/// Work for a pool: one ready task of a run, or a range of task indices whose
+/// Work for a pool: one ready task of a run; a range of task indices whose
 /// sources (tasks without dependencies) of the pool's tag the worker runs,
-/// splitting the range first so that idle workers can take part.
+/// splitting the range first so that idle workers can take part; or, for a
+/// run that one worker processes alone, every task in index order.
 ///
 /// A job points at its run without owning it. That is sound because a run
 /// does not complete, and so its caller does not return and free it, while
@@ -19,9 +20,14 @@ pub(crate) struct Job {
     run: NonNull<Run<'static>>,
     /// A task index, or the first index of a range.
     first: u32,
-    /// 0 for a single task; otherwise the length of the range.
+    /// 0 for a single task, [`IN_ORDER`] for every task in order, otherwise
+    /// the length of the range.
     sources: u32,
 }
+
+/// The `sources` of a job that runs every task in index order: no range of
+/// sources is that long (a graph refuses its `u32::MAX`-th task).
+const IN_ORDER: u32 = u32::MAX;
 
 /// What a [`Job`] asks its worker to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +36,8 @@ pub(crate) enum Work {
     Task(u32),
     /// Process the sources among the tasks `start..start + len`.
     Sources { start: u32, len: u32 },
+    /// Process every task, in index order.
+    InOrder,
 }
 
 // SAFETY: a job is a pointer to a `Run`, which is `Sync`, and two integers.
@@ -55,6 +63,14 @@ impl Job {
         }
     }
 
+    pub(crate) fn in_order(run: &Run<'_>) -> Self {
+        Job {
+            run: erase(run),
+            first: 0,
+            sources: IN_ORDER,
+        }
+    }
+
     pub(crate) fn run(&self) -> NonNull<Run<'static>> {
         self.run
     }
@@ -62,6 +78,7 @@ impl Job {
     pub(crate) fn work(&self) -> Work {
         match self.sources {
             0 => Work::Task(self.first),
+            IN_ORDER => Work::InOrder,
             len => Work::Sources {
                 start: self.first,
                 len,

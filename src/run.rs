@@ -46,6 +46,12 @@
 //! instead of an atomic read-modify-write, which on x86 would stall the
 //! cache misses of the next successors behind it.
 //!
+//! An exclusive run of a graph whose edges all go from lower to higher
+//! indices needs no counting at all: its worker processes the tasks in
+//! index order, by which time every dependency of each has been processed,
+//! and touches a successor's word only to poison it. That is the order the
+//! graph was built in, and the order its memory is laid out in.
+//!
 //! Every task is thus processed exactly once: by whoever owns it, and
 //! ownership passes only through its last dependency. A run completes when
 //! all its units of work were counted (see [`crate::completion`]); no job of
@@ -127,8 +133,13 @@ impl<'g> Run<'g> {
         options: RunOptions,
     ) -> RunReport {
         let tasks = graph.names.len();
-        let scanned: usize = graph.source_bounds.iter().map(|bounds| bounds.len()).sum();
         let exclusive = pools.len() == 1 && pools[0].size() == 1;
+        let in_order = exclusive && graph.in_index_order;
+        let scanned: usize = if in_order {
+            0
+        } else {
+            graph.source_bounds.iter().map(|bounds| bounds.len()).sum()
+        };
         let run = Run {
             exclusive,
             pools,
@@ -142,7 +153,10 @@ impl<'g> Run<'g> {
             completion: Arc::new(Completion::new(tasks + scanned)),
             graph,
         };
-        if tasks > 0 {
+        if tasks > 0 && in_order {
+            run.pools[0].inject(Job::in_order(&run));
+            run.completion.wait();
+        } else if tasks > 0 {
             for (tag, pool) in run.pools.iter().enumerate() {
                 let sources = run.graph.source_bounds[tag].clone();
                 if !sources.is_empty() {
@@ -238,6 +252,38 @@ impl<'g> Run<'g> {
         // the worker's later AcqRel subtraction orders after this store.
         self.outcomes[task as usize].store(outcome as u8, Ordering::Relaxed);
         self.release_successors(task, outcome, worker)
+    }
+
+    /// Processes `task` of an exclusive run in index order (module docs):
+    /// every dependency of it was processed before, by this same worker.
+    pub(crate) fn process_in_order(&self, task: u32, worker: &WorkerThread) {
+        let slot = self.graph.table.slot(task);
+        // ORDERING: Relaxed, both: in an exclusive run this worker is the
+        // only thread that touches pending words.
+        let poisoned = slot.pending.load(Ordering::Relaxed) & POISONED != 0;
+        let outcome = if poisoned {
+            slot.pending
+                .store(self.graph.table.in_degree(task), Ordering::Relaxed);
+            self.did_not_run(task, &self.skipped, SKIPPED)
+        } else if self.is_stopped() {
+            self.did_not_run(task, &self.cancelled, CANCELLED)
+        } else {
+            self.run_body(task, worker.index())
+        };
+        // ORDERING: Relaxed: see `process`.
+        self.outcomes[task as usize].store(outcome as u8, Ordering::Relaxed);
+        if outcome == FAILED || outcome == SKIPPED {
+            for successor in self.graph.table.successors(task) {
+                let word = &self.graph.table.slot(successor).pending;
+                // ORDERING: Relaxed, both: as above.
+                word.store(word.load(Ordering::Relaxed) | POISONED, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The number of tasks in the run.
+    pub(crate) fn task_count(&self) -> u32 {
+        self.graph.names.len() as u32
     }
 
     /// Runs the task's body with panics caught; returns its outcome code.

@@ -103,6 +103,7 @@ impl WorkerThread {
             match job.work() {
                 Work::Task(task) => self.process_from(run, task),
                 Work::Sources { start, len } => self.process_sources(run, start, len),
+                Work::InOrder => self.process_in_order(run),
             }
         }
         self.flush();
@@ -216,6 +217,15 @@ impl WorkerThread {
         } else {
             1
         };
+    }
+
+    /// Processes every task of an exclusive run, in index order.
+    fn process_in_order(&mut self, run: &Run<'_>) {
+        let tasks = run.task_count();
+        for task in 0..tasks {
+            run.process_in_order(task, self);
+        }
+        self.count_finished(tasks as usize);
     }
 
     /// Counts `units` units of the current run's work as finished.
