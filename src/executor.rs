@@ -27,6 +27,12 @@ use crate::tag::Tag;
 /// Running a graph from inside one of this executor's tasks blocks that
 /// worker until the inner run completes; if the inner graph needs the same
 /// pool and every worker of it blocks so, the runs deadlock.
+///
+/// Tasks of one run should wait for each other only through dependencies. A
+/// worker may run a few short tasks without dependencies in a row before
+/// handing the rest of them to idle peers (it hands them over at once when a
+/// peer is asleep), so a task that blocks until another task starts may
+/// keep that task from starting until it returns.
 pub struct Executor {
     config: Config,
     registry: Mutex<Registry>,

@@ -143,6 +143,14 @@ impl Sleep {
         }
     }
 
+    /// Whether some worker of the pool is registered as asleep: a hint, for
+    /// deciding whether to expose work early.
+    pub(crate) fn has_sleepers(&self) -> bool {
+        // ORDERING: Relaxed: a hint only; a stale answer costs at most a
+        // missed chance to hand work over early.
+        self.sleepers.load(Ordering::Relaxed) > 0
+    }
+
     /// Waking, steps 2-4, after `jobs` jobs were pushed onto the pool.
     pub(crate) fn notify(&self, jobs: usize) {
         fence(Ordering::SeqCst);

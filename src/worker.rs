@@ -184,8 +184,9 @@ impl WorkerThread {
     /// grain starts at one task, so that every source is exposed to thieves
     /// before it runs, and doubles (up to [`MAX_SOURCE_GRAIN`]) each time a
     /// walk finishes within [`FAST_WALK`]: short tasks stop paying a deque
-    /// push and pop each, while a slow walk sets the grain back to one. A
-    /// lone worker walks the whole range.
+    /// push and pop each, while a slow walk sets the grain back to one. Should
+    /// a peer fall asleep during a walk, the rest of the walk is exposed
+    /// before the next task runs. A lone worker walks the whole range.
     fn process_sources(&mut self, run: &Run<'_>, start: u32, mut len: u32) {
         let tag = run.tag_of(&self.pool);
         let grain = if self.pool.size() == 1 {
@@ -206,12 +207,22 @@ impl WorkerThread {
             self.pool.pushed_local(halves);
         }
         let walk = Instant::now();
-        for task in start..start + len {
+        let mut end = start + len;
+        let mut task = start;
+        while task < end {
+            if task + 1 < end && self.pool.sleep().has_sleepers() {
+                // A peer is idle: expose the rest of the walk before running
+                // a task that may take long (or wait for one of the rest).
+                self.local.push(Job::sources(run, task + 1..end));
+                self.pool.sleep().notify(1);
+                end = task + 1;
+            }
             if run.is_source(task, tag) {
                 self.process_from(run, task);
             }
+            task += 1;
         }
-        self.count_finished(len as usize);
+        self.count_finished((end - start) as usize);
         self.source_grain = if walk.elapsed() <= FAST_WALK {
             (grain.saturating_mul(2)).min(MAX_SOURCE_GRAIN)
         } else {
