@@ -2,9 +2,10 @@
 //!
 //! A graph owns its tasks in contiguous storage addressed by index: their
 //! names and bodies here, and in a [`TaskTable`] their edges and the words a
-//! run counts pending dependencies and records outcomes in. Both are ready to
-//! run as they are built: there is no compile step between building and
-//! running, and a run allocates nothing in proportion to the graph.
+//! run counts pending dependencies in. Both are ready to run as they are
+//! built: there is no compile step between building and running. A run
+//! allocates one outcome byte per task (which becomes its report) and
+//! nothing else in proportion to the graph.
 
 use std::fmt;
 use std::ops::Range;
@@ -113,7 +114,9 @@ impl Graph {
             ..
         } = task;
         let index = match u32::try_from(self.names.len()) {
-            Ok(index) if index < u32::MAX => index,
+            // At most `u32::MAX - 1` tasks, so that no range of sources is
+            // as long as `job::IN_ORDER`.
+            Ok(index) if index < u32::MAX - 1 => index,
             _ => {
                 self.too_large = true;
                 return TaskId::new(TaskRef {
@@ -134,13 +137,15 @@ impl Graph {
             .push(UnsafeCell::new(body.into_arena(&mut self.arena)));
         self.table.add_task(tag);
         for dependency in dependencies.as_slice() {
-            if dependency.graph == self.id {
-                // A handle of this graph names a task added earlier, so the
-                // edge points forward and cannot close a cycle.
-                self.add_edge(dependency.index, index, true);
-            } else {
+            if dependency.graph != self.id {
                 self.has_foreign_dependency = true;
+            } else if dependency.index < index {
+                // A task added earlier: the edge points forward and cannot
+                // close a cycle.
+                self.add_edge(dependency.index, index, true);
             }
+            // Otherwise the placeholder handle of a task this graph refused
+            // for size; the graph is marked too large already.
         }
         if dependencies.as_slice().is_empty() {
             let bounds = &mut self.source_bounds[tag as usize];
@@ -157,8 +162,9 @@ impl Graph {
 
     /// Makes `after` run only after `before` has succeeded.
     ///
-    /// Refuses a task of another graph with [`GraphError::ForeignTask`] and
-    /// leaves the graph unchanged. Cycles are accepted here and refused by
+    /// Refuses a task of another graph with [`GraphError::ForeignTask`], and
+    /// any edge once the graph holds more tasks or edges than it can index
+    /// with [`GraphError::TooLarge`]; either way the graph is left unchanged. Cycles are accepted here and refused by
     /// [`Executor::run`](crate::Executor::run) with [`GraphError::Cycle`].
     /// Adding the same edge twice is harmless.
     pub fn precede(
@@ -169,13 +175,14 @@ impl Graph {
         let (before, after) = (before.into(), after.into());
         let from = self.own_index(before)?;
         let to = self.own_index(after)?;
+        if self.too_large || self.table.edge_count() >= MAX_EDGES as usize {
+            self.too_large = true;
+            return Err(GraphError::TooLarge);
+        }
         // Once one edge points backward, any new edge may close a cycle.
         self.all_forward &= from < to;
         self.checked_acyclic = false;
         self.add_edge(from, to, false);
-        if self.too_large {
-            return Err(GraphError::TooLarge);
-        }
         Ok(())
     }
 
@@ -331,5 +338,50 @@ impl fmt::Debug for Graph {
             .field("tags", &self.tags)
             .field("edges", &self.table.edge_count())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Context, Task};
+
+    fn placeholder(graph: &Graph) -> TaskId<()> {
+        TaskId::new(TaskRef {
+            graph: graph.id,
+            index: u32::MAX,
+        })
+    }
+
+    /// A graph that refused a task for size hands out a placeholder handle;
+    /// using it as a dependency adds no edge (it names no task) and the run
+    /// reports the size.
+    #[test]
+    fn a_refused_tasks_placeholder_is_no_dependency() {
+        let mut graph = Graph::new();
+        graph.too_large = true;
+        let placeholder = placeholder(&graph);
+        let task = graph.add(Task::new("t", |_: &Context<'_>| Ok(())).after(placeholder));
+        assert_eq!(graph.table.edge_count(), 0);
+        assert!(matches!(
+            graph.precede(placeholder, task),
+            Err(GraphError::TooLarge)
+        ));
+        assert!(matches!(graph.prepare(), Err(GraphError::TooLarge)));
+    }
+
+    /// Once a graph is too large, `precede` changes nothing.
+    #[test]
+    fn precede_on_a_graph_too_large_adds_no_edge() {
+        let mut graph = Graph::new();
+        let first = graph.add(Task::new("first", |_: &Context<'_>| Ok(())));
+        let second = graph.add(Task::new("second", |_: &Context<'_>| Ok(())));
+        graph.too_large = true;
+        assert!(matches!(
+            graph.precede(second, first),
+            Err(GraphError::TooLarge)
+        ));
+        assert_eq!(graph.table.edge_count(), 0);
+        assert!(graph.all_forward, "the refused edge pointed backward");
     }
 }

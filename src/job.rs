@@ -26,7 +26,7 @@ pub(crate) struct Job {
 }
 
 /// The `sources` of a job that runs every task in index order: no range of
-/// sources is that long (a graph refuses its `u32::MAX`-th task).
+/// sources is that long (a graph holds at most `u32::MAX - 1` tasks).
 const IN_ORDER: u32 = u32::MAX;
 
 /// What a [`Job`] asks its worker to do.

@@ -113,14 +113,18 @@ impl RunReport {
     ///
     /// # Panics
     ///
-    /// If `task` belongs to another graph; see [`get`](RunReport::get) for a
-    /// version that returns `None` instead.
+    /// If `task` was not part of this run: a task of another graph, or one
+    /// added to the graph after the run. [`get`](RunReport::get) returns
+    /// `None` instead.
     pub fn outcome(&self, task: impl Into<TaskRef>) -> &Outcome {
-        self.get(task)
-            .expect("RunReport::outcome was given a task of another graph")
+        self.get(task).expect(
+            "RunReport::outcome was given a task that was not part of this run \
+             (of another graph, or added after the run)",
+        )
     }
 
-    /// The outcome of `task`, or `None` if it belongs to another graph.
+    /// The outcome of `task`, or `None` if it was not part of this run (a
+    /// task of another graph, or one added to the graph after the run).
     pub fn get(&self, task: impl Into<TaskRef>) -> Option<&Outcome> {
         let task = task.into();
         if task.graph != self.graph {

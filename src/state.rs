@@ -1,4 +1,5 @@
-//! The per-task word a run keeps in [`Graph`](crate::Graph)'s counter array.
+//! The per-task pending word a run counts in, kept in each task's slot of the
+//! graph's task table, and the outcome codes a run records.
 //!
 //! While a task waits, its word counts the dependencies that have not
 //! finished, plus a flag that one of them failed or was skipped:
@@ -9,8 +10,9 @@
 //! | 31    | [`POISONED`]: a dependency failed or was skipped |
 //!
 //! The finisher that brings the count to zero owns the task from then on.
-//! Once the task is processed its word holds one of the outcome codes below,
-//! which the caller reads into the report after the run completes.
+//! When the owner processes the task it resets the word to the task's
+//! in-degree for the next run, and records one of the outcome codes below in
+//! the run's own outcome array, which becomes the report.
 
 /// The bits that count unfinished dependencies.
 pub(crate) const PENDING_MASK: u32 = POISONED - 1;
