@@ -6,10 +6,11 @@
 //! exists so that a loom-visible stand-in can replace them under
 //! `taskflow_loom`: crossbeam-deque's atomics are invisible to loom, and
 //! running it under loom gives false reports (crossbeam issue 846). The
-//! stand-in is a loom `Mutex<VecDeque>` with the same behaviour: the owner
-//! pops the newest job, thieves and the injector hand out the oldest, and a
-//! batch steal moves about half. The real deque is covered by the stress,
-//! miri and ThreadSanitizer runs instead.
+//! stand-in is a loom `Mutex<VecDeque>` with the same behaviour: the owner of
+//! a shared deque pops the newest job, a pool's only worker the oldest and
+//! has no thieves; thieves and the injector hand out the oldest, and a batch
+//! steal moves about half (one job, into a lone worker's queue). The real
+//! deque is covered by the stress, miri and ThreadSanitizer runs instead.
 
 /// The outcome of a steal.
 #[derive(Debug)]
@@ -144,7 +145,8 @@ mod imp {
     type Shared<T> = Arc<Mutex<VecDeque<T>>>;
 
     /// Moves the older half (rounded up) of `source` into `local`, keeping
-    /// their order, and returns the oldest.
+    /// their order, and returns the oldest; for a solo `local`, only takes
+    /// the oldest.
     ///
     /// The two locks are never held together: two workers stealing from each
     /// other would otherwise deadlock.
@@ -154,43 +156,56 @@ mod imp {
             let Some(first) = source.pop_front() else {
                 return Steal::Empty;
             };
+            if local.alone {
+                return Steal::Taken(first);
+            }
             let extra = source.len().div_ceil(2);
             (first, source.drain(..extra).collect::<Vec<T>>())
         };
         if !batch.is_empty() {
             // The owner pops from the back, so the batch goes in newest
             // first to keep the oldest next in line.
-            local.0.lock().extend(batch.into_iter().rev());
+            local.jobs.lock().extend(batch.into_iter().rev());
         }
         Steal::Taken(first)
     }
 
     /// The loom stand-in for a worker's deque (see the module docs).
     #[derive(Debug)]
-    pub(crate) struct LocalQueue<T>(Shared<T>);
+    pub(crate) struct LocalQueue<T> {
+        jobs: Shared<T>,
+        /// A pool's only worker: first in, first out, and no thieves.
+        alone: bool,
+    }
 
     impl<T> LocalQueue<T> {
-        /// The stand-in has one kind for solo and shared queues alike.
-        pub(crate) fn new(_alone: bool) -> Self {
-            LocalQueue(Arc::new(Mutex::new(VecDeque::new())))
+        pub(crate) fn new(alone: bool) -> Self {
+            LocalQueue {
+                jobs: Arc::new(Mutex::new(VecDeque::new())),
+                alone,
+            }
         }
 
-        /// The stand-in keeps a stealer even for a solo worker, so that loom
-        /// explores the same steal paths whatever the pool size.
+        /// The thieves' end, or `None` for a solo queue.
         pub(crate) fn stealer(&self) -> Option<Stealer<T>> {
-            Some(Stealer(Arc::clone(&self.0)))
+            (!self.alone).then(|| Stealer(Arc::clone(&self.jobs)))
         }
 
         pub(crate) fn push(&self, job: T) {
-            self.0.lock().push_back(job);
+            self.jobs.lock().push_back(job);
         }
 
         pub(crate) fn pop(&self) -> Option<T> {
-            self.0.lock().pop_back()
+            let mut jobs = self.jobs.lock();
+            if self.alone {
+                jobs.pop_front()
+            } else {
+                jobs.pop_back()
+            }
         }
 
         pub(crate) fn is_empty(&self) -> bool {
-            self.0.lock().is_empty()
+            self.jobs.lock().is_empty()
         }
     }
 
