@@ -4,13 +4,14 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use common::{Rng, executor, watchdog};
 use taskflow::{
-    Context, Error, Executor, Graph, InputError, Outcome, Tag, Task, TaskError, TaskId,
+    Context, Error, Executor, FailurePolicy, Graph, InputError, Outcome, RunOptions, Tag, Task,
+    TaskError, TaskId,
 };
 
 const MODULUS: u64 = 1_000_003;
@@ -411,5 +412,195 @@ fn slow_dependency_on_another_tag_is_waited_for() {
         let report = executor(2).run(&mut graph).unwrap();
         assert!(report.is_success());
         assert_eq!(graph.output(fast), Some(&(true, 42)));
+    });
+}
+
+/// A lone worker of a lone tag runs a graph without atomic counting; when an
+/// edge points from a later-added task to an earlier one it cannot use index
+/// order either, and counts dependencies with plain loads and stores. Here
+/// every edge points backward: task `i` depends on up to four tasks added
+/// after it.
+#[test]
+fn one_worker_runs_a_graph_of_backward_edges_in_dependency_order() {
+    watchdog(|| {
+        const SIZE: usize = 2_000;
+        let mut rng = Rng::new(11);
+        let deps: Vec<Vec<usize>> = (0..SIZE)
+            .map(|index| {
+                let later = SIZE - 1 - index;
+                let mut deps = Vec::new();
+                for _ in 0..rng.below(5).min(later) {
+                    let dep = index + 1 + rng.below(later);
+                    if !deps.contains(&dep) {
+                        deps.push(dep);
+                    }
+                }
+                deps
+            })
+            .collect();
+        let mut expected = vec![0u64; SIZE];
+        for index in (0..SIZE).rev() {
+            let inputs: u64 = deps[index].iter().map(|&dep| expected[dep]).sum();
+            expected[index] = (index as u64 + inputs) % MODULUS;
+        }
+        let probe = Arc::new(Probe {
+            started: (0..SIZE).map(|_| AtomicU32::new(0)).collect(),
+            done: (0..SIZE).map(|_| AtomicBool::new(false)).collect(),
+            violations: AtomicUsize::new(0),
+        });
+        let handles: Arc<OnceLock<Vec<TaskId<u64>>>> = Arc::default();
+        let mut graph = Graph::new();
+        let ids: Vec<TaskId<u64>> = (0..SIZE)
+            .map(|index| {
+                let probe = Arc::clone(&probe);
+                let handles = Arc::clone(&handles);
+                let deps = deps[index].clone();
+                graph.add(Task::new(format!("t{index}"), move |cx: &Context<'_>| {
+                    if probe.started[index].fetch_add(1, Ordering::SeqCst) != 0 {
+                        probe.violations.fetch_add(1, Ordering::SeqCst);
+                    }
+                    let handles = handles.get().expect("handles are set before the run");
+                    let mut sum = index as u64;
+                    for &dep in &deps {
+                        if !probe.done[dep].load(Ordering::Acquire) {
+                            probe.violations.fetch_add(1, Ordering::SeqCst);
+                        }
+                        sum += *cx.input(handles[dep])?;
+                    }
+                    probe.done[index].store(true, Ordering::Release);
+                    Ok(sum % MODULUS)
+                }))
+            })
+            .collect();
+        handles.set(ids.clone()).unwrap();
+        for (index, deps) in deps.iter().enumerate() {
+            for &dep in deps {
+                graph.precede(ids[dep], ids[index]).unwrap();
+            }
+        }
+        let executor = executor(1);
+        for run in 0..2 {
+            for index in 0..SIZE {
+                probe.started[index].store(0, Ordering::SeqCst);
+                probe.done[index].store(false, Ordering::SeqCst);
+            }
+            let report = executor.run(&mut graph).unwrap();
+            assert!(report.is_success(), "run {run}: {report:?}");
+            assert_eq!(probe.violations.load(Ordering::SeqCst), 0, "run {run}");
+            for (index, id) in ids.iter().enumerate() {
+                let runs = probe.started[index].load(Ordering::SeqCst);
+                assert_eq!(runs, 1, "run {run} t{index}");
+                assert_eq!(
+                    graph.output(*id),
+                    Some(&expected[index]),
+                    "run {run} t{index}"
+                );
+            }
+        }
+    });
+}
+
+/// The same path under failure: a backward diamond on a lone worker, one of
+/// whose branches is a task longer, and whose other branch fails when asked
+/// to. Every run feeds a new value from the source, so a sink run too early
+/// would read a stale output and give a wrong sum. Keep-going skips exactly
+/// the failure's dependent; the re-runs, after the failed run reset the
+/// pending words, succeed everywhere; fail-fast stops the rest.
+#[test]
+fn one_worker_backward_diamond_skips_after_a_failure_and_recovers() {
+    watchdog(|| {
+        let round = Arc::new(AtomicU32::new(0));
+        let fail = Arc::new(AtomicBool::new(true));
+        // source, left, middle, right
+        let handles: Arc<OnceLock<[TaskId<u32>; 4]>> = Arc::default();
+        let input =
+            |handles: &OnceLock<[TaskId<u32>; 4]>, which: usize| handles.get().unwrap()[which];
+        let mut graph = Graph::new();
+        // The sink is added first, so every edge points backward.
+        let sink = {
+            let handles = Arc::clone(&handles);
+            graph.add(Task::new("sink", move |cx: &Context<'_>| {
+                Ok(cx.input(input(&handles, 1))? + cx.input(input(&handles, 3))?)
+            }))
+        };
+        let right = {
+            let handles = Arc::clone(&handles);
+            graph.add(Task::new("right", move |cx: &Context<'_>| {
+                Ok(*cx.input(input(&handles, 2))?)
+            }))
+        };
+        let middle = {
+            let handles = Arc::clone(&handles);
+            graph.add(Task::new("middle", move |cx: &Context<'_>| {
+                Ok(cx.input(input(&handles, 0))? * 10)
+            }))
+        };
+        let left = {
+            let (handles, fail) = (Arc::clone(&handles), Arc::clone(&fail));
+            graph.add(Task::new("left", move |cx: &Context<'_>| {
+                if fail.load(Ordering::SeqCst) {
+                    return Err("left fails while asked to".into());
+                }
+                Ok(cx.input(input(&handles, 0))? + 1)
+            }))
+        };
+        let source = {
+            let round = Arc::clone(&round);
+            graph.add(Task::new("source", move |_: &Context<'_>| {
+                Ok(round.load(Ordering::SeqCst))
+            }))
+        };
+        handles.set([source, left, middle, right]).unwrap();
+        graph.precede(source, left).unwrap();
+        graph.precede(source, middle).unwrap();
+        graph.precede(middle, right).unwrap();
+        graph.precede(left, sink).unwrap();
+        graph.precede(right, sink).unwrap();
+
+        let executor = executor(1);
+        let keep_going = || RunOptions::new().policy(FailurePolicy::KeepGoing);
+        round.store(4, Ordering::SeqCst);
+        let report = executor.run_with(&mut graph, keep_going()).unwrap();
+        assert!(
+            matches!(report.outcome(source), Outcome::Succeeded),
+            "{report:?}"
+        );
+        assert!(
+            matches!(report.outcome(left), Outcome::Failed(_)),
+            "{report:?}"
+        );
+        assert!(
+            matches!(report.outcome(right), Outcome::Succeeded),
+            "{report:?}"
+        );
+        assert!(
+            matches!(report.outcome(sink), Outcome::Skipped),
+            "{report:?}"
+        );
+        assert_eq!(graph.output(right), Some(&40));
+        assert_eq!(graph.output(sink), None);
+
+        fail.store(false, Ordering::SeqCst);
+        for value in [5, 6] {
+            round.store(value, Ordering::SeqCst);
+            let report = executor.run_with(&mut graph, keep_going()).unwrap();
+            assert!(report.is_success(), "{report:?}");
+            assert_eq!(graph.output(sink), Some(&(value + 1 + value * 10)));
+        }
+
+        fail.store(true, Ordering::SeqCst);
+        round.store(7, Ordering::SeqCst);
+        let report = executor.run(&mut graph).unwrap();
+        assert!(
+            matches!(report.outcome(left), Outcome::Failed(_)),
+            "{report:?}"
+        );
+        assert!(
+            matches!(report.outcome(sink), Outcome::Skipped),
+            "{report:?}"
+        );
+        assert_eq!(report.failed(), 1, "{report:?}");
+        let ended = report.succeeded() + report.failed() + report.skipped() + report.cancelled();
+        assert_eq!(ended, 5, "{report:?}");
     });
 }
