@@ -40,17 +40,20 @@ fn meeting_tasks(
 #[test]
 fn zero_workers_is_a_build_error() {
     watchdog(|| {
-        let cases: Vec<(&str, Result<Executor, BuildError>)> = vec![
+        let cases: Vec<(&str, Option<&str>, Result<Executor, BuildError>)> = vec![
             (
                 "workers_per_tag(0)",
+                None,
                 Executor::builder().workers_per_tag(0).build(),
             ),
             (
                 "tag_workers(x, 0)",
+                Some("x"),
                 Executor::builder().tag_workers("x", 0).build(),
             ),
             (
                 "workers_per_tag(2).tag_workers(x, 0)",
+                Some("x"),
                 Executor::builder()
                     .workers_per_tag(2)
                     .tag_workers("x", 0)
@@ -58,6 +61,7 @@ fn zero_workers_is_a_build_error() {
             ),
             (
                 "workers_per_tag(0).tag_workers(x, 2)",
+                None,
                 Executor::builder()
                     .workers_per_tag(0)
                     .tag_workers("x", 2)
@@ -65,15 +69,24 @@ fn zero_workers_is_a_build_error() {
             ),
             (
                 "tag_workers(String, 0)",
+                Some("y"),
                 Executor::builder()
                     .tag_workers(String::from("y"), 0)
                     .tag_workers("z", 1)
                     .build(),
             ),
         ];
-        for (what, result) in cases {
+        for (what, zero_tag, result) in cases {
             match result {
-                Err(error) => assert!(!error.to_string().is_empty(), "{what}"),
+                Err(BuildError::ZeroWorkers { tag }) => {
+                    assert_eq!(tag.as_ref().map(Tag::as_str), zero_tag, "{what}");
+                    let message = BuildError::ZeroWorkers { tag }.to_string();
+                    assert!(
+                        message.contains(zero_tag.unwrap_or("workers_per_tag")),
+                        "{what}: {message}"
+                    );
+                }
+                Err(other) => panic!("{what}: expected ZeroWorkers, got {other:?}"),
                 Ok(executor) => panic!("{what} must be refused, built {executor:?}"),
             }
         }
@@ -332,7 +345,11 @@ fn pinned_workers_run_graphs() {
             );
             let report = executor.run(&mut graph).unwrap();
             assert!(report.is_success(), "pin {pin}: {report}");
-            assert!(*graph.output(other).unwrap() >= 10);
+            // The two default-tag tasks met, so both workers ran at once;
+            // the other tag's task read the first one's output.
+            let (worker, _) = graph.output(first).unwrap();
+            assert!(*worker < 2, "pin {pin}: worker index {worker}");
+            assert_eq!(*graph.output(other).unwrap(), worker + 10, "pin {pin}");
         }
     });
 }
@@ -593,7 +610,7 @@ fn a_tag_that_cannot_name_a_thread_as_is_still_gets_a_pool() {
         let executor = executor(1);
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut graph = Graph::new();
-            graph.add(
+            let task = graph.add(
                 Task::new("t", |cx: &Context<'_>| {
                     assert_eq!(cx.tag().as_str(), "also\0bad");
                     Ok(std::thread::current().name().map(str::to_owned))
@@ -602,8 +619,10 @@ fn a_tag_that_cannot_name_a_thread_as_is_still_gets_a_pool() {
             );
             let report = executor.run(&mut graph).expect("a valid graph");
             assert!(report.is_success(), "{report:?}");
+            graph.take_output(task).flatten()
         }));
-        assert!(ran.is_ok(), "Executor::run panicked");
+        let thread_name = ran.expect("Executor::run panicked");
+        assert_eq!(thread_name.as_deref(), Some("taskflow-also\\0bad-0"));
         // Either way the executor stays usable.
         let mut graph = Graph::new();
         graph.add(Task::new("t", |_: &Context<'_>| Ok(())));

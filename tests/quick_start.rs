@@ -3,9 +3,16 @@
 //! directory holding one (this file is its own test binary, so changing the
 //! directory affects no other test).
 
+mod common;
+
 #[test]
+fn readme_quick_start_runs_as_written() {
+    common::watchdog(|| quick_start().map_err(|error| error.to_string()))
+        .expect("the quick start returned an error");
+}
+
 #[rustfmt::skip] // The quick start stays byte for byte as the README shows it.
-fn readme_quick_start_runs_as_written() -> Result<(), Box<dyn std::error::Error>> {
+fn quick_start() -> Result<(), Box<dyn std::error::Error>> {
     let directory = std::env::temp_dir().join(format!("taskflow-quick-start-{}", std::process::id()));
     std::fs::create_dir_all(&directory)?;
     std::fs::write(directory.join("a.txt"), b"twelve bytes")?;

@@ -147,7 +147,10 @@ fn check_keep_going(random: &RandomGraph, report: &taskflow::RunReport, failing:
                 assert_eq!(runs, 1, "task {index} ran {runs} times");
                 assert_eq!(random.graph.output(task), Some(&expected[index]));
             }
-            Outcome::Failed(_) => assert_eq!(failing, Some(index)),
+            Outcome::Failed(_) => {
+                assert_eq!(failing, Some(index));
+                assert_eq!(runs, 1, "failed task {index} ran {runs} times");
+            }
             Outcome::Skipped => {
                 assert!(
                     is_skipped,
