@@ -95,8 +95,9 @@ impl Executor {
     ///
     /// Returns `Err` only for a graph that cannot run: one with a cycle
     /// ([`GraphError::Cycle`]), with a dependency on a task of another graph
-    /// ([`GraphError::ForeignTask`]), or one whose new tag's pool could not
-    /// be started. In that case no task started. Task failures are not
+    /// ([`GraphError::ForeignTask`]), with more tasks or edges than the
+    /// engine can index ([`GraphError::TooLarge`]), or one whose new tag's
+    /// pool could not be started ([`GraphError::WorkerSpawn`]). In that case no task started. Task failures are not
     /// errors here: they are in the returned [`RunReport`].
     pub fn run_with(
         &self,

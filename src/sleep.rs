@@ -21,8 +21,9 @@
 //! 4. `W` executes a `SeqCst` fence.
 //! 5. `W` searches every queue of `P` once more, still holding the lock. If it
 //!    finds a job it takes itself out of `sleeping` and runs the job.
-//!    *Prevents the lost wake-up:* a job pushed before a pusher's step-W2
-//!    fence that came before `W`'s step-4 fence is visible here.
+//!    *Prevents the lost wake-up:* a job pushed before a pusher's fence
+//!    (step 2 of "Waking" below) that came before `W`'s step-4 fence is
+//!    visible here.
 //! 6. Otherwise `W` waits on the condition variable, which releases the lock.
 //!    Each time it wakes it takes a token if there is one and searches again
 //!    (step 1); with no token it exits on shutdown or waits again (a spurious

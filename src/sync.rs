@@ -236,6 +236,8 @@ pub(crate) fn zeroed_bytes(len: usize) -> Box<[atomic::AtomicU8]> {
 pub(crate) fn into_bytes(atomics: Box<[atomic::AtomicU8]>) -> Box<[u8]> {
     atomics
         .iter()
+        // ORDERING: Relaxed: the caller owns the box after the run's
+        // completion, which synchronised with every write to it.
         .map(|byte| byte.load(atomic::Ordering::Relaxed))
         .collect()
 }

@@ -4,8 +4,9 @@
 //! A worker pops jobs from its own deque, steals from its pool when that is
 //! empty, spins briefly when there is nothing to steal, and then sleeps (see
 //! [`crate::sleep`]). It processes a ready task and then, directly and
-//! without a queue, the first successor of the same pool that the task made
-//! ready; further ready successors go onto its deque for itself or thieves.
+//! without a queue, one successor of the same pool that the task made ready
+//! (which one: see [`crate::run`]); further ready successors go onto its
+//! deque for itself or thieves.
 //!
 //! # Counting finished work
 //!

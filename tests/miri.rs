@@ -6,11 +6,15 @@
 //! whose aliasing and data-race checks are the point:
 //!
 //! ```text
-//! MIRIFLAGS="-Zmiri-many-seeds=0..4" cargo +nightly miri test --test miri
+//! MIRIFLAGS="-Zmiri-tree-borrows -Zmiri-permissive-provenance -Zmiri-ignore-leaks -Zmiri-many-seeds=0..4" \
+//!     cargo +nightly miri test --lib --test miri
 //! ```
 //!
 //! Each seed makes Miri pick thread interleavings and weak-memory outcomes
-//! differently. Iteration counts shrink under `cfg(miri)`, where every
+//! differently. The other flags are for crossbeam-epoch, under
+//! crossbeam-deque: it breaks Stacked Borrows' rules but not Tree Borrows'
+//! (crossbeam PR 996), casts integers to pointers, and keeps deferred garbage
+//! in a global collector at exit (see `.ci/run`). Iteration counts shrink under `cfg(miri)`, where every
 //! operation costs thousands of times more.
 
 mod common;
