@@ -23,6 +23,53 @@ struct Probe {
     violations: AtomicUsize,
 }
 
+impl Probe {
+    fn new(size: usize) -> Arc<Self> {
+        Arc::new(Probe {
+            started: (0..size).map(|_| AtomicU32::new(0)).collect(),
+            done: (0..size).map(|_| AtomicBool::new(false)).collect(),
+            violations: AtomicUsize::new(0),
+        })
+    }
+
+    /// Called by task `index` as it starts: a second start, or a dependency
+    /// in `deps` that has not finished, is a violation.
+    fn start(&self, index: usize, deps: &[usize]) {
+        if self.started[index].fetch_add(1, Ordering::SeqCst) != 0 {
+            self.violations.fetch_add(1, Ordering::SeqCst);
+        }
+        for &dep in deps {
+            if !self.done[dep].load(Ordering::Acquire) {
+                self.violations.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Called by task `index` as it finishes.
+    fn finish(&self, index: usize) {
+        self.done[index].store(true, Ordering::Release);
+    }
+
+    /// Forgets the previous run.
+    fn reset(&self) {
+        for (started, done) in self.started.iter().zip(&self.done) {
+            started.store(0, Ordering::SeqCst);
+            done.store(false, Ordering::SeqCst);
+        }
+    }
+
+    /// Asserts that the run (named `what` in messages) started every task
+    /// exactly once, after its dependencies, and left the expected outputs.
+    fn assert_ran_once(&self, what: &str, graph: &Graph, ids: &[TaskId<u64>], expected: &[u64]) {
+        assert_eq!(self.violations.load(Ordering::SeqCst), 0, "{what}");
+        for (index, id) in ids.iter().enumerate() {
+            let runs = self.started[index].load(Ordering::SeqCst);
+            assert_eq!(runs, 1, "{what} t{index}");
+            assert_eq!(graph.output(*id), Some(&expected[index]), "{what} t{index}");
+        }
+    }
+}
+
 /// Builds a random DAG of `size` tasks over `tags`, where each task depends
 /// on up to 4 earlier tasks (through `after` or `precede`, at random) and
 /// outputs `(index + sum of its inputs) % MODULUS`. Returns the graph, the
@@ -33,11 +80,7 @@ fn random_dag(
     tags: &[&'static str],
 ) -> (Graph, Vec<TaskId<u64>>, Arc<Probe>, Vec<u64>) {
     let mut rng = Rng::new(seed);
-    let probe = Arc::new(Probe {
-        started: (0..size).map(|_| AtomicU32::new(0)).collect(),
-        done: (0..size).map(|_| AtomicBool::new(false)).collect(),
-        violations: AtomicUsize::new(0),
-    });
+    let probe = Probe::new(size);
     let mut graph = Graph::new();
     let mut ids: Vec<TaskId<u64>> = Vec::with_capacity(size);
     let mut expected: Vec<u64> = Vec::with_capacity(size);
@@ -62,20 +105,12 @@ fn random_dag(
         let deps_in_task = deps.clone();
         let reads = dep_ids.clone();
         let mut task = Task::new(format!("t{index}"), move |cx: &Context<'_>| {
-            let probe = &probe_in_task;
-            if probe.started[index].fetch_add(1, Ordering::SeqCst) != 0 {
-                probe.violations.fetch_add(1, Ordering::SeqCst);
-            }
-            for &dep in &deps_in_task {
-                if !probe.done[dep].load(Ordering::Acquire) {
-                    probe.violations.fetch_add(1, Ordering::SeqCst);
-                }
-            }
+            probe_in_task.start(index, &deps_in_task);
             let mut sum = index as u64;
             for &dep in &reads {
                 sum += *cx.input(dep)?;
             }
-            probe.done[index].store(true, Ordering::Release);
+            probe_in_task.finish(index);
             Ok(sum % MODULUS)
         })
         .after_all(declared.iter().copied());
@@ -111,19 +146,7 @@ fn random_dags_run_each_task_once_after_its_dependencies() {
             let report = executor.run(&mut graph).unwrap();
             assert!(report.is_success(), "seed {seed}: {report:?}");
             assert_eq!(report.succeeded(), ids.len());
-            assert_eq!(probe.violations.load(Ordering::SeqCst), 0, "seed {seed}");
-            for (index, id) in ids.iter().enumerate() {
-                assert_eq!(
-                    probe.started[index].load(Ordering::SeqCst),
-                    1,
-                    "seed {seed} t{index}"
-                );
-                assert_eq!(
-                    graph.output(*id),
-                    Some(&expected[index]),
-                    "seed {seed} t{index}"
-                );
-            }
+            probe.assert_ran_once(&format!("seed {seed}"), &graph, &ids, &expected);
         }
     });
 }
@@ -443,11 +466,7 @@ fn one_worker_runs_a_graph_of_backward_edges_in_dependency_order() {
             let inputs: u64 = deps[index].iter().map(|&dep| expected[dep]).sum();
             expected[index] = (index as u64 + inputs) % MODULUS;
         }
-        let probe = Arc::new(Probe {
-            started: (0..SIZE).map(|_| AtomicU32::new(0)).collect(),
-            done: (0..SIZE).map(|_| AtomicBool::new(false)).collect(),
-            violations: AtomicUsize::new(0),
-        });
+        let probe = Probe::new(SIZE);
         let handles: Arc<OnceLock<Vec<TaskId<u64>>>> = Arc::default();
         let mut graph = Graph::new();
         let ids: Vec<TaskId<u64>> = (0..SIZE)
@@ -456,18 +475,13 @@ fn one_worker_runs_a_graph_of_backward_edges_in_dependency_order() {
                 let handles = Arc::clone(&handles);
                 let deps = deps[index].clone();
                 graph.add(Task::new(format!("t{index}"), move |cx: &Context<'_>| {
-                    if probe.started[index].fetch_add(1, Ordering::SeqCst) != 0 {
-                        probe.violations.fetch_add(1, Ordering::SeqCst);
-                    }
+                    probe.start(index, &deps);
                     let handles = handles.get().expect("handles are set before the run");
                     let mut sum = index as u64;
                     for &dep in &deps {
-                        if !probe.done[dep].load(Ordering::Acquire) {
-                            probe.violations.fetch_add(1, Ordering::SeqCst);
-                        }
                         sum += *cx.input(handles[dep])?;
                     }
-                    probe.done[index].store(true, Ordering::Release);
+                    probe.finish(index);
                     Ok(sum % MODULUS)
                 }))
             })
@@ -480,22 +494,10 @@ fn one_worker_runs_a_graph_of_backward_edges_in_dependency_order() {
         }
         let executor = executor(1);
         for run in 0..2 {
-            for index in 0..SIZE {
-                probe.started[index].store(0, Ordering::SeqCst);
-                probe.done[index].store(false, Ordering::SeqCst);
-            }
+            probe.reset();
             let report = executor.run(&mut graph).unwrap();
             assert!(report.is_success(), "run {run}: {report:?}");
-            assert_eq!(probe.violations.load(Ordering::SeqCst), 0, "run {run}");
-            for (index, id) in ids.iter().enumerate() {
-                let runs = probe.started[index].load(Ordering::SeqCst);
-                assert_eq!(runs, 1, "run {run} t{index}");
-                assert_eq!(
-                    graph.output(*id),
-                    Some(&expected[index]),
-                    "run {run} t{index}"
-                );
-            }
+            probe.assert_ran_once(&format!("run {run}"), &graph, &ids, &expected);
         }
     });
 }
