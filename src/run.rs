@@ -241,16 +241,7 @@ impl<'g> Run<'g> {
         let poisoned = slot.pending.load(Ordering::Relaxed) & POISONED != 0;
         slot.pending
             .store(self.graph.table.in_degree(task), Ordering::Relaxed);
-        let outcome = if poisoned {
-            self.did_not_run(task, &self.skipped, SKIPPED)
-        } else if self.is_stopped() {
-            self.did_not_run(task, &self.cancelled, CANCELLED)
-        } else {
-            self.run_body(task, worker.index())
-        };
-        // ORDERING: Relaxed: read only by the caller after completion, which
-        // the worker's later AcqRel subtraction orders after this store.
-        self.outcomes[task as usize].store(outcome as u8, Ordering::Relaxed);
+        let outcome = self.settle(task, poisoned, worker.index());
         self.release_successors(task, outcome, worker)
     }
 
@@ -261,17 +252,13 @@ impl<'g> Run<'g> {
         // ORDERING: Relaxed, both: in an exclusive run this worker is the
         // only thread that touches pending words.
         let poisoned = slot.pending.load(Ordering::Relaxed) & POISONED != 0;
-        let outcome = if poisoned {
+        if poisoned {
+            // Only a poisoned word differs from the in-degree: nothing
+            // decrements in index order.
             slot.pending
                 .store(self.graph.table.in_degree(task), Ordering::Relaxed);
-            self.did_not_run(task, &self.skipped, SKIPPED)
-        } else if self.is_stopped() {
-            self.did_not_run(task, &self.cancelled, CANCELLED)
-        } else {
-            self.run_body(task, worker.index())
-        };
-        // ORDERING: Relaxed: see `process`.
-        self.outcomes[task as usize].store(outcome as u8, Ordering::Relaxed);
+        }
+        let outcome = self.settle(task, poisoned, worker.index());
         if outcome == FAILED || outcome == SKIPPED {
             for successor in self.graph.table.successors(task) {
                 let word = &self.graph.table.slot(successor).pending;
@@ -284,6 +271,22 @@ impl<'g> Run<'g> {
     /// The number of tasks in the run.
     pub(crate) fn task_count(&self) -> u32 {
         self.graph.names.len() as u32
+    }
+
+    /// Runs `task`, or records why it does not run (a `poisoned` dependency,
+    /// or a stopped run), and stores and returns its outcome code.
+    fn settle(&self, task: u32, poisoned: bool, worker: usize) -> u32 {
+        let outcome = if poisoned {
+            self.did_not_run(task, &self.skipped, SKIPPED)
+        } else if self.is_stopped() {
+            self.did_not_run(task, &self.cancelled, CANCELLED)
+        } else {
+            self.run_body(task, worker)
+        };
+        // ORDERING: Relaxed: read only by the caller after completion, which
+        // the worker's later AcqRel subtraction orders after this store.
+        self.outcomes[task as usize].store(outcome as u8, Ordering::Relaxed);
+        outcome
     }
 
     /// Runs the task's body with panics caught; returns its outcome code.
