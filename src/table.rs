@@ -294,6 +294,13 @@ pub(crate) mod tests {
         table
     }
 
+    fn pending(table: &TaskTable, task: u32) -> u32 {
+        table
+            .slot(task)
+            .pending
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     #[test]
     fn lists_successors_newest_first_with_degrees_and_slots() {
         let diamond = table(4, &[(0, 1), (0, 2), (1, 3), (2, 3)]);
@@ -305,13 +312,7 @@ pub(crate) mod tests {
         assert!(!diamond.has_edge(3, 2));
         assert!(!diamond.has_hub());
         assert_eq!(diamond.tag(2), 2);
-        assert_eq!(
-            diamond
-                .slot(3)
-                .pending
-                .load(std::sync::atomic::Ordering::Relaxed),
-            2
-        );
+        assert_eq!(pending(&diamond, 3), 2);
     }
 
     #[test]
@@ -344,12 +345,6 @@ pub(crate) mod tests {
         graph.count_new_edges();
         graph.count_new_edges();
         assert_eq!(graph.in_degree(2), 2);
-        assert_eq!(
-            graph
-                .slot(2)
-                .pending
-                .load(std::sync::atomic::Ordering::Relaxed),
-            2
-        );
+        assert_eq!(pending(&graph, 2), 2);
     }
 }
