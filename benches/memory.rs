@@ -145,7 +145,7 @@ struct Held {
 fn held(
     shape: &'static Shape,
     flags: &'static Flags,
-    executor: &taskflow::Executor,
+    executor: &taskflow_engine::Executor,
     copies: usize,
 ) -> Held {
     let before = settle();

@@ -37,7 +37,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
-use taskflow::{Executor, Graph, RunReport};
+use taskflow_engine::{Executor, Graph, RunReport};
 
 use support::baselines::{
     PlainExecutor, PlainGraph, RayonJoin, RayonScope, SerialKahn, SerialTopological,
@@ -352,7 +352,7 @@ fn timed(run: impl FnOnce()) -> Duration {
     start.elapsed()
 }
 
-fn assert_success(report: Result<RunReport, taskflow::GraphError>) {
+fn assert_success(report: Result<RunReport, taskflow_engine::GraphError>) {
     let report = report.expect("the graph runs");
     assert!(report.is_success(), "every task succeeds");
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use taskflow::{Context, Error, Executor, Graph, Task, TaskBody, TaskId};
+use taskflow_engine::{Context, Error, Executor, Graph, Task, TaskBody, TaskId};
 
 const FILES: [&str; 5] = [
     "file1.txt",

@@ -21,7 +21,7 @@ use crate::error::Error;
 /// task classes of other task-graph libraries.
 ///
 /// ```
-/// use taskflow::{Context, Error, Executor, Graph, Task, TaskBody};
+/// use taskflow_engine::{Context, Error, Executor, Graph, Task, TaskBody};
 ///
 /// struct Checksum { bytes: Vec<u8> }
 ///

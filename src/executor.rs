@@ -182,7 +182,7 @@ fn default_workers() -> usize {
 /// Configures an [`Executor`]: pool sizes per tag and pinning.
 ///
 /// ```
-/// use taskflow::Executor;
+/// use taskflow_engine::Executor;
 ///
 /// let executor = Executor::builder()
 ///     .workers_per_tag(2)
@@ -191,7 +191,7 @@ fn default_workers() -> usize {
 ///     .build()?;
 /// assert_eq!(executor.workers("io"), 8);
 /// assert_eq!(executor.workers("cpu"), 2);
-/// # Ok::<(), taskflow::BuildError>(())
+/// # Ok::<(), taskflow_engine::BuildError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct ExecutorBuilder {

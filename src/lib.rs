@@ -8,7 +8,7 @@
 //! returns a [`RunReport`] with every task's [`Outcome`].
 //!
 //! ```
-//! use taskflow::{Context, Executor, Graph, Task};
+//! use taskflow_engine::{Context, Executor, Graph, Task};
 //!
 //! let mut graph = Graph::new();
 //! let read = graph.add(Task::new("read", |_: &Context<'_>| Ok(b"hello".to_vec())).tag("io"));

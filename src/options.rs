@@ -26,7 +26,7 @@ pub enum FailurePolicy {
 /// Options for [`Executor::run_with`](crate::Executor::run_with).
 ///
 /// ```
-/// use taskflow::{CancelToken, FailurePolicy, RunOptions};
+/// use taskflow_engine::{CancelToken, FailurePolicy, RunOptions};
 ///
 /// let token = CancelToken::new();
 /// let options = RunOptions::new()

@@ -17,7 +17,7 @@ use crate::tag::Tag;
 /// Add it to a graph with [`Graph::add`](crate::Graph::add).
 ///
 /// ```
-/// use taskflow::{Context, Graph, Task};
+/// use taskflow_engine::{Context, Graph, Task};
 ///
 /// let mut graph = Graph::new();
 /// let fetch = graph.add(Task::new("fetch", |_: &Context<'_>| Ok(40)).tag("io"));

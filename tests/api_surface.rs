@@ -9,7 +9,7 @@ use std::fmt::{Debug, Display};
 use std::hash::Hash;
 
 use common::{executor, watchdog};
-use taskflow::{
+use taskflow_engine::{
     BuildError, CancelToken, Context, Error, Executor, ExecutorBuilder, FailurePolicy, Graph,
     GraphError, InputError, Outcome, RunOptions, RunReport, Tag, Task, TaskBody, TaskError, TaskId,
     TaskRef,

@@ -10,7 +10,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::{Signal, executor, wait_until, watchdog};
-use taskflow::{
+use taskflow_engine::{
     CancelToken, Context, Error, FailurePolicy, Graph, Outcome, RunOptions, Task, TaskError, TaskId,
 };
 
@@ -98,7 +98,7 @@ fn token_cancelled_during_the_run_stops_new_tasks() {
             .tag("other"),
         );
         let mut chain = Vec::new();
-        let mut previous: taskflow::TaskRef = waiter.into();
+        let mut previous: taskflow_engine::TaskRef = waiter.into();
         for index in 0..20 {
             let id = graph.add(counted(&calls, index).after(previous));
             chain.push(id);

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use common::{Rng, executor, watchdog};
-use taskflow::{
+use taskflow_engine::{
     Context, Error, Executor, FailurePolicy, Graph, InputError, Outcome, RunOptions, Tag, Task,
     TaskError, TaskId,
 };
@@ -171,7 +171,11 @@ fn dependents_read_outputs_through_after_after_all_and_precede() {
             Task::new("via_all", move |cx: &Context<'_>| {
                 Ok(cx.input(text)?.len() + cx.input(number)? + cx.input(boxed)?.len())
             })
-            .after_all([text.into(), number.into(), taskflow::TaskRef::from(boxed)]),
+            .after_all([
+                text.into(),
+                number.into(),
+                taskflow_engine::TaskRef::from(boxed),
+            ]),
         );
         let via_precede = graph.add(Task::new("via_precede", move |cx: &Context<'_>| {
             Ok(format!("{}{}", cx.input(text)?, cx.input(via_all)?))
@@ -235,7 +239,8 @@ fn input_refuses_tasks_that_are_not_declared_dependencies() {
         let report = executor(2)
             .run_with(
                 &mut graph,
-                taskflow::RunOptions::new().policy(taskflow::FailurePolicy::KeepGoing),
+                taskflow_engine::RunOptions::new()
+                    .policy(taskflow_engine::FailurePolicy::KeepGoing),
             )
             .unwrap();
         assert!(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{Rendezvous, Rng, Signal, executor, wait_until, watchdog};
-use taskflow::{
+use taskflow_engine::{
     Context, Error, Executor, FailurePolicy, Graph, Outcome, RunOptions, RunReport, Task,
     TaskError, TaskId, TaskRef,
 };
@@ -486,7 +486,7 @@ fn check_random_run(seed: u64, policy: FailurePolicy, cancel_at: Option<usize>) 
             .collect(),
     );
     let early = Arc::new(AtomicUsize::new(0));
-    let token = taskflow::CancelToken::new();
+    let token = taskflow_engine::CancelToken::new();
     let mut graph = Graph::new();
     let mut ids: Vec<TaskId<usize>> = Vec::new();
     let mut all_deps: Vec<Vec<usize>> = Vec::new();

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use common::{executor, watchdog};
-use taskflow::{Context, Graph, GraphError, Task, TaskId, TaskRef};
+use taskflow_engine::{Context, Graph, GraphError, Task, TaskId, TaskRef};
 
 /// A task that counts its calls in `calls`.
 fn counting(name: &'static str, calls: &Arc<AtomicUsize>) -> Task<()> {

@@ -29,7 +29,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use taskflow::{
+use taskflow_engine::{
     CancelToken, Context, Executor, FailurePolicy, Graph, Outcome, RunOptions, Task, TaskId,
 };
 

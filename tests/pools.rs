@@ -12,7 +12,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::{Meter, Rendezvous, Signal, executor, watchdog};
-use taskflow::{BuildError, Context, Error, Executor, Graph, Tag, Task, TaskId};
+use taskflow_engine::{BuildError, Context, Error, Executor, Graph, Tag, Task, TaskId};
 
 /// `count` tasks on `tag` that all meet at one rendezvous; each outputs its
 /// worker index and thread name.

@@ -19,7 +19,7 @@ fn quick_start() -> Result<(), Box<dyn std::error::Error>> {
     std::env::set_current_dir(&directory)?;
 
     // From README.md, "Quick start":
-    use taskflow::{Context, Executor, Graph, Task};
+    use taskflow_engine::{Context, Executor, Graph, Task};
 
     let mut graph = Graph::new();
     let read = graph.add(Task::new("read a.txt", |_: &Context<'_>| Ok(std::fs::read("a.txt")?)).tag("io"));

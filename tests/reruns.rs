@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 use common::{executor, watchdog};
-use taskflow::{
+use taskflow_engine::{
     CancelToken, Context, Error, FailurePolicy, Graph, Outcome, RunOptions, Task, TaskId,
 };
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{Rng, watchdog_for};
-use taskflow::{
+use taskflow_engine::{
     CancelToken, Context, Executor, FailurePolicy, Graph, Outcome, RunOptions, Task, TaskId,
 };
 
@@ -135,7 +135,11 @@ fn random_graphs_from_several_threads() {
     });
 }
 
-fn check_keep_going(random: &RandomGraph, report: &taskflow::RunReport, failing: Option<usize>) {
+fn check_keep_going(
+    random: &RandomGraph,
+    report: &taskflow_engine::RunReport,
+    failing: Option<usize>,
+) {
     let expected = random.expected_outputs();
     let skipped = failing.map(|failed| random.downstream_of(failed));
     for (index, &task) in random.tasks.iter().enumerate() {

@@ -1,6 +1,6 @@
 //! Taskflow graphs built from a [`Shape`] the way a user would build them.
 
-use taskflow::{Context, Error, Executor, Graph, Task, TaskId};
+use taskflow_engine::{Context, Error, Executor, Graph, Task, TaskId};
 
 use super::bodies::Body;
 use super::shapes::{EdgeStyle, Shape};

@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use arbitrary::Unstructured;
-use taskflow::{Context, Graph, GraphError, InputError, Outcome, RunOptions, Task, TaskId};
+use taskflow_engine::{Context, Graph, GraphError, InputError, Outcome, RunOptions, Task, TaskId};
 
 use crate::common::{self, Clock, byte, fold_value, in_range, seed_value};
 
@@ -158,7 +158,7 @@ struct Shared {
 }
 
 impl Shared {
-    fn body(&self, index: usize, cx: &Context<'_>) -> Result<u64, taskflow::Error> {
+    fn body(&self, index: usize, cx: &Context<'_>) -> Result<u64, taskflow_engine::Error> {
         let Some(run) = self.runs[self.current.load(SeqCst)].get() else {
             return Err("the scenario did not set up this run".into());
         };

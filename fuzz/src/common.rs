@@ -11,7 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use arbitrary::Unstructured;
-use taskflow::Executor;
+use taskflow_engine::Executor;
 
 /// How long one input may take before the watchdog aborts the process. An
 /// input takes milliseconds, even under AddressSanitizer; a run that is still

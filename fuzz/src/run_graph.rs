@@ -85,7 +85,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use arbitrary::Unstructured;
-use taskflow::{
+use taskflow_engine::{
     CancelToken, Context, Executor, FailurePolicy, Graph, InputError, Outcome, RunOptions,
     RunReport, Task, TaskError, TaskId,
 };
@@ -469,7 +469,7 @@ fn foreign_task() -> TaskId<u64> {
 
 impl Shared {
     /// The body of task `index`.
-    fn body(&self, index: usize, cx: &Context<'_>) -> Result<u64, taskflow::Error> {
+    fn body(&self, index: usize, cx: &Context<'_>) -> Result<u64, taskflow_engine::Error> {
         let Some(run) = self.runs[self.current.load(SeqCst)].get() else {
             return Err("the scenario did not set up this run".into());
         };

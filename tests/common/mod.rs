@@ -12,7 +12,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use taskflow::{Error, Executor};
+use taskflow_engine::{Error, Executor};
 
 /// How long a test may run before the watchdog declares it hung.
 pub(crate) const WATCHDOG: Duration = Duration::from_secs(20);
