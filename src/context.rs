@@ -44,27 +44,32 @@ impl<'a> Context<'a> {
     /// Whether the run was stopped: its cancel token was cancelled, or a task
     /// failed under [`FailFast`](crate::FailurePolicy::FailFast). A
     /// long-running task should check this now and then and return early.
+    #[must_use]
     pub fn is_cancelled(&self) -> bool {
         self.run.is_stopped()
     }
 
     /// The running task's name.
+    #[must_use]
     pub fn name(&self) -> &'a str {
         self.run.task_name(self.task)
     }
 
     /// The tag of the pool the task runs on.
+    #[must_use]
     pub fn tag(&self) -> &'a Tag {
         self.run.task_tag(self.task)
     }
 
     /// The running task's handle.
+    #[must_use]
     pub fn task(&self) -> TaskRef {
         self.run.task_ref(self.task)
     }
 
     /// The index, within its tag's pool, of the worker running the task:
     /// from 0 to the pool's size minus 1. Useful for per-worker scratch space.
+    #[must_use]
     pub fn worker_index(&self) -> usize {
         self.worker
     }

@@ -2,8 +2,10 @@
 //! graph cannot run, why an executor cannot be built, and why a task's read of
 //! another task's output was refused.
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
 
 use crate::tag::Tag;
 
@@ -14,21 +16,86 @@ use crate::tag::Tag;
 pub type Error = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Why a task failed.
+///
+/// ```
+/// use taskflow_engine::{Executor, Graph, Outcome, Task, TaskError};
+///
+/// let mut graph = Graph::new();
+/// let open = graph.add(Task::new("open", |_| -> Result<(), _> {
+///     Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no config"))?
+/// }));
+/// let report = Executor::new().run(&mut graph)?;
+/// let error = report.outcome(open).error().expect("open failed");
+/// assert!(matches!(error, TaskError::Error(_)));
+/// let io = error.downcast_ref::<std::io::Error>().expect("the task's own error");
+/// assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+/// # Ok::<(), taskflow_engine::GraphError>(())
+/// ```
 #[non_exhaustive]
 #[derive(Debug)]
 pub enum TaskError {
     /// The task returned this error.
     Error(Error),
-    /// The task panicked; this is the panic's message (or a placeholder when
-    /// the payload was neither a `&str` nor a `String`).
-    Panicked(String),
+    /// The task panicked: the panic's message, and its payload for
+    /// [`into_panic`](TaskError::into_panic).
+    Panicked(Panic),
 }
 
+impl TaskError {
+    /// The task's own error as an `E`, if it returned one of that type.
+    /// `None` for another type and for a panic.
+    #[must_use]
+    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        match self {
+            TaskError::Error(error) => error.downcast_ref::<E>(),
+            TaskError::Panicked(_) => None,
+        }
+    }
+
+    /// Whether the task panicked (rather than returned an error).
+    #[must_use]
+    pub fn is_panic(&self) -> bool {
+        matches!(self, TaskError::Panicked(_))
+    }
+
+    /// What to pass to [`std::panic::resume_unwind`] to raise the failure on
+    /// the caller's thread, as rayon does with a panic in a job.
+    ///
+    /// For a panic, the task's own payload (a `&'static str`, a `String` or
+    /// whatever it panicked with). For an error, the error itself, as a
+    /// boxed [`Error`](crate::Error): downcast the payload to
+    /// `taskflow_engine::Error` to get it back.
+    ///
+    /// ```
+    /// use taskflow_engine::{Executor, Graph, Task};
+    ///
+    /// let mut graph = Graph::new();
+    /// graph.add(Task::new("boom", |_| -> Result<(), _> { panic!("boom") }));
+    /// let report = Executor::new().run(&mut graph)?;
+    /// let (_task, _name, error) = report.into_failures().next().expect("boom failed");
+    /// let payload = error.into_panic();
+    /// assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+    /// // std::panic::resume_unwind(payload) would re-raise it here.
+    /// # Ok::<(), taskflow_engine::GraphError>(())
+    /// ```
+    #[must_use]
+    pub fn into_panic(self) -> Box<dyn Any + Send> {
+        match self {
+            TaskError::Error(error) => Box::new(error),
+            TaskError::Panicked(panic) => panic.into_payload(),
+        }
+    }
+}
+
+/// Shows the task's error, or `panicked: ` and the panic's message. The
+/// error's own [`source`](std::error::Error::source) chain follows through
+/// `source()`: the task's error is shown here and not returned again by
+/// `source()`, so that error reporters print each message once.
 impl fmt::Display for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TaskError::Error(error) => fmt::Display::fmt(error, f),
-            TaskError::Panicked(message) => write!(f, "panicked: {message}"),
+            TaskError::Panicked(panic) => write!(f, "panicked: {panic}"),
         }
     }
 }
@@ -36,9 +103,121 @@ impl fmt::Display for TaskError {
 impl std::error::Error for TaskError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            TaskError::Error(error) => Some(&**error),
+            TaskError::Error(error) => error.source(),
             TaskError::Panicked(_) => None,
         }
+    }
+}
+
+/// A caught panic: its message, and the payload it was raised with.
+///
+/// The message is the payload itself when it is a `&str` or a `String`;
+/// for any other payload it is `Box<dyn Any>`, as the standard library's
+/// panic hook prints it. `Panic` dereferences to the message, so it reads
+/// like the string it was before payloads were kept:
+///
+/// ```
+/// use taskflow_engine::{Executor, Graph, Outcome, Task, TaskError};
+///
+/// let mut graph = Graph::new();
+/// let task = graph.add(Task::new("t", |_| -> Result<(), _> { panic!("code {}", 42) }));
+/// let report = Executor::new().run(&mut graph)?;
+/// let Outcome::Failed(TaskError::Panicked(panic)) = report.outcome(task) else { unreachable!() };
+/// assert_eq!(panic.message(), "code 42");
+/// assert!(panic.contains("42"));
+/// # Ok::<(), taskflow_engine::GraphError>(())
+/// ```
+pub struct Panic {
+    message: String,
+    payload: Payload,
+}
+
+/// A panic payload that is only ever reached by value, which makes it
+/// `Sync` though the payload is only `Send` (the idea of the standard
+/// library's unstable `Exclusive`).
+struct Payload(Option<Box<dyn Any + Send>>);
+
+// SAFETY: no method hands out a shared reference to the payload: it leaves
+// only by value (`Panic::into_payload`, which takes `self`) or is dropped.
+// Sharing `&Payload` between threads therefore shares nothing that could be
+// accessed concurrently.
+unsafe impl Sync for Payload {}
+
+impl Drop for Payload {
+    fn drop(&mut self) {
+        // The payload's destructor is user code; should it panic, the panic
+        // is caught and its own payload leaked, rather than let it unwind
+        // through whoever drops the report.
+        if let Some(payload) = self.0.take() {
+            if let Err(second) = panic::catch_unwind(AssertUnwindSafe(|| drop(payload))) {
+                std::mem::forget(second);
+            }
+        }
+    }
+}
+
+impl Panic {
+    /// Keeps a caught panic's payload, and reads its message.
+    pub(crate) fn new(payload: Box<dyn Any + Send>) -> Self {
+        let message = if let Some(message) = payload.downcast_ref::<&'static str>() {
+            (*message).to_owned()
+        } else if let Some(message) = payload.downcast_ref::<String>() {
+            message.clone()
+        } else {
+            "Box<dyn Any>".to_owned()
+        };
+        Panic {
+            message,
+            payload: Payload(Some(payload)),
+        }
+    }
+
+    /// The panic's message (see the type's docs).
+    #[must_use]
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The payload the task panicked with, for
+    /// [`std::panic::resume_unwind`].
+    #[must_use]
+    pub fn into_payload(mut self) -> Box<dyn Any + Send> {
+        self.payload
+            .0
+            .take()
+            .expect("a panic keeps its payload until it is taken, once")
+    }
+}
+
+impl std::ops::Deref for Panic {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for Panic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for Panic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Panic").field(&self.message).finish()
+    }
+}
+
+impl PartialEq<str> for Panic {
+    fn eq(&self, other: &str) -> bool {
+        self.message == other
+    }
+}
+
+impl PartialEq<&str> for Panic {
+    fn eq(&self, other: &&str) -> bool {
+        self.message == *other
     }
 }
 
@@ -83,8 +262,8 @@ impl fmt::Display for GraphError {
                 f,
                 "the graph holds more tasks or edges than taskflow can index"
             ),
-            GraphError::WorkerSpawn { tag, source } => {
-                write!(f, "cannot start the workers of tag `{tag}`: {source}")
+            GraphError::WorkerSpawn { tag, .. } => {
+                write!(f, "cannot start the workers of tag `{tag}`")
             }
         }
     }
@@ -140,8 +319,8 @@ impl fmt::Display for BuildError {
                     "tag `{tag}` was given zero workers; a pool needs at least 1"
                 )
             }
-            BuildError::Spawn { tag, source } => {
-                write!(f, "cannot start the workers of tag `{tag}`: {source}")
+            BuildError::Spawn { tag, .. } => {
+                write!(f, "cannot start the workers of tag `{tag}`")
             }
         }
     }

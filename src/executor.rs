@@ -60,6 +60,7 @@ impl Executor {
     /// An executor with the defaults: every tag gets a pool of as many
     /// workers as [`std::thread::available_parallelism`] reports (1 if it
     /// cannot tell), unpinned, started when a graph with that tag first runs.
+    #[must_use]
     pub fn new() -> Executor {
         Executor::with_config(Config {
             workers_per_tag: default_workers(),
@@ -69,6 +70,7 @@ impl Executor {
     }
 
     /// A builder to configure pool sizes and pinning.
+    #[must_use]
     pub fn builder() -> ExecutorBuilder {
         ExecutorBuilder::default()
     }
@@ -111,6 +113,7 @@ impl Executor {
 
     /// The number of workers the pool of `tag` has, or will have once
     /// started.
+    #[must_use]
     pub fn workers(&self, tag: impl Into<Tag>) -> usize {
         self.config.workers(&tag.into())
     }
@@ -213,12 +216,14 @@ impl Default for ExecutorBuilder {
 impl ExecutorBuilder {
     /// The pool size of every tag without its own setting, including tags
     /// first seen in a graph. Defaults to the available parallelism.
+    #[must_use]
     pub fn workers_per_tag(mut self, workers: usize) -> Self {
         self.config.workers_per_tag = workers;
         self
     }
 
     /// The pool size of `tag`. Its pool starts when the executor is built.
+    #[must_use]
     pub fn tag_workers(mut self, tag: impl Into<Tag>, workers: usize) -> Self {
         self.config.tag_workers.insert(tag.into(), workers);
         self
@@ -227,6 +232,7 @@ impl ExecutorBuilder {
     /// Whether to pin workers to cores, spread over the machine's cores in
     /// the order pools start. A platform that refuses leaves them unpinned.
     /// Off by default.
+    #[must_use]
     pub fn pin_workers(mut self, pin: bool) -> Self {
         self.config.pin_workers = pin;
         self

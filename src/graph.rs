@@ -82,6 +82,7 @@ pub(crate) struct GraphView<'g> {
 
 impl Graph {
     /// An empty graph.
+    #[must_use]
     pub fn new() -> Self {
         Graph {
             id: GraphId::fresh(),
@@ -187,16 +188,19 @@ impl Graph {
     }
 
     /// The number of tasks.
+    #[must_use]
     pub fn len(&self) -> usize {
         self.names.len()
     }
 
     /// Whether the graph has no tasks.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
     }
 
     /// The name of a task of this graph, or `None` for a task of another.
+    #[must_use]
     pub fn name(&self, task: impl Into<TaskRef>) -> Option<&str> {
         let index = self.own_index(task.into()).ok()?;
         Some(self.names[index as usize].as_str())
@@ -205,6 +209,7 @@ impl Graph {
     /// The output a task produced in the latest run, or `None` when it did
     /// not succeed in that run, was never run, belongs to another graph, or
     /// its output was taken.
+    #[must_use]
     pub fn output<T: 'static>(&self, task: TaskId<T>) -> Option<&T> {
         let index = self.own_index(task.task).ok()?;
         let body = self.bodies[index as usize].with(|body| {

@@ -30,6 +30,7 @@ pub struct TaskRef {
 impl TaskRef {
     /// The task's position in its graph: tasks are numbered from 0 in the
     /// order they were added.
+    #[must_use]
     pub fn index(self) -> usize {
         self.index as usize
     }
@@ -61,11 +62,13 @@ impl<T> TaskId<T> {
     }
 
     /// The untyped handle of the same task.
+    #[must_use]
     pub fn task_ref(self) -> TaskRef {
         self.task
     }
 
     /// The task's position in its graph (see [`TaskRef::index`]).
+    #[must_use]
     pub fn index(self) -> usize {
         self.task.index()
     }

@@ -72,9 +72,9 @@ mod task;
 mod worker;
 
 pub use body::TaskBody;
-pub use cancel::CancelToken;
+pub use cancel::{CancelToken, Cancelled};
 pub use context::Context;
-pub use error::{BuildError, Error, GraphError, InputError, TaskError};
+pub use error::{BuildError, Error, GraphError, InputError, Panic, TaskError};
 pub use executor::{Executor, ExecutorBuilder};
 pub use graph::Graph;
 pub use handle::{TaskId, TaskRef};

@@ -1,10 +1,13 @@
 //! [`RunOptions`] and [`FailurePolicy`]: how one run treats failures and
 //! cancellation.
 
+use std::time::Instant;
+
 use crate::cancel::CancelToken;
 
 /// What a run does after a task fails (returns an error or panics).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FailurePolicy {
     /// Start no new task after the first failure. Tasks that never started
     /// end [`Skipped`](crate::Outcome::Skipped) when a dependency failed or
@@ -38,23 +41,50 @@ pub enum FailurePolicy {
 pub struct RunOptions {
     pub(crate) policy: FailurePolicy,
     pub(crate) cancel: Option<CancelToken>,
+    pub(crate) deadline: Option<Instant>,
 }
 
 impl RunOptions {
-    /// Fail-fast, with no cancel token.
+    /// Fail-fast, with no cancel token and no deadline.
+    #[must_use]
     pub fn new() -> Self {
         RunOptions::default()
     }
 
     /// Sets the failure policy.
+    #[must_use]
     pub fn policy(mut self, policy: FailurePolicy) -> Self {
         self.policy = policy;
         self
     }
 
     /// Stops the run when `token` is cancelled, before or during the run.
+    #[must_use]
     pub fn cancel_token(mut self, token: CancelToken) -> Self {
         self.cancel = Some(token);
+        self
+    }
+
+    /// Stops the run at `deadline`: tasks that have not started by then end
+    /// [`Cancelled`](crate::Outcome::Cancelled), and running tasks see
+    /// [`Context::is_cancelled`](crate::Context::is_cancelled) return true
+    /// (the engine does not interrupt them). A deadline already past stops
+    /// the run before any task starts.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use taskflow_engine::{Executor, Graph, Outcome, RunOptions, Task};
+    ///
+    /// let mut graph = Graph::new();
+    /// let late = graph.add(Task::new("late", |_| Ok(())));
+    /// let options = RunOptions::new().deadline(Instant::now());
+    /// let report = Executor::new().run_with(&mut graph, options)?;
+    /// assert!(matches!(report.outcome(late), Outcome::Cancelled));
+    /// # Ok::<(), taskflow_engine::GraphError>(())
+    /// ```
+    #[must_use]
+    pub fn deadline(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(deadline);
         self
     }
 }

@@ -25,8 +25,18 @@ pub enum Outcome {
 
 impl Outcome {
     /// Whether the task succeeded.
+    #[must_use]
     pub fn is_success(&self) -> bool {
         matches!(self, Outcome::Succeeded)
+    }
+
+    /// Why the task failed, or `None` if it did not fail.
+    #[must_use]
+    pub fn error(&self) -> Option<&TaskError> {
+        match self {
+            Outcome::Failed(error) => Some(error),
+            _ => None,
+        }
     }
 }
 
@@ -39,6 +49,11 @@ static CANCELLED_OUTCOME: Outcome = Outcome::Cancelled;
 ///
 /// It holds one byte per task plus the failures, and does not borrow the
 /// graph, so outputs can be taken while it is kept.
+///
+/// A run that returns `Ok` may still have failed tasks: the report is
+/// `#[must_use]` so that `executor.run(&mut graph)?;` does not drop them
+/// unseen.
+#[must_use = "a run's task failures are in its report; check `is_success()` or `failures()`"]
 pub struct RunReport {
     graph: GraphId,
     /// One outcome code (see [`crate::state`]) per task.
@@ -105,6 +120,7 @@ impl RunReport {
     }
 
     /// Whether every task succeeded (true for an empty graph).
+    #[must_use]
     pub fn is_success(&self) -> bool {
         self.counts.succeeded == self.codes.len()
     }
@@ -149,50 +165,116 @@ impl RunReport {
         }
     }
 
-    /// Every task's outcome, in order of task index.
-    pub fn iter(&self) -> impl Iterator<Item = (usize, &Outcome)> + '_ {
-        self.codes
-            .iter()
-            .enumerate()
-            .map(|(index, &code)| (index, self.outcome_at(index as u32, code)))
+    /// Every task's handle and outcome, in order of task index.
+    ///
+    /// ```
+    /// use taskflow_engine::{Executor, Graph, Outcome, Task};
+    ///
+    /// let mut graph = Graph::new();
+    /// let a = graph.add(Task::new("a", |_| Ok(1)));
+    /// let b = graph.add(Task::new("b", |_| Ok(2)));
+    /// let report = Executor::new().run(&mut graph)?;
+    /// let order: Vec<_> = report.iter().map(|(task, outcome)| (task, outcome.is_success())).collect();
+    /// assert_eq!(order, [(a.task_ref(), true), (b.task_ref(), true)]);
+    /// # Ok::<(), taskflow_engine::GraphError>(())
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = (TaskRef, &Outcome)> + '_ {
+        self.codes.iter().enumerate().map(|(index, &code)| {
+            let index = index as u32;
+            (self.task_ref(index), self.outcome_at(index, code))
+        })
     }
 
-    /// The failed tasks' names and errors, in order of task index.
-    pub fn failures(&self) -> impl Iterator<Item = (&str, &TaskError)> + '_ {
+    /// The failed tasks, in order of task index: each one's handle, name
+    /// and error.
+    ///
+    /// ```
+    /// use taskflow_engine::{Executor, FailurePolicy, Graph, RunOptions, Task};
+    ///
+    /// let mut graph = Graph::new();
+    /// let parse = graph.add(Task::new("parse", |_| -> Result<u32, _> { Ok("x".parse::<u32>()?) }));
+    /// graph.add(Task::new("fine", |_| Ok(())));
+    /// let options = RunOptions::new().policy(FailurePolicy::KeepGoing);
+    /// let report = Executor::new().run_with(&mut graph, options)?;
+    /// for (task, name, error) in report.failures() {
+    ///     assert_eq!(task, parse.task_ref());
+    ///     assert_eq!(name, "parse");
+    ///     assert!(error.downcast_ref::<std::num::ParseIntError>().is_some());
+    /// }
+    /// assert_eq!(report.failures().count(), 1);
+    /// # Ok::<(), taskflow_engine::GraphError>(())
+    /// ```
+    pub fn failures(&self) -> impl Iterator<Item = (TaskRef, &str, &TaskError)> + '_ {
         self.failures
             .iter()
             .filter_map(|failure| match &failure.outcome {
-                Outcome::Failed(error) => Some((&*failure.name, error)),
+                Outcome::Failed(error) => {
+                    Some((self.task_ref(failure.index), &*failure.name, error))
+                }
                 _ => None,
             })
     }
 
+    /// Moves the failures out of the report, in order of task index: each
+    /// one's handle, name and error, owned, so that an error can be
+    /// returned on or a panic re-raised with
+    /// [`TaskError::into_panic`].
+    pub fn into_failures(self) -> impl Iterator<Item = (TaskRef, String, TaskError)> {
+        let graph = self.graph;
+        self.failures
+            .into_iter()
+            .filter_map(move |failure| match failure.outcome {
+                Outcome::Failed(error) => Some((
+                    TaskRef {
+                        graph,
+                        index: failure.index,
+                    },
+                    failure.name.into_owned(),
+                    error,
+                )),
+                _ => None,
+            })
+    }
+
+    fn task_ref(&self, index: u32) -> TaskRef {
+        TaskRef {
+            graph: self.graph,
+            index,
+        }
+    }
+
     /// The number of tasks in the run.
+    #[must_use]
     pub fn len(&self) -> usize {
         self.codes.len()
     }
 
     /// Whether the run had no tasks.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.codes.is_empty()
     }
 
     /// How many tasks succeeded.
+    #[must_use]
     pub fn succeeded(&self) -> usize {
         self.counts.succeeded
     }
 
     /// How many tasks failed.
+    #[must_use]
     pub fn failed(&self) -> usize {
         self.counts.failed
     }
 
     /// How many tasks were skipped because a dependency failed or was skipped.
+    #[must_use]
     pub fn skipped(&self) -> usize {
         self.counts.skipped
     }
 
     /// How many tasks were cancelled.
+    #[must_use]
     pub fn cancelled(&self) -> usize {
         self.counts.cancelled
     }
@@ -222,7 +304,7 @@ impl fmt::Display for RunReport {
             self.counts.skipped,
             self.counts.cancelled
         )?;
-        for (name, error) in self.failures() {
+        for (_, name, error) in self.failures() {
             write!(f, "\n  `{name}` failed: {error}")?;
         }
         Ok(())

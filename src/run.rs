@@ -61,17 +61,20 @@
 use std::borrow::Cow;
 use std::panic::{self, AssertUnwindSafe};
 
-use crate::cancel::CancelToken;
+use crate::cancel::{CancelToken, Cancelled};
 use crate::completion::Completion;
 use crate::context::Context;
-use crate::error::{InputError, TaskError};
+use crate::error::{InputError, Panic, TaskError};
 use crate::graph::GraphView;
 use crate::handle::TaskRef;
 use crate::job::Job;
 use crate::options::{FailurePolicy, RunOptions};
 use crate::pool::Pool;
 use crate::report::RunReport;
-use crate::state::{CANCELLED, FAILED, PENDING_MASK, POISONED, SKIPPED, SUCCEEDED};
+use crate::state::{
+    CANCELLED, CANCELLED_ITSELF, FAILED, PENDING_MASK, POISONED, SKIPPED, SUCCEEDED, poisons,
+    recorded,
+};
 use crate::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use crate::sync::{Arc, Mutex};
 use crate::sync::{into_bytes, zeroed_bytes};
@@ -96,7 +99,10 @@ pub(crate) struct Run<'g> {
     pools: Box<[Arc<Pool>]>,
     policy: FailurePolicy,
     cancel: Option<CancelToken>,
-    /// Set by the first failure under fail-fast.
+    /// When the run stops by itself, if ever.
+    deadline: Option<std::time::Instant>,
+    /// Set by the first failure under fail-fast, and once the deadline has
+    /// been seen passed.
     stopped: AtomicBool,
     /// Whether one thread processes every task (see the module docs): one
     /// tag, whose pool has one worker.
@@ -145,6 +151,7 @@ impl<'g> Run<'g> {
             pools,
             policy: options.policy,
             cancel: options.cancel,
+            deadline: options.deadline,
             stopped: AtomicBool::new(false),
             failures: Mutex::new(Vec::new()),
             outcomes: zeroed_bytes(tasks),
@@ -205,14 +212,27 @@ impl<'g> Run<'g> {
         self.graph.table.in_degree(task) == 0 && self.graph.table.tag(task) == tag
     }
 
-    /// Whether no new task may start: the token was cancelled or a task
-    /// failed under fail-fast.
+    /// Whether no new task may start: the token was cancelled, a task
+    /// failed under fail-fast, or the deadline passed.
     pub(crate) fn is_stopped(&self) -> bool {
         // ORDERING: Relaxed: the flag carries no data; a task that starts a
         // moment after another failed is no worse than one that started a
         // moment before.
         self.stopped.load(Ordering::Relaxed)
             || self.cancel.as_ref().is_some_and(CancelToken::is_cancelled)
+            || self.deadline.is_some_and(|deadline| self.deadline_passed(deadline))
+    }
+
+    /// Whether `deadline` has passed; once it has, the run is marked
+    /// stopped, so later checks read a flag instead of the clock.
+    #[cold]
+    fn deadline_passed(&self, deadline: std::time::Instant) -> bool {
+        let passed = std::time::Instant::now() >= deadline;
+        if passed {
+            // ORDERING: Relaxed: see above.
+            self.stopped.store(true, Ordering::Relaxed);
+        }
+        passed
     }
 
     pub(crate) fn task_name(&self, task: u32) -> &'g str {
@@ -259,7 +279,7 @@ impl<'g> Run<'g> {
                 .store(self.graph.table.in_degree(task), Ordering::Relaxed);
         }
         let outcome = self.settle(task, poisoned, worker.index());
-        if outcome == FAILED || outcome == SKIPPED {
+        if poisons(outcome) {
             for successor in self.graph.table.successors(task) {
                 let word = &self.graph.table.slot(successor).pending;
                 // ORDERING: Relaxed, both: as above.
@@ -274,7 +294,8 @@ impl<'g> Run<'g> {
     }
 
     /// Runs `task`, or records why it does not run (a `poisoned` dependency,
-    /// or a stopped run), and stores and returns its outcome code.
+    /// or a stopped run), stores its outcome code and returns how it settled
+    /// (an outcome code, or [`CANCELLED_ITSELF`]).
     fn settle(&self, task: u32, poisoned: bool, worker: usize) -> u32 {
         let outcome = if poisoned {
             self.did_not_run(task, &self.skipped, SKIPPED)
@@ -285,7 +306,7 @@ impl<'g> Run<'g> {
         };
         // ORDERING: Relaxed: read only by the caller after completion, which
         // the worker's later AcqRel subtraction orders after this store.
-        self.outcomes[task as usize].store(outcome as u8, Ordering::Relaxed);
+        self.outcomes[task as usize].store(recorded(outcome), Ordering::Relaxed);
         outcome
     }
 
@@ -301,8 +322,13 @@ impl<'g> Run<'g> {
         });
         match result {
             Ok(Ok(())) => SUCCEEDED,
+            Ok(Err(error)) if error.is::<Cancelled>() => {
+                // ORDERING: Relaxed: as in `did_not_run`.
+                self.cancelled.fetch_add(1, Ordering::Relaxed);
+                CANCELLED_ITSELF
+            }
             Ok(Err(error)) => self.fail(task, TaskError::Error(error)),
-            Err(payload) => self.fail(task, TaskError::Panicked(panic_message(payload))),
+            Err(payload) => self.fail(task, TaskError::Panicked(Panic::new(payload))),
         }
     }
 
@@ -336,7 +362,7 @@ impl<'g> Run<'g> {
 
     /// Step 3: hands the task's successors on.
     fn release_successors(&self, task: u32, outcome: u32, worker: &WorkerThread) -> Option<u32> {
-        let poison = outcome == FAILED || outcome == SKIPPED;
+        let poison = poisons(outcome);
         let own_tag = self.graph.table.tag(task);
         let local_was_empty = worker.local_is_empty();
         let solo = worker.pool().size() == 1;
@@ -485,19 +511,6 @@ impl Held {
     fn oldest_first(&self) -> impl Iterator<Item = &u32> {
         self.successors[..self.len].iter().rev()
     }
-}
-
-/// The message of a caught panic.
-fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
-    let message = if let Some(message) = payload.downcast_ref::<&'static str>() {
-        (*message).to_owned()
-    } else if let Some(message) = payload.downcast_ref::<String>() {
-        message.clone()
-    } else {
-        "a panic payload that is not a string".to_owned()
-    };
-    forget_panic(payload);
-    message
 }
 
 /// Drops a panic payload, whose destructor may itself panic; such a second

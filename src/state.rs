@@ -37,3 +37,26 @@ pub(crate) const SKIPPED: u32 = 3;
 /// Outcome code: the task did not run because the run was stopped (a
 /// fail-fast failure or a cancelled token) and no dependency failed.
 pub(crate) const CANCELLED: u32 = 4;
+
+/// Not recorded: what settling a task returns when it ran and returned
+/// [`Cancelled`](crate::Cancelled). The report records [`CANCELLED`], and
+/// its dependents, which cannot run without its output, are poisoned as a
+/// failure's are.
+pub(crate) const CANCELLED_ITSELF: u32 = 5;
+
+/// Whether a task that settled with `outcome` poisons its dependents.
+#[inline]
+pub(crate) fn poisons(outcome: u32) -> bool {
+    matches!(outcome, FAILED | SKIPPED | CANCELLED_ITSELF)
+}
+
+/// The outcome code the report records for a task that settled with
+/// `outcome`.
+#[inline]
+pub(crate) fn recorded(outcome: u32) -> u8 {
+    if outcome == CANCELLED_ITSELF {
+        CANCELLED as u8
+    } else {
+        outcome as u8
+    }
+}

@@ -17,11 +17,13 @@ impl Tag {
     pub const DEFAULT: Tag = Tag(Cow::Borrowed("default"));
 
     /// A tag with this name.
+    #[must_use]
     pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
         Tag(name.into())
     }
 
     /// The tag's name.
+    #[must_use]
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -45,6 +47,18 @@ impl From<String> for Tag {
     }
 }
 
+impl From<&String> for Tag {
+    fn from(name: &String) -> Self {
+        Tag(Cow::Owned(name.clone()))
+    }
+}
+
+impl From<Cow<'static, str>> for Tag {
+    fn from(name: Cow<'static, str>) -> Self {
+        Tag(name)
+    }
+}
+
 impl fmt::Debug for Tag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Tag({:?})", self.as_str())
@@ -64,6 +78,7 @@ mod tests {
     #[test]
     fn borrowed_and_owned_names_are_the_same_tag() {
         assert_eq!(Tag::from("io"), Tag::from(String::from("io")));
+        assert_eq!(Tag::from("io"), Tag::from(&String::from("io")));
         assert_ne!(Tag::from("io"), Tag::from("cpu"));
         assert_eq!(Tag::default(), Tag::DEFAULT);
         assert_eq!(Tag::DEFAULT.as_str(), "default");

@@ -37,6 +37,7 @@ pub struct Task<T> {
 impl<T: Send + Sync + 'static> Task<T> {
     /// A task that runs `f`. Names need not be unique; they appear in reports
     /// and errors. A literal name costs no allocation.
+    #[must_use]
     pub fn new<F>(name: impl Into<Cow<'static, str>>, f: F) -> Self
     where
         F: FnMut(&Context<'_>) -> Result<T, Error> + Send + 'static,
@@ -45,6 +46,7 @@ impl<T: Send + Sync + 'static> Task<T> {
     }
 
     /// A task whose work is a [`TaskBody`] value rather than a closure.
+    #[must_use]
     pub fn from_body<B>(name: impl Into<Cow<'static, str>>, body: B) -> Self
     where
         B: TaskBody<Output = T>,
@@ -65,18 +67,21 @@ impl<T> Task<T> {
     }
 
     /// Runs the task on the pool of `tag` instead of [`Tag::DEFAULT`].
+    #[must_use]
     pub fn tag(mut self, tag: impl Into<Tag>) -> Self {
         self.tag = Some(tag.into());
         self
     }
 
     /// Runs the task only after `dependency` has succeeded.
+    #[must_use]
     pub fn after(mut self, dependency: impl Into<TaskRef>) -> Self {
         self.dependencies.push(dependency.into());
         self
     }
 
     /// Runs the task only after every one of `dependencies` has succeeded.
+    #[must_use]
     pub fn after_all<I>(mut self, dependencies: I) -> Self
     where
         I: IntoIterator,
@@ -89,6 +94,7 @@ impl<T> Task<T> {
     }
 
     /// The task's name.
+    #[must_use]
     pub fn name(&self) -> &str {
         &self.name
     }

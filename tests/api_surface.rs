@@ -295,7 +295,10 @@ fn report_counts_and_failures() {
         assert!(matches!(report.outcome(below), Outcome::Skipped));
         let failures: Vec<(String, String)> = report
             .failures()
-            .map(|(name, error)| (name.to_owned(), error.to_string()))
+            .map(|(task, name, error)| {
+                assert_eq!(task, bad.task_ref());
+                (name.to_owned(), error.to_string())
+            })
             .collect();
         assert_eq!(failures.len(), 1);
         assert_eq!(failures[0].0, "bad");

@@ -404,7 +404,7 @@ fn cross_tag_chain_runs_each_task_on_its_own_tag() {
             previous = Some(graph.add(task));
         }
         let report = executor(1).run(&mut graph).unwrap();
-        let failures: Vec<String> = report.failures().map(|(_, e)| e.to_string()).collect();
+        let failures: Vec<String> = report.failures().map(|(_, _, e)| e.to_string()).collect();
         assert!(report.is_success(), "{failures:?}");
         assert_eq!(graph.output(previous.unwrap()), Some(&LENGTH));
     });

@@ -385,14 +385,18 @@ fn failure_reports_keep_the_tasks_own_messages() {
 
         let mut failures: Vec<(String, String)> = report
             .failures()
-            .map(|(name, error)| (name.to_owned(), error.to_string()))
+            .map(|(_, name, error)| (name.to_owned(), error.to_string()))
             .collect();
         failures.sort();
         let names: Vec<&str> = failures.iter().map(|(name, _)| name.as_str()).collect();
         assert_eq!(names, ["boom", "disk", "io", "odd_payload", "static_panic"]);
         assert!(failures[1].1.contains("disk full"));
         // TaskError is a std error that keeps the task's message.
-        let (_, disk_error) = report.failures().find(|(name, _)| *name == "disk").unwrap();
+        let (disk_task, _, disk_error) = report
+            .failures()
+            .find(|(_, name, _)| *name == "disk")
+            .unwrap();
+        assert_eq!(disk_task, error.task_ref());
         let as_std: &dyn std::error::Error = disk_error;
         assert!(as_std.to_string().contains("disk full"), "{as_std}");
     });
@@ -429,7 +433,7 @@ fn panics_leave_every_worker_alive() {
             assert!(
                 report
                     .failures()
-                    .all(|(_, error)| matches!(error, TaskError::Panicked(_)))
+                    .all(|(_, _, error)| matches!(error, TaskError::Panicked(_)))
             );
         }
         // Both workers still serve: two tasks that can only finish together.

@@ -198,7 +198,7 @@ fn taken_outputs_come_back_on_the_next_run() {
         let len = graph
             .add(Task::new("len", move |cx: &Context<'_>| Ok(cx.input(text)?.len())).after(text));
         let executor = executor(1);
-        executor.run(&mut graph).unwrap();
+        assert!(executor.run(&mut graph).unwrap().is_success());
         assert_eq!(graph.take_output(text).as_deref(), Some("hello"));
         assert_eq!(graph.take_output(len), Some(5));
         assert_eq!(graph.output(text), None);
@@ -268,7 +268,7 @@ fn a_graph_moves_between_threads_and_executors() {
             Ok((calls, cx.tag().clone()))
         }));
         let first = executor(1);
-        first.run(&mut graph).unwrap();
+        assert!(first.run(&mut graph).unwrap().is_success());
         assert_eq!(graph.output(counter).unwrap().0, 1);
         let graph = thread::spawn(move || {
             let second = executor(3);
