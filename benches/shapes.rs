@@ -215,7 +215,7 @@ fn bench_case<B: Body>(criterion: &mut Criterion, case: Case, sizes: Sizes, make
             });
         });
 
-        let mut built: Option<Graph> = None;
+        let mut built: Option<Graph<'static>> = None;
         group.bench_function(BenchmarkId::new("taskflow_rerun", &label), |bencher| {
             let (shape, flags) = lazy.get();
             let executor = executor.get_or_insert_with(&mut start_executor);

@@ -38,7 +38,7 @@ use crate::error::Error;
 /// assert_eq!(graph.output(sum), Some(&6));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub trait TaskBody: Send + 'static {
+pub trait TaskBody: Send {
     /// What the task produces for its dependents and for the caller.
     type Output: Send + Sync + 'static;
 
@@ -52,7 +52,7 @@ pub trait TaskBody: Send + 'static {
 
 impl<F, T> TaskBody for F
 where
-    F: FnMut(&Context<'_>) -> Result<T, Error> + Send + 'static,
+    F: FnMut(&Context<'_>) -> Result<T, Error> + Send,
     T: Send + Sync + 'static,
 {
     type Output = T;
@@ -114,6 +114,11 @@ struct InlineCell(MaybeUninit<[u8; INLINE_BYTES]>);
 /// A task's body cell before the task joins a graph: inline when it fits,
 /// so that `Task::new` allocates nothing, else in an allocation of its own.
 /// [`PendingBody::into_arena`] moves it into a graph's [`BodyArena`].
+///
+/// The body may borrow data (a `Task<'env, T>` holds it); its lifetime is
+/// erased here and in [`RawBody`], and kept by the types that own them
+/// (`Task<'env, T>`, `Graph<'env>`), which never let the body be used or
+/// dropped after `'env` ends (see `attach`).
 pub(crate) struct PendingBody {
     inline: InlineCell,
     /// The cell's own allocation, when it does not fit inline.
@@ -129,14 +134,14 @@ pub(crate) struct PendingBody {
 unsafe impl Send for PendingBody {}
 
 impl PendingBody {
-    pub(crate) fn new<B: TaskBody>(body: B) -> Self {
+    pub(crate) fn new<'env, B: TaskBody + 'env>(body: B) -> Self {
         let cell = BodyCell { body, output: None };
         let layout = Layout::new::<BodyCell<B>>();
         let mut pending = PendingBody {
             inline: InlineCell(MaybeUninit::uninit()),
             heap: None,
             layout,
-            attach: attach::<B>,
+            attach: attach::<'env, B>,
         };
         if layout.size() <= INLINE_BYTES && layout.align() <= align_of::<InlineCell>() {
             let place = NonNull::from(&mut pending.inline).cast::<BodyCell<B>>();
@@ -213,9 +218,18 @@ impl std::fmt::Debug for PendingBody {
     }
 }
 
-/// The trait-object pointer to the `BodyCell<B>` at `cell`.
-fn attach<B: TaskBody>(cell: NonNull<u8>) -> NonNull<dyn ErasedBody> {
-    cell.cast::<BodyCell<B>>()
+/// The trait-object pointer to the `BodyCell<B>` at `cell`, with the
+/// lifetime of what the body borrows erased.
+fn attach<'env, B: TaskBody + 'env>(cell: NonNull<u8>) -> NonNull<dyn ErasedBody> {
+    let cell: NonNull<dyn ErasedBody + 'env> = cell.cast::<BodyCell<B>>();
+    // SAFETY: only the lifetime bound of the trait object changes, which
+    // does not change its layout (a data pointer and a vtable pointer). The
+    // pointer never outlives `'env` in use: it is owned by a `Task<'env, _>`
+    // and then a `Graph<'env>`, which drop the cell before `'env` ends, and
+    // the body runs only inside `Executor::run_with(&mut Graph<'env>)`,
+    // which returns only after every task of the run has finished (and a
+    // submitted graph is `Graph<'static>`).
+    unsafe { std::mem::transmute::<NonNull<dyn ErasedBody + 'env>, NonNull<dyn ErasedBody>>(cell) }
 }
 
 /// A body cell in a graph's arena, owned by the graph, which drops it with

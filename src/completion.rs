@@ -1,5 +1,6 @@
-//! [`Completion`]: how a run counts its finished work and tells its caller
-//! that the last of it finished.
+//! [`Completion`]: how a run counts its finished work and tells whoever
+//! waits for it (a blocked caller, an async task's waker, or nobody: a
+//! detached submission) that the last of it finished.
 //!
 //! A run's work is counted in units: one per task, processed, plus one per
 //! task index in the source ranges its pools scan (a pool finds its source
@@ -11,35 +12,85 @@
 //! private [`Batch`](crate::worker) of the units it finished for one run and
 //! subtracts it here only when it runs out of local work or turns to another
 //! run, so a run costs one shared atomic operation per batch, not per task.
-//! The count that reaches zero wakes the caller.
 //!
 //! The completion lives in an `Arc` apart from the run: a worker that holds a
 //! batch holds a clone, so after its subtraction, which may let the caller
 //! return and free the run, it touches only memory it co-owns.
+//!
+//! # The finish line (under the completion's mutex)
+//!
+//! The subtraction that reaches zero locks the mutex, marks the run done,
+//! takes what was left there, unlocks, and then, in this order: notifies
+//! blocked waiters, wakes the registered [`Waker`], drops the detached
+//! submission (see [`crate::submit`]) and releases the executor's
+//! [`InFlight`] count. A poller ([`Completion::poll`]) and a detaching
+//! handle ([`Completion::detach`]) look at `done` and leave their waker or
+//! submission under the same lock, so each either sees the run done, and
+//! handles it itself, or leaves what it left before the finisher takes it:
+//! no wake-up and no submission is lost.
 
+use std::task::Waker;
+
+use crate::error::drop_panic_payload;
 use crate::sync::atomic::{AtomicUsize, Ordering};
-use crate::sync::{Condvar, Mutex};
+use crate::sync::{Arc, Condvar, Mutex};
 
 /// The finish line of one run.
 #[derive(Debug)]
 pub(crate) struct Completion {
     /// Units of work not yet counted as finished.
     remaining: AtomicUsize,
-    done: Mutex<bool>,
+    state: Mutex<State>,
     signal: Condvar,
 }
 
+/// What the finisher hands on, under the lock.
+#[derive(Default)]
+struct State {
+    done: bool,
+    /// The waker of the task that last polled a submitted run.
+    waker: Option<Waker>,
+    /// A submitted run whose handle was dropped before it finished: the
+    /// finisher drops it.
+    orphan: Option<Box<dyn Send>>,
+    /// The executor's count of submitted runs in flight, released once the
+    /// run finished.
+    in_flight: Option<Arc<InFlight>>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("done", &self.done)
+            .field("waker", &self.waker.is_some())
+            .field("orphan", &self.orphan.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether a submitted run was done when its handle looked.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Polled {
+    Done,
+    Pending,
+}
+
 impl Completion {
+    /// The finish line of a run of `units` units of work; a run of none is
+    /// done at once.
     pub(crate) fn new(units: usize) -> Self {
         Completion {
             remaining: AtomicUsize::new(units),
-            done: Mutex::new(false),
+            state: Mutex::new(State {
+                done: units == 0,
+                ..State::default()
+            }),
             signal: Condvar::new(),
         }
     }
 
-    /// Counts `units` more units as finished, and wakes the caller if they
-    /// were the last.
+    /// Counts `units` more units as finished, and crosses the finish line
+    /// (module docs) if they were the last.
     pub(crate) fn finish(&self, units: usize) {
         // ORDERING: AcqRel. Release publishes every effect of the counted
         // tasks (outputs, outcome words, failures); Acquire, in the
@@ -47,17 +98,120 @@ impl Completion {
         // Release, and the mutex below hands all of it to the caller.
         let before = self.remaining.fetch_sub(units, Ordering::AcqRel);
         debug_assert!(before >= units, "more work finished than the run has");
-        if before == units {
-            *self.done.lock() = true;
-            self.signal.notify_all();
+        if before != units {
+            return;
         }
+        let (waker, orphan, in_flight) = {
+            let mut state = self.state.lock();
+            state.done = true;
+            (
+                state.waker.take(),
+                state.orphan.take(),
+                state.in_flight.take(),
+            )
+        };
+        self.signal.notify_all();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        if let Some(orphan) = orphan {
+            // Dropping a graph runs its tasks' destructors, user code that
+            // must not kill the worker this runs on.
+            if let Err(payload) =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(orphan)))
+            {
+                drop_panic_payload(payload);
+            }
+        }
+        if let Some(in_flight) = in_flight {
+            in_flight.release();
+        }
+    }
+
+    /// Whether every unit was counted as finished.
+    pub(crate) fn is_done(&self) -> bool {
+        self.state.lock().done
     }
 
     /// Blocks until every unit was counted as finished.
     pub(crate) fn wait(&self) {
-        let mut done = self.done.lock();
-        while !*done {
-            done = self.signal.wait(done);
+        let mut state = self.state.lock();
+        while !state.done {
+            state = self.signal.wait(state);
+        }
+    }
+
+    /// Whether the run is done; if not, `waker` is woken once it is.
+    pub(crate) fn poll(&self, waker: &Waker) -> Polled {
+        let mut state = self.state.lock();
+        if state.done {
+            return Polled::Done;
+        }
+        // The planted bug `taskflow_mutant = "waker_outside_lock"` leaves
+        // the waker after unlocking, where the finisher may already have
+        // looked; the loom models must then find the lost wake-up.
+        #[cfg(taskflow_mutant = "waker_outside_lock")]
+        drop(state);
+        #[cfg(taskflow_mutant = "waker_outside_lock")]
+        let mut state = self.state.lock();
+        match &mut state.waker {
+            Some(known) if known.will_wake(waker) => {}
+            slot => *slot = Some(waker.clone()),
+        }
+        Polled::Pending
+    }
+
+    /// Leaves `submission` for the finisher to drop, or gives it back if
+    /// the run is done already.
+    pub(crate) fn detach(&self, submission: Box<dyn Send>) -> Option<Box<dyn Send>> {
+        let mut state = self.state.lock();
+        if state.done {
+            return Some(submission);
+        }
+        state.orphan = Some(submission);
+        None
+    }
+
+    /// Counts the run in `in_flight` until it finishes.
+    pub(crate) fn count_in(&self, in_flight: &Arc<InFlight>) {
+        in_flight.acquire();
+        let mut state = self.state.lock();
+        if state.done {
+            drop(state);
+            in_flight.release();
+        } else {
+            state.in_flight = Some(Arc::clone(in_flight));
+        }
+    }
+}
+
+/// How many submitted runs of an executor are in flight, so that dropping
+/// the executor can wait for them before it shuts its pools down (a pool
+/// that shut down with a job of a live run queued would strand it).
+#[derive(Debug, Default)]
+pub(crate) struct InFlight {
+    runs: Mutex<usize>,
+    idle: Condvar,
+}
+
+impl InFlight {
+    fn acquire(&self) {
+        *self.runs.lock() += 1;
+    }
+
+    fn release(&self) {
+        let mut runs = self.runs.lock();
+        *runs -= 1;
+        if *runs == 0 {
+            self.idle.notify_all();
+        }
+    }
+
+    /// Blocks until no submitted run is in flight.
+    pub(crate) fn wait_idle(&self) {
+        let mut runs = self.runs.lock();
+        while *runs > 0 {
+            runs = self.idle.wait(runs);
         }
     }
 }

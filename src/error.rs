@@ -145,14 +145,18 @@ unsafe impl Sync for Payload {}
 
 impl Drop for Payload {
     fn drop(&mut self) {
-        // The payload's destructor is user code; should it panic, the panic
-        // is caught and its own payload leaked, rather than let it unwind
-        // through whoever drops the report.
         if let Some(payload) = self.0.take() {
-            if let Err(second) = panic::catch_unwind(AssertUnwindSafe(|| drop(payload))) {
-                std::mem::forget(second);
-            }
+            drop_panic_payload(payload);
         }
+    }
+}
+
+/// Drops a caught panic's payload, whose destructor is user code and may
+/// itself panic: such a second panic is caught and its payload leaked,
+/// rather than let it unwind through a worker or whoever drops a report.
+pub(crate) fn drop_panic_payload(payload: Box<dyn Any + Send>) {
+    if let Err(second) = panic::catch_unwind(AssertUnwindSafe(|| drop(payload))) {
+        std::mem::forget(second);
     }
 }
 

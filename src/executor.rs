@@ -13,7 +13,11 @@ use crate::pool::{Pool, PoolHandle};
 use crate::report::RunReport;
 use crate::run::Run;
 use crate::sync::{Arc, Mutex};
+use crate::cancel::CancelToken;
+use crate::completion::InFlight;
+use crate::submit::{RunHandle, submit};
 use crate::tag::Tag;
+use crate::threads::ThreadSetup;
 
 /// Runs graphs on worker threads, one pool per tag.
 ///
@@ -36,13 +40,18 @@ use crate::tag::Tag;
 pub struct Executor {
     config: Config,
     registry: Mutex<Registry>,
+    /// Submitted runs in flight, which dropping the executor waits for.
+    in_flight: Arc<InFlight>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 struct Config {
-    workers_per_tag: usize,
+    /// The pool size of tags without one of their own, or `None` for pools
+    /// sized from the shared thread budget (see [`Executor::new`]).
+    workers_per_tag: Option<usize>,
     tag_workers: BTreeMap<Tag, usize>,
     pin_workers: bool,
+    threads: ThreadSetup,
 }
 
 /// The executor's pools, and where to pin the next worker.
@@ -54,25 +63,41 @@ struct Config {
 struct Registry {
     pools: BTreeMap<Tag, PoolHandle>,
     cores: CorePlan,
+    /// The workers started so far by pools sized from the thread budget.
+    budget_used: usize,
 }
 
 impl Executor {
-    /// An executor with the defaults: every tag gets a pool of as many
-    /// workers as [`std::thread::available_parallelism`] reports (1 if it
-    /// cannot tell), unpinned, started when a graph with that tag first runs.
+    /// An executor with the defaults: unpinned pools, each started when a
+    /// graph with its tag first runs, sized from one *thread budget* of as
+    /// many threads as [`std::thread::available_parallelism`] reports (1 if
+    /// it cannot tell), so that many tags do not oversubscribe the machine:
+    /// the new tags of a run share what is left of the budget equally, and
+    /// every pool gets at least one worker. A graph with one tag gets every
+    /// core; one whose tags `io` and `cpu` first run together gets half the
+    /// cores each; a tag first seen after the budget is spent gets one
+    /// worker. Set sizes with [`ExecutorBuilder::workers_per_tag`] and
+    /// [`ExecutorBuilder::tag_workers`] to decide yourself.
+    ///
+    /// ```
+    /// use taskflow_engine::{Executor, Graph, Task};
+    ///
+    /// let executor = Executor::new();
+    /// let mut graph = Graph::new();
+    /// graph.add(Task::new("hello", |_| Ok(println!("hello"))));
+    /// assert!(executor.run(&mut graph)?.is_success());
+    /// # Ok::<(), taskflow_engine::GraphError>(())
+    /// ```
     #[must_use]
     pub fn new() -> Executor {
-        Executor::with_config(Config {
-            workers_per_tag: default_workers(),
-            tag_workers: BTreeMap::new(),
-            pin_workers: false,
-        })
+        Executor::with_config(Config::default())
     }
 
-    /// A builder to configure pool sizes and pinning.
+    /// A builder to configure pool sizes, pinning and worker threads; the
+    /// same as [`ExecutorBuilder::new`].
     #[must_use]
     pub fn builder() -> ExecutorBuilder {
-        ExecutorBuilder::default()
+        ExecutorBuilder::new()
     }
 
     fn with_config(config: Config) -> Executor {
@@ -82,28 +107,53 @@ impl Executor {
             registry: Mutex::new(Registry {
                 pools: BTreeMap::new(),
                 cores,
+                budget_used: 0,
             }),
+            in_flight: Arc::new(InFlight::default()),
         }
     }
 
     /// Runs `graph` with the default [`RunOptions`] (fail-fast, no cancel
     /// token). See [`run_with`](Executor::run_with).
-    pub fn run(&self, graph: &mut Graph) -> Result<RunReport, GraphError> {
+    ///
+    /// # Errors
+    ///
+    /// As [`run_with`](Executor::run_with).
+    pub fn run(&self, graph: &mut Graph<'_>) -> Result<RunReport, GraphError> {
         self.run_with(graph, RunOptions::new())
     }
 
     /// Runs `graph` and blocks until every task succeeded, failed, was
-    /// skipped or was cancelled.
+    /// skipped or was cancelled. Task failures are not errors here: they are
+    /// in the returned [`RunReport`].
     ///
-    /// Returns `Err` only for a graph that cannot run: one with a cycle
-    /// ([`GraphError::Cycle`]), with a dependency on a task of another graph
-    /// ([`GraphError::ForeignTask`]), with more tasks or edges than the
-    /// engine can index ([`GraphError::TooLarge`]), or one whose new tag's
-    /// pool could not be started ([`GraphError::WorkerSpawn`]). In that case no task started. Task failures are not
-    /// errors here: they are in the returned [`RunReport`].
+    /// ```
+    /// use taskflow_engine::{CancelToken, Executor, FailurePolicy, Graph, Outcome, RunOptions, Task};
+    ///
+    /// let mut graph = Graph::new();
+    /// let broken = graph.add(Task::new("broken", |_| -> Result<(), _> { Err("no disk")? }));
+    /// let after = graph.add(Task::new("after", |_| Ok(())).after(broken));
+    /// let unrelated = graph.add(Task::new("unrelated", |_| Ok(())));
+    /// let options = RunOptions::new()
+    ///     .policy(FailurePolicy::KeepGoing)
+    ///     .cancel_token(CancelToken::new());
+    /// let report = Executor::new().run_with(&mut graph, options)?;
+    /// assert_eq!((report.failed(), report.skipped(), report.succeeded()), (1, 1, 1));
+    /// assert!(matches!(report.outcome(after), Outcome::Skipped));
+    /// assert!(report.outcome(unrelated).is_success());
+    /// # Ok::<(), taskflow_engine::GraphError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Only for a graph that cannot run, and then no task started: one with
+    /// a cycle ([`GraphError::Cycle`]), with a dependency on a task of
+    /// another graph ([`GraphError::ForeignTask`]), with more tasks or edges
+    /// than the engine can index ([`GraphError::TooLarge`]), or one whose
+    /// new tag's pool could not be started ([`GraphError::WorkerSpawn`]).
     pub fn run_with(
         &self,
-        graph: &mut Graph,
+        graph: &mut Graph<'_>,
         options: RunOptions,
     ) -> Result<RunReport, GraphError> {
         let view = graph.prepare()?;
@@ -111,20 +161,78 @@ impl Executor {
         Ok(Run::execute(view, pools, options))
     }
 
-    /// The number of workers the pool of `tag` has, or will have once
-    /// started.
+    /// Starts a run of `graph` and returns at once, with a handle to
+    /// [`wait`](RunHandle::wait) for it, [`cancel`](RunHandle::cancel) it,
+    /// or `.await` it from async code without blocking the thread: the
+    /// handle is a [`Future`](std::future::Future) whose output is the graph
+    /// and its report. The graph moves into the run, so it may not borrow
+    /// (`Graph<'static>`).
+    ///
+    /// A graph that cannot run (the errors of [`run_with`](Executor::run_with))
+    /// starts no task: its report's [`graph_error`](RunReport::graph_error)
+    /// says why.
+    ///
+    /// ```
+    /// use taskflow_engine::{Executor, Graph, RunOptions, Task};
+    ///
+    /// let executor = Executor::new();
+    /// let mut graph = Graph::new();
+    /// let sum = graph.add(Task::new("sum", |_| Ok((1..=10).sum::<u32>())));
+    /// let handle = executor.submit(graph, RunOptions::new());
+    /// // In async code: `let (mut graph, report) = handle.await;`
+    /// let (mut graph, report) = handle.wait();
+    /// assert!(report.is_success());
+    /// assert_eq!(graph.take_output(sum), Some(55));
+    /// ```
+    pub fn submit(&self, graph: Graph<'static>, options: RunOptions) -> RunHandle {
+        // The handle cancels a child of the caller's token, so that
+        // `RunHandle::cancel` stops this run alone.
+        let token = options
+            .cancel
+            .as_ref()
+            .map_or_else(CancelToken::new, CancelToken::child);
+        let options = options.cancel_token(token.clone());
+        submit(graph, token, &self.in_flight, |graph| {
+            let view = graph.prepare()?;
+            let pools = self.pools_for(view.tags)?;
+            Ok(Run::new(view, pools, options))
+        })
+    }
+
+    /// The number of workers the pool of `tag` has; for a pool not yet
+    /// started, the number it would get if a graph with this one new tag
+    /// ran now (see [`Executor::new`] for pools sized from the budget).
     #[must_use]
     pub fn workers(&self, tag: impl Into<Tag>) -> usize {
-        self.config.workers(&tag.into())
+        let tag = tag.into();
+        let registry = self.registry.lock();
+        match registry.pools.get(&tag) {
+            Some(handle) => handle.pool().size(),
+            None => self
+                .config
+                .fixed_size(&tag)
+                .unwrap_or_else(|| registry.budget_share(1)),
+        }
     }
 
     /// The pool of each tag, started if new.
     fn pools_for(&self, tags: &[Tag]) -> Result<Box<[Arc<Pool>]>, GraphError> {
         let mut registry = self.registry.lock();
+        let budgeted = tags
+            .iter()
+            .filter(|tag| {
+                !registry.pools.contains_key(*tag) && self.config.fixed_size(tag).is_none()
+            })
+            .count();
+        let share = registry.budget_share(budgeted);
         tags.iter()
             .map(|tag| {
+                let size = match self.config.fixed_size(tag) {
+                    Some(workers) => PoolSize::Fixed(workers),
+                    None => PoolSize::FromBudget(share),
+                };
                 registry
-                    .pool(tag, self.config.workers(tag))
+                    .pool(tag, size, &self.config.threads)
                     .map_err(|source| GraphError::WorkerSpawn {
                         tag: tag.clone(),
                         source,
@@ -134,24 +242,59 @@ impl Executor {
     }
 }
 
+/// How many workers a new pool gets, and whether they count against the
+/// thread budget.
+#[derive(Clone, Copy, Debug)]
+enum PoolSize {
+    Fixed(usize),
+    FromBudget(usize),
+}
+
 impl Registry {
-    fn pool(&mut self, tag: &Tag, workers: usize) -> std::io::Result<Arc<Pool>> {
+    /// The pool of `tag`, started with `size` workers if it is new.
+    fn pool(
+        &mut self,
+        tag: &Tag,
+        size: PoolSize,
+        setup: &ThreadSetup,
+    ) -> std::io::Result<Arc<Pool>> {
         if let Some(handle) = self.pools.get(tag) {
             return Ok(Arc::clone(handle.pool()));
         }
-        let handle = PoolHandle::start(tag.clone(), workers, &mut self.cores)?;
+        let workers = match size {
+            PoolSize::Fixed(workers) | PoolSize::FromBudget(workers) => workers,
+        };
+        let handle = PoolHandle::start(tag.clone(), workers, &mut self.cores, setup)?;
         let pool = Arc::clone(handle.pool());
         self.pools.insert(tag.clone(), handle);
+        if let PoolSize::FromBudget(workers) = size {
+            self.budget_used += workers;
+        }
         Ok(pool)
+    }
+
+    /// The size of each of `pools` new pools sized from the thread budget:
+    /// an equal share of what is left of it, at least one worker.
+    fn budget_share(&self, pools: usize) -> usize {
+        let left = thread_budget().saturating_sub(self.budget_used);
+        (left / pools.max(1)).max(1)
     }
 }
 
 impl Config {
-    fn workers(&self, tag: &Tag) -> usize {
-        self.tag_workers
-            .get(tag)
-            .copied()
-            .unwrap_or(self.workers_per_tag)
+    /// The size configured for `tag`'s pool, or `None` if it is sized from
+    /// the thread budget.
+    fn fixed_size(&self, tag: &Tag) -> Option<usize> {
+        self.tag_workers.get(tag).copied().or(self.workers_per_tag)
+    }
+}
+
+impl Drop for Executor {
+    fn drop(&mut self) {
+        // A pool stopped while a submitted run still had work for it would
+        // strand that work: let every submitted run end first. (The pools
+        // themselves stop and join their threads as the registry drops.)
+        self.in_flight.wait_idle();
     }
 }
 
@@ -178,47 +321,48 @@ impl fmt::Debug for Executor {
     }
 }
 
-fn default_workers() -> usize {
+/// The threads that pools sized by default share: the available
+/// parallelism, which respects affinity masks and cgroup quotas.
+fn thread_budget() -> usize {
     std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
 }
 
-/// Configures an [`Executor`]: pool sizes per tag and pinning.
+/// Configures an [`Executor`]: pool sizes per tag, pinning, and how worker
+/// threads are named, sized and set up.
 ///
 /// ```
-/// use taskflow_engine::Executor;
+/// use taskflow_engine::ExecutorBuilder;
 ///
-/// let executor = Executor::builder()
+/// let executor = ExecutorBuilder::new()
 ///     .workers_per_tag(2)
 ///     .tag_workers("io", 8)
 ///     .pin_workers(true)
+///     .thread_name(|tag, index| format!("build-{tag}-{index}"))
+///     .stack_size(4 << 20)
+///     .on_thread_start(|tag, index| eprintln!("worker {index} of {tag} starts"))
 ///     .build()?;
 /// assert_eq!(executor.workers("io"), 8);
 /// assert_eq!(executor.workers("cpu"), 2);
 /// # Ok::<(), taskflow_engine::BuildError>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ExecutorBuilder {
     config: Config,
 }
 
-impl Default for ExecutorBuilder {
-    fn default() -> Self {
-        ExecutorBuilder {
-            config: Config {
-                workers_per_tag: default_workers(),
-                tag_workers: BTreeMap::new(),
-                pin_workers: false,
-            },
-        }
-    }
-}
-
 impl ExecutorBuilder {
+    /// A builder with the defaults of [`Executor::new`].
+    #[must_use]
+    pub fn new() -> Self {
+        ExecutorBuilder::default()
+    }
+
     /// The pool size of every tag without its own setting, including tags
-    /// first seen in a graph. Defaults to the available parallelism.
+    /// first seen in a graph. Without it, such pools share a thread budget
+    /// of the available parallelism (see [`Executor::new`]).
     #[must_use]
     pub fn workers_per_tag(mut self, workers: usize) -> Self {
-        self.config.workers_per_tag = workers;
+        self.config.workers_per_tag = Some(workers);
         self
     }
 
@@ -238,13 +382,62 @@ impl ExecutorBuilder {
         self
     }
 
+    /// Names worker threads: `name(tag, index)` for worker `index` (from 0)
+    /// of `tag`'s pool. The default is `taskflow-<tag>-<index>`. A NUL in
+    /// the name, which a thread name cannot hold, is shown as `\0`; should
+    /// `name` panic, the thread gets the default name.
+    #[must_use]
+    pub fn thread_name<F>(mut self, name: F) -> Self
+    where
+        F: Fn(&Tag, usize) -> String + Send + Sync + 'static,
+    {
+        self.config.threads.name = Some(Arc::new(name));
+        self
+    }
+
+    /// The stack size of every worker thread, in bytes (the default is the
+    /// standard library's, 2 MiB unless `RUST_MIN_STACK` says otherwise).
+    /// Tasks that recurse deeply need more.
+    #[must_use]
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.config.threads.stack_size = Some(bytes);
+        self
+    }
+
+    /// Runs `handler(tag, index)` on every worker thread when it starts,
+    /// before it runs any task: to set a thread-local, a priority, a
+    /// profiler's thread name. A panic in it is caught and reported on
+    /// stderr; the worker goes on.
+    #[must_use]
+    pub fn on_thread_start<F>(mut self, handler: F) -> Self
+    where
+        F: Fn(&Tag, usize) + Send + Sync + 'static,
+    {
+        self.config.threads.on_start = Some(Arc::new(handler));
+        self
+    }
+
+    /// Runs `handler(tag, index)` on every worker thread after its last
+    /// task, when the executor shuts down. A panic in it is caught and
+    /// reported on stderr.
+    #[must_use]
+    pub fn on_thread_stop<F>(mut self, handler: F) -> Self
+    where
+        F: Fn(&Tag, usize) + Send + Sync + 'static,
+    {
+        self.config.threads.on_stop = Some(Arc::new(handler));
+        self
+    }
+
     /// Builds the executor and starts the pools of the tags given to
     /// [`tag_workers`](ExecutorBuilder::tag_workers).
     ///
-    /// Fails with [`BuildError::ZeroWorkers`] if any pool size is zero, and
-    /// with [`BuildError::Spawn`] if a thread cannot be started.
+    /// # Errors
+    ///
+    /// [`BuildError::ZeroWorkers`] if any pool size is zero, and
+    /// [`BuildError::Spawn`] if a thread cannot be started.
     pub fn build(self) -> Result<Executor, BuildError> {
-        if self.config.workers_per_tag == 0 {
+        if self.config.workers_per_tag == Some(0) {
             return Err(BuildError::ZeroWorkers { tag: None });
         }
         if let Some((tag, _)) = self
@@ -262,7 +455,7 @@ impl ExecutorBuilder {
             let mut registry = executor.registry.lock();
             for (tag, &workers) in &executor.config.tag_workers {
                 registry
-                    .pool(tag, workers)
+                    .pool(tag, PoolSize::Fixed(workers), &executor.config.threads)
                     .map_err(|source| BuildError::Spawn {
                         tag: tag.clone(),
                         source,

@@ -8,6 +8,7 @@
 //! nothing else in proportion to the graph.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::ops::Range;
 
 use crate::arena::BodyArena;
@@ -28,7 +29,7 @@ use crate::task::Task;
 /// run, read outputs with [`output`](Graph::output) or move them out with
 /// [`take_output`](Graph::take_output). A graph can be run again: every run
 /// calls the task bodies anew and replaces their outputs.
-pub struct Graph {
+pub struct Graph<'env> {
     id: GraphId,
     /// Each task's name, apart from the bodies: a run reads names only to
     /// report failures, so they stay out of the cache lines it walks.
@@ -60,6 +61,8 @@ pub struct Graph {
     has_foreign_dependency: bool,
     /// Whether more tasks or edges were added than the engine can count.
     too_large: bool,
+    /// The data the bodies may borrow.
+    _env: PhantomData<&'env ()>,
 }
 
 /// One task's type-erased body, behind the cell that marks where runs write
@@ -80,7 +83,7 @@ pub(crate) struct GraphView<'g> {
     pub(crate) in_index_order: bool,
 }
 
-impl Graph {
+impl<'env> Graph<'env> {
     /// An empty graph.
     #[must_use]
     pub fn new() -> Self {
@@ -98,6 +101,7 @@ impl Graph {
             checked_acyclic: false,
             has_foreign_dependency: false,
             too_large: false,
+            _env: PhantomData,
         }
     }
 
@@ -106,7 +110,7 @@ impl Graph {
     /// Dependencies given with [`Task::after`] must be tasks of this graph;
     /// one that is not makes [`Executor::run`](crate::Executor::run) return
     /// [`GraphError::ForeignTask`]. `add` itself never fails.
-    pub fn add<T: Send + Sync + 'static>(&mut self, task: Task<T>) -> TaskId<T> {
+    pub fn add<T: Send + Sync + 'static>(&mut self, task: Task<'env, T>) -> TaskId<T> {
         let Task {
             name,
             body,
@@ -185,6 +189,11 @@ impl Graph {
         self.checked_acyclic = false;
         self.add_edge(from, to, false);
         Ok(())
+    }
+
+    /// The graph's identity, which its handles carry.
+    pub(crate) fn id(&self) -> GraphId {
+        self.id
     }
 
     /// The number of tasks.
@@ -320,7 +329,7 @@ impl Graph {
     }
 }
 
-impl Drop for Graph {
+impl Drop for Graph<'_> {
     fn drop(&mut self) {
         for body in &mut self.bodies {
             // SAFETY: each body is alive until here, where the graph, its
@@ -330,13 +339,13 @@ impl Drop for Graph {
     }
 }
 
-impl Default for Graph {
+impl Default for Graph<'_> {
     fn default() -> Self {
         Graph::new()
     }
 }
 
-impl fmt::Debug for Graph {
+impl fmt::Debug for Graph<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Graph")
             .field("tasks", &self.names.len())
@@ -351,7 +360,7 @@ mod tests {
     use super::*;
     use crate::{Context, Task};
 
-    fn placeholder(graph: &Graph) -> TaskId<()> {
+    fn placeholder(graph: &Graph<'_>) -> TaskId<()> {
         TaskId::new(TaskRef {
             graph: graph.id,
             index: u32::MAX,

@@ -8,6 +8,7 @@ use crate::queue::{Injector, LocalQueue, Steal, Stealer};
 use crate::sleep::Sleep;
 use crate::sync::{Arc, thread};
 use crate::tag::Tag;
+use crate::threads::ThreadSetup;
 use crate::worker::WorkerThread;
 
 /// The shared part of one tag's pool: what its workers and the threads that
@@ -75,12 +76,6 @@ impl Pool {
     }
 }
 
-/// `taskflow-<tag>-<index>`, with any NUL in the tag (which a thread name
-/// cannot hold) shown as `\0`.
-fn thread_name(tag: &Tag, index: usize) -> String {
-    format!("taskflow-{}-{index}", tag.as_str().replace('\0', "\\0"))
-}
-
 /// A running pool: the shared part and the threads that serve it. Dropping
 /// it shuts the pool down and joins its threads.
 #[derive(Debug)]
@@ -90,8 +85,14 @@ pub(crate) struct PoolHandle {
 }
 
 impl PoolHandle {
-    /// Starts `size` workers for `tag`, pinned as `cores` says.
-    pub(crate) fn start(tag: Tag, size: usize, cores: &mut CorePlan) -> io::Result<PoolHandle> {
+    /// Starts `size` workers for `tag`, pinned as `cores` says and set up
+    /// as `setup` says.
+    pub(crate) fn start(
+        tag: Tag,
+        size: usize,
+        cores: &mut CorePlan,
+        setup: &ThreadSetup,
+    ) -> io::Result<PoolHandle> {
         let queues: Vec<LocalQueue<Job>> = (0..size).map(|_| LocalQueue::new(size == 1)).collect();
         let pool = Arc::new(Pool {
             stealers: queues.iter().filter_map(LocalQueue::stealer).collect(),
@@ -109,12 +110,19 @@ impl PoolHandle {
             let core = cores.next_core();
             // On error, `handle` drops here and shuts down the threads
             // already started.
-            let thread = thread::Builder::new()
-                .name(thread_name(&handle.pool.tag, index))
-                .spawn(move || {
-                    pin_current_thread(core);
-                    WorkerThread::new(pool, index, local).run();
-                })?;
+            let mut builder =
+                thread::Builder::new().name(setup.thread_name(&handle.pool.tag, index));
+            if let Some(bytes) = setup.stack_size {
+                builder = builder.stack_size(bytes);
+            }
+            let setup = setup.clone();
+            let thread = builder.spawn(move || {
+                pin_current_thread(core);
+                setup.started(&pool.tag, index);
+                let tag = pool.tag.clone();
+                WorkerThread::new(pool, index, local).run();
+                setup.stopping(&tag, index);
+            })?;
             handle.threads.push(thread);
         }
         Ok(handle)

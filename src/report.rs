@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::error::TaskError;
+use crate::error::{GraphError, TaskError};
 use crate::handle::{GraphId, TaskRef};
 use crate::state::{CANCELLED, SKIPPED, SUCCEEDED};
 
@@ -61,6 +61,8 @@ pub struct RunReport {
     /// The failed tasks, in order of index.
     failures: Vec<Failure>,
     counts: Counts,
+    /// Why the graph could not run, for a submitted graph that was refused.
+    graph_error: Option<GraphError>,
 }
 
 #[derive(Debug)]
@@ -116,13 +118,32 @@ impl RunReport {
             codes,
             failures,
             counts,
+            graph_error: None,
         }
+    }
+
+    /// The report of a submitted graph of `tasks` tasks that could not run
+    /// for `error`: no task started, so every one counts as cancelled.
+    pub(crate) fn refused(graph: GraphId, tasks: usize, error: GraphError) -> Self {
+        let codes = vec![CANCELLED as u8; tasks].into_boxed_slice();
+        let mut report = RunReport::new(graph, codes, Vec::new(), 0, tasks);
+        report.graph_error = Some(error);
+        report
+    }
+
+    /// Why the graph could not run at all, when it was given to
+    /// [`Executor::submit`](crate::Executor::submit), which has no `Result`
+    /// to return it in (`run` returns it as its `Err`). No task started
+    /// then, and every one is counted `Cancelled`.
+    #[must_use]
+    pub fn graph_error(&self) -> Option<&GraphError> {
+        self.graph_error.as_ref()
     }
 
     /// Whether every task succeeded (true for an empty graph).
     #[must_use]
     pub fn is_success(&self) -> bool {
-        self.counts.succeeded == self.codes.len()
+        self.counts.succeeded == self.codes.len() && self.graph_error.is_none()
     }
 
     /// The outcome of `task`.
@@ -289,12 +310,16 @@ impl fmt::Debug for RunReport {
             .field("skipped", &self.counts.skipped)
             .field("cancelled", &self.counts.cancelled)
             .field("failures", &self.failures)
+            .field("graph_error", &self.graph_error)
             .finish()
     }
 }
 
 impl fmt::Display for RunReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(error) = &self.graph_error {
+            write!(f, "the graph could not run: {error}; ")?;
+        }
         write!(
             f,
             "{} tasks: {} succeeded, {} failed, {} skipped, {} cancelled",

@@ -64,7 +64,7 @@ use std::panic::{self, AssertUnwindSafe};
 use crate::cancel::{CancelToken, Cancelled};
 use crate::completion::Completion;
 use crate::context::Context;
-use crate::error::{InputError, Panic, TaskError};
+use crate::error::{InputError, Panic, TaskError, drop_panic_payload};
 use crate::graph::GraphView;
 use crate::handle::TaskRef;
 use crate::job::Job;
@@ -131,22 +131,30 @@ pub(crate) struct Run<'g> {
 unsafe impl Sync for Run<'_> {}
 
 impl<'g> Run<'g> {
-    /// Runs a compiled graph on `pools` and blocks until every task was
-    /// processed.
+    /// Runs a graph on `pools` and blocks until every task was processed.
     pub(crate) fn execute(
         graph: GraphView<'g>,
         pools: Box<[Arc<Pool>]>,
         options: RunOptions,
     ) -> RunReport {
+        let run = Run::new(graph, pools, options);
+        // SAFETY: `run` stays on this stack frame, unmoved, until the wait
+        // below returned.
+        unsafe { run.start() };
+        run.completion.wait();
+        run.into_report()
+    }
+
+    /// The state of a run of `graph` on `pools`, not started.
+    pub(crate) fn new(graph: GraphView<'g>, pools: Box<[Arc<Pool>]>, options: RunOptions) -> Self {
         let tasks = graph.names.len();
         let exclusive = pools.len() == 1 && pools[0].size() == 1;
-        let in_order = exclusive && graph.in_index_order;
-        let scanned: usize = if in_order {
+        let scanned: usize = if exclusive && graph.in_index_order {
             0
         } else {
             graph.source_bounds.iter().map(|bounds| bounds.len()).sum()
         };
-        let run = Run {
+        Run {
             exclusive,
             pools,
             policy: options.policy,
@@ -159,23 +167,35 @@ impl<'g> Run<'g> {
             cancelled: AtomicUsize::new(0),
             completion: Arc::new(Completion::new(tasks + scanned)),
             graph,
-        };
-        if tasks > 0 && in_order {
-            run.pools[0].inject(Job::in_order(&run));
-            run.completion.wait();
-        } else if tasks > 0 {
-            for (tag, pool) in run.pools.iter().enumerate() {
-                let sources = run.graph.source_bounds[tag].clone();
-                if !sources.is_empty() {
-                    pool.inject(Job::sources(&run, sources));
-                }
-            }
-            run.completion.wait();
         }
-        run.into_report()
     }
 
-    fn into_report(self) -> RunReport {
+    /// Hands the run's first jobs to its pools: every task in index order
+    /// for an exclusive run of a graph in topological index order, else
+    /// each pool's range of sources.
+    ///
+    /// # Safety
+    ///
+    /// The jobs point at `self`: the run must stay where it is, alive and
+    /// unmoved, until its completion is done.
+    pub(crate) unsafe fn start(&self) {
+        if self.task_count() == 0 {
+            return;
+        }
+        if self.exclusive && self.graph.in_index_order {
+            self.pools[0].inject(Job::in_order(self));
+            return;
+        }
+        for (tag, pool) in self.pools.iter().enumerate() {
+            let sources = self.graph.source_bounds[tag].clone();
+            if !sources.is_empty() {
+                pool.inject(Job::sources(self, sources));
+            }
+        }
+    }
+
+    /// The report of a run whose completion is done.
+    pub(crate) fn into_report(self) -> RunReport {
         // `Completion::wait` returned, which happens after every worker's
         // AcqRel subtraction, so every outcome store and count is visible,
         // and no worker touches the run any more.
@@ -354,7 +374,7 @@ impl<'g> Run<'g> {
             // The output's destructor is user code. Should it panic, the task
             // still did not run, so its outcome stays; the panic is dropped.
             if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| body.clear_output())) {
-                forget_panic(payload);
+                drop_panic_payload(payload);
             }
         });
         outcome
@@ -510,13 +530,5 @@ impl Held {
 
     fn oldest_first(&self) -> impl Iterator<Item = &u32> {
         self.successors[..self.len].iter().rev()
-    }
-}
-
-/// Drops a panic payload, whose destructor may itself panic; such a second
-/// panic is caught and its payload leaked rather than let kill the worker.
-fn forget_panic(payload: Box<dyn std::any::Any + Send>) {
-    if let Err(second) = panic::catch_unwind(AssertUnwindSafe(|| drop(payload))) {
-        std::mem::forget(second);
     }
 }

@@ -26,21 +26,23 @@ use crate::tag::Tag;
 /// );
 /// # let _ = add;
 /// ```
-pub struct Task<T> {
+pub struct Task<'env, T> {
     pub(crate) name: Cow<'static, str>,
     pub(crate) body: PendingBody,
     pub(crate) tag: Option<Tag>,
     pub(crate) dependencies: Dependencies,
     _output: PhantomData<fn() -> T>,
+    /// The data the body borrows (see [`Graph`](crate::Graph)).
+    _env: PhantomData<&'env ()>,
 }
 
-impl<T: Send + Sync + 'static> Task<T> {
+impl<'env, T: Send + Sync + 'static> Task<'env, T> {
     /// A task that runs `f`. Names need not be unique; they appear in reports
     /// and errors. A literal name costs no allocation.
     #[must_use]
     pub fn new<F>(name: impl Into<Cow<'static, str>>, f: F) -> Self
     where
-        F: FnMut(&Context<'_>) -> Result<T, Error> + Send + 'static,
+        F: FnMut(&Context<'_>) -> Result<T, Error> + Send + 'env,
     {
         Task::with_erased(name.into(), PendingBody::new(f))
     }
@@ -49,13 +51,13 @@ impl<T: Send + Sync + 'static> Task<T> {
     #[must_use]
     pub fn from_body<B>(name: impl Into<Cow<'static, str>>, body: B) -> Self
     where
-        B: TaskBody<Output = T>,
+        B: TaskBody<Output = T> + 'env,
     {
         Task::with_erased(name.into(), PendingBody::new(body))
     }
 }
 
-impl<T> Task<T> {
+impl<T> Task<'_, T> {
     fn with_erased(name: Cow<'static, str>, body: PendingBody) -> Self {
         Task {
             name,
@@ -63,6 +65,7 @@ impl<T> Task<T> {
             tag: None,
             dependencies: Dependencies::None,
             _output: PhantomData,
+            _env: PhantomData,
         }
     }
 
@@ -100,7 +103,7 @@ impl<T> Task<T> {
     }
 }
 
-impl<T> fmt::Debug for Task<T> {
+impl<T> fmt::Debug for Task<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Task")
             .field("name", &self.name)

@@ -25,8 +25,8 @@ fn is_handle<T: Copy + Eq + Hash + Debug>() {}
 
 #[test]
 fn trait_bounds_of_the_contract() {
-    is_send::<Graph>();
-    is_default::<Graph>();
+    is_send::<Graph<'static>>();
+    is_default::<Graph<'static>>();
 
     is_send::<Executor>();
     is_sync::<Executor>();
@@ -73,18 +73,18 @@ fn trait_bounds_of_the_contract() {
 #[test]
 fn signatures_of_the_contract() {
     // Each binding pins a signature: a changed one fails to compile.
-    let _: fn() -> Graph = Graph::new;
-    let _: fn(&mut Graph, Task<u32>) -> TaskId<u32> = Graph::add::<u32>;
-    let _: fn(&mut Graph, TaskId<u32>, TaskRef) -> Result<(), GraphError> = Graph::precede;
-    let _: fn(&Graph) -> usize = Graph::len;
-    let _: fn(&Graph) -> bool = Graph::is_empty;
-    let _: for<'g> fn(&'g Graph, TaskId<u32>) -> Option<&'g u32> = Graph::output::<u32>;
-    let _: fn(&mut Graph, TaskId<u32>) -> Option<u32> = Graph::take_output::<u32>;
+    let _: fn() -> Graph<'static> = Graph::new;
+    let _: fn(&mut Graph<'static>, Task<'static, u32>) -> TaskId<u32> = Graph::add::<u32>;
+    let _: fn(&mut Graph<'static>, TaskId<u32>, TaskRef) -> Result<(), GraphError> = Graph::precede;
+    let _: fn(&Graph<'static>) -> usize = Graph::len;
+    let _: fn(&Graph<'static>) -> bool = Graph::is_empty;
+    let _: for<'g> fn(&'g Graph<'static>, TaskId<u32>) -> Option<&'g u32> = Graph::output::<u32>;
+    let _: fn(&mut Graph<'static>, TaskId<u32>) -> Option<u32> = Graph::take_output::<u32>;
 
     let _: fn() -> Executor = Executor::new;
     let _: fn() -> ExecutorBuilder = Executor::builder;
-    let _: fn(&Executor, &mut Graph) -> Result<RunReport, GraphError> = Executor::run;
-    let _: fn(&Executor, &mut Graph, RunOptions) -> Result<RunReport, GraphError> =
+    let _: fn(&Executor, &mut Graph<'static>) -> Result<RunReport, GraphError> = Executor::run;
+    let _: fn(&Executor, &mut Graph<'static>, RunOptions) -> Result<RunReport, GraphError> =
         Executor::run_with;
     let _: fn(ExecutorBuilder, usize) -> ExecutorBuilder = ExecutorBuilder::workers_per_tag;
     let _: fn(ExecutorBuilder, &'static str, usize) -> ExecutorBuilder =
@@ -107,9 +107,9 @@ fn signatures_of_the_contract() {
     let _: fn(&RunReport) -> usize = RunReport::skipped;
     let _: fn(&RunReport) -> usize = RunReport::cancelled;
 
-    let _: fn(Task<u32>, &'static str) -> Task<u32> = Task::tag;
-    let _: fn(Task<u32>, TaskRef) -> Task<u32> = Task::after;
-    let _: fn(Task<u32>, Vec<TaskRef>) -> Task<u32> = Task::after_all::<Vec<TaskRef>>;
+    let _: fn(Task<'static, u32>, &'static str) -> Task<'static, u32> = Task::tag;
+    let _: fn(Task<'static, u32>, TaskRef) -> Task<'static, u32> = Task::after;
+    let _: fn(Task<'static, u32>, Vec<TaskRef>) -> Task<'static, u32> = Task::after_all::<Vec<TaskRef>>;
 
     let _: Tag = Tag::DEFAULT;
     assert!(matches!(FailurePolicy::default(), FailurePolicy::FailFast));

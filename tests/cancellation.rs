@@ -14,7 +14,7 @@ use taskflow_engine::{
     CancelToken, Context, Error, FailurePolicy, Graph, Outcome, RunOptions, Task, TaskError, TaskId,
 };
 
-fn counted(calls: &Arc<AtomicUsize>, value: u32) -> Task<u32> {
+fn counted(calls: &Arc<AtomicUsize>, value: u32) -> Task<'static, u32> {
     let calls = Arc::clone(calls);
     Task::new("counted", move |_: &Context<'_>| {
         calls.fetch_add(1, Ordering::SeqCst);

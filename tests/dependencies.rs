@@ -78,7 +78,7 @@ fn random_dag(
     seed: u64,
     size: usize,
     tags: &[&'static str],
-) -> (Graph, Vec<TaskId<u64>>, Arc<Probe>, Vec<u64>) {
+) -> (Graph<'static>, Vec<TaskId<u64>>, Arc<Probe>, Vec<u64>) {
     let mut rng = Rng::new(seed);
     let probe = Probe::new(size);
     let mut graph = Graph::new();

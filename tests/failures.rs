@@ -31,7 +31,7 @@ impl Calls {
     }
 }
 
-fn ok_task(calls: &Arc<Calls>, name: &'static str) -> Task<&'static str> {
+fn ok_task(calls: &Arc<Calls>, name: &'static str) -> Task<'static, &'static str> {
     let calls = Arc::clone(calls);
     Task::new(name, move |_: &Context<'_>| {
         calls.record(name);
@@ -39,7 +39,7 @@ fn ok_task(calls: &Arc<Calls>, name: &'static str) -> Task<&'static str> {
     })
 }
 
-fn err_task(calls: &Arc<Calls>, name: &'static str, message: &'static str) -> Task<&'static str> {
+fn err_task(calls: &Arc<Calls>, name: &'static str, message: &'static str) -> Task<'static, &'static str> {
     let calls = Arc::clone(calls);
     Task::new(
         name,
@@ -50,7 +50,7 @@ fn err_task(calls: &Arc<Calls>, name: &'static str, message: &'static str) -> Ta
     )
 }
 
-fn panic_task(calls: &Arc<Calls>, name: &'static str) -> Task<&'static str> {
+fn panic_task(calls: &Arc<Calls>, name: &'static str) -> Task<'static, &'static str> {
     let calls = Arc::clone(calls);
     Task::new(
         name,

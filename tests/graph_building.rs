@@ -10,7 +10,7 @@ use common::{executor, watchdog};
 use taskflow_engine::{Context, Graph, GraphError, Task, TaskId, TaskRef};
 
 /// A task that counts its calls in `calls`.
-fn counting(name: &'static str, calls: &Arc<AtomicUsize>) -> Task<()> {
+fn counting(name: &'static str, calls: &Arc<AtomicUsize>) -> Task<'static, ()> {
     let calls = Arc::clone(calls);
     Task::new(name, move |_: &Context<'_>| {
         calls.fetch_add(1, Ordering::SeqCst);

@@ -67,7 +67,7 @@ fn counted<T: Send + Sync + Clone + 'static>(
     name: &'static str,
     value: T,
     runs: &Arc<AtomicUsize>,
-) -> Task<T> {
+) -> Task<'static, T> {
     let runs = Arc::clone(runs);
     Task::new(name, move |_: &Context<'_>| {
         runs.fetch_add(1, Ordering::Relaxed);
@@ -105,7 +105,7 @@ fn sum_of(
     inputs: &[TaskId<u32>],
     extra: u32,
     runs: &Arc<AtomicUsize>,
-) -> Task<u32> {
+) -> Task<'static, u32> {
     let runs = Arc::clone(runs);
     let reads = inputs.to_vec();
     Task::new(name, move |cx: &Context<'_>| {

@@ -182,7 +182,7 @@ fn measured_graph(
     meters: &[(&'static str, Arc<Meter>, usize)],
     tasks: usize,
     wrong_workers: &Arc<AtomicUsize>,
-) -> Graph {
+) -> Graph<'static> {
     let mut graph = Graph::new();
     let start = {
         let start = Arc::clone(start);
@@ -354,20 +354,40 @@ fn pinned_workers_run_graphs() {
     });
 }
 
+/// `Executor::new()` sizes pools from one budget of as many threads as the
+/// machine has cores: a graph with one new tag gets them all; the new tags
+/// of one run share what is left equally; a tag first seen after the budget
+/// is spent gets one worker. (Before the budget, every tag got every core:
+/// four tags on 64 cores started 256 threads.)
 #[test]
-fn default_executor_runs_as_many_tasks_at_once_as_the_machine_has_cores() {
+fn default_pools_share_one_thread_budget() {
     watchdog(|| {
         let cores = thread::available_parallelism().map_or(1, |n| n.get());
-        let executor = Executor::new();
+        let alone = Executor::new();
+        assert_eq!(alone.workers("default"), cores, "before any pool started");
         let mut graph = Graph::new();
         meeting_tasks(&mut graph, "default", cores);
-        meeting_tasks(&mut graph, "another", cores);
-        let report = executor.run(&mut graph).unwrap();
+        assert!(alone.run(&mut graph).unwrap().is_success());
+        assert_eq!(alone.workers("default"), cores);
+        assert_eq!(alone.workers("late"), 1, "the budget is spent");
+
+        let shared = Executor::default();
+        let half = (cores / 2).max(1);
+        let mut graph = Graph::new();
+        meeting_tasks(&mut graph, "io", half);
+        meeting_tasks(&mut graph, "cpu", half);
+        let report = shared.run(&mut graph).unwrap();
         assert!(report.is_success(), "{report}");
-        let default = Executor::default();
+        assert_eq!((shared.workers("io"), shared.workers("cpu")), (half, half));
         let mut graph = Graph::new();
-        meeting_tasks(&mut graph, "default", cores);
-        assert!(default.run(&mut graph).unwrap().is_success());
+        meeting_tasks(&mut graph, "late", 1);
+        assert!(shared.run(&mut graph).unwrap().is_success());
+        assert_eq!(shared.workers("late"), (cores - 2 * half).max(1));
+
+        // An explicit size is not taken from the budget.
+        let sized = Executor::builder().tag_workers("io", 3).build().unwrap();
+        assert_eq!(sized.workers("io"), 3);
+        assert_eq!(sized.workers("cpu"), cores);
     });
 }
 

@@ -33,7 +33,7 @@ fn rounds() -> usize {
 /// tag, and returns its index plus the sum of its inputs. `failing` names the
 /// task that returns an error instead, if any.
 struct RandomGraph {
-    graph: Graph,
+    graph: Graph<'static>,
     tasks: Vec<TaskId<u64>>,
     dependencies: Vec<Vec<usize>>,
     runs: Arc<Vec<AtomicUsize>>,

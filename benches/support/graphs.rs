@@ -25,7 +25,7 @@ pub(crate) fn task_closure<B: Body>(
 /// predecessors for chains, trees, grids and the pipeline; for the random DAG
 /// and the level graph, whose successors are drawn per node, all tasks are
 /// added first and the edges declared with `Graph::precede`.
-pub(crate) fn taskflow_graph<B: Body>(shape: &Shape, body: impl Fn(usize) -> B) -> Graph {
+pub(crate) fn taskflow_graph<B: Body>(shape: &Shape, body: impl Fn(usize) -> B) -> Graph<'static> {
     taskflow_graph_with_copies(shape, body, 1)
 }
 
@@ -36,7 +36,7 @@ pub(crate) fn taskflow_graph_with_copies<B: Body>(
     shape: &Shape,
     body: impl Fn(usize) -> B,
     copies: usize,
-) -> Graph {
+) -> Graph<'static> {
     let mut graph = Graph::new();
     let task = |index: usize| {
         let task = Task::new("task", task_closure(body(index)));

@@ -1,0 +1,228 @@
+//! [`RunHandle`]: a run started with [`Executor::submit`](crate::Executor::submit),
+//! which does not block its caller, and can be waited for, cancelled, or
+//! awaited as a [`Future`] on any async runtime.
+//!
+//! A blocking run lives on its caller's stack; a submitted one lives in a
+//! [`Submission`] on the heap: the graph, boxed so that it stays in place,
+//! and the run state that borrows it and that the run's jobs point at. The
+//! box moves (from the handle into the completion, say) but what it points
+//! to never does.
+//!
+//! Who frees it: the handle, once the run is done (after `wait`, a `poll`
+//! that returned `Ready`, or a drop after the end); or, for a handle
+//! dropped while the run is in flight, the worker that finishes the run
+//! ([`Completion::detach`]). The executor counts submitted runs in flight
+//! and waits for them when it is dropped, before it stops its pools.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context as TaskContext, Poll};
+
+use crate::cancel::CancelToken;
+use crate::completion::{Completion, InFlight, Polled};
+use crate::error::GraphError;
+use crate::graph::Graph;
+use crate::report::RunReport;
+use crate::run::Run;
+use crate::sync::Arc;
+
+/// A run in flight, started by [`Executor::submit`](crate::Executor::submit).
+///
+/// [`wait`](RunHandle::wait) blocks until it is over; `.await` waits without
+/// blocking the thread (it is woken through the task's
+/// [`Waker`](std::task::Waker), with no runtime of its own); both give the
+/// graph back with the run's report. Dropping the handle detaches the run:
+/// it goes on, and the graph is dropped when it ends.
+///
+/// A graph that cannot run (a cycle, a foreign dependency, too large, a
+/// pool that cannot start) starts no task; its report says why in
+/// [`RunReport::graph_error`] and counts every task `Cancelled`.
+///
+/// ```
+/// use taskflow_engine::{Executor, Graph, RunOptions, Task};
+///
+/// let executor = Executor::new();
+/// let mut graph = Graph::new();
+/// let answer = graph.add(Task::new("answer", |_| Ok(42)));
+/// let handle = executor.submit(graph, RunOptions::new());
+/// // ... the caller does other work while the graph runs ...
+/// let (mut graph, report) = handle.wait();
+/// assert!(report.is_success());
+/// assert_eq!(graph.take_output(answer), Some(42));
+/// ```
+#[must_use = "dropping a RunHandle detaches the run: its report is lost"]
+pub struct RunHandle {
+    state: HandleState,
+    token: CancelToken,
+}
+
+enum HandleState {
+    /// The run is in flight or done, and not yet taken.
+    Running(Box<Submission>),
+    /// The graph was refused before any task started.
+    Refused(Box<Graph<'static>>, GraphError),
+    /// The outcome was handed out (by `wait` or a `Ready` poll).
+    Taken,
+}
+
+/// A submitted run and the graph it borrows.
+struct Submission {
+    /// Declared first: dropped before `graph` is freed.
+    run: Option<Run<'static>>,
+    completion: Arc<Completion>,
+    /// The graph, from `Box::into_raw`: owned here, freed in `Drop` or
+    /// handed back by `into_parts`.
+    graph: NonNull<Graph<'static>>,
+}
+
+// SAFETY: a submission owns its graph (the pointer is a box's) and the run
+// state that borrows it; moving both to another thread together is moving
+// a `Graph`, which is `Send`, and a `Run`, whose shared parts are `Sync`
+// (`Run`'s own safety comment). Nothing else reaches the graph while the run
+// is in flight: the handle gives it back only once the run is done.
+unsafe impl Send for Submission {}
+
+/// Starts a run of `graph` on the heap and returns its handle: `prepare`
+/// checks the graph and makes the run state (or says why it cannot run);
+/// the run is counted in `in_flight` until it finishes, and `token` is the
+/// one the handle cancels.
+pub(crate) fn submit(
+    graph: Graph<'static>,
+    token: CancelToken,
+    in_flight: &Arc<InFlight>,
+    prepare: impl FnOnce(&'static mut Graph<'static>) -> Result<Run<'static>, GraphError>,
+) -> RunHandle {
+    let graph = NonNull::from(Box::leak(Box::new(graph)));
+    // SAFETY: `graph` came from a box just leaked, so it is valid and
+    // unaliased. The `'static` borrow is one the submission bounds: the run
+    // that holds it is dropped before the graph is freed (`Drop`,
+    // `into_parts`), and nothing else reaches the graph meanwhile.
+    let run = match prepare(unsafe { &mut *graph.as_ptr() }) {
+        Ok(run) => run,
+        Err(error) => {
+            // SAFETY: the refused run left no borrow of the graph (the error
+            // owns its data), which is still the leaked box's.
+            let graph = unsafe { Box::from_raw(graph.as_ptr()) };
+            return RunHandle {
+                state: HandleState::Refused(graph, error),
+                token,
+            };
+        }
+    };
+    let completion = Arc::clone(run.completion());
+    let submission = Box::new(Submission {
+        run: Some(run),
+        completion,
+        graph,
+    });
+    submission.completion.count_in(in_flight);
+    let run = submission.run.as_ref().expect("just stored");
+    // SAFETY: the run is in its final place inside the box, which is freed
+    // only once the run's completion is done: by the handle after it saw the
+    // completion done, or by the finisher (`Completion::detach`).
+    unsafe { run.start() };
+    RunHandle {
+        state: HandleState::Running(submission),
+        token,
+    }
+}
+
+impl Submission {
+    /// The graph and the report of a run that is done.
+    fn into_parts(mut self: Box<Self>) -> (Graph<'static>, RunReport) {
+        let report = self.run.take().expect("a run is reported once").into_report();
+        // SAFETY: the run that borrowed the graph is gone (reported just
+        // above); the pointer is the leaked box's, given back once: `Drop`
+        // frees the graph only while `run` is still there.
+        let graph = unsafe { Box::from_raw(self.graph.as_ptr()) };
+        std::mem::forget(self);
+        (*graph, report)
+    }
+}
+
+impl Drop for Submission {
+    fn drop(&mut self) {
+        // Only a run that is done is dropped (see the module docs): first
+        // the run state, then the graph it borrowed.
+        drop(self.run.take());
+        // SAFETY: as in `into_parts`; `into_parts` forgets the submission
+        // after taking the graph, so this runs only while it is still owned.
+        drop(unsafe { Box::from_raw(self.graph.as_ptr()) });
+    }
+}
+
+impl RunHandle {
+    /// Blocks until the run is over and gives back the graph and its
+    /// report. On a worker thread of the same executor this blocks the
+    /// worker (see [`Executor`](crate::Executor)).
+    pub fn wait(mut self) -> (Graph<'static>, RunReport) {
+        if let HandleState::Running(submission) = &self.state {
+            submission.completion.wait();
+        }
+        self.take()
+    }
+
+    /// Asks the run to stop, as a [`CancelToken`] given to
+    /// [`RunOptions::cancel_token`](crate::RunOptions::cancel_token) would
+    /// (a token given there is not cancelled by this). Returns at once.
+    pub fn cancel(&self) {
+        self.token.cancel();
+    }
+
+    /// Whether the run is over (so that `wait` would not block).
+    #[must_use]
+    pub fn is_finished(&self) -> bool {
+        match &self.state {
+            HandleState::Running(submission) => submission.completion.is_done(),
+            _ => true,
+        }
+    }
+
+    /// The outcome of a run that is done.
+    fn take(&mut self) -> (Graph<'static>, RunReport) {
+        match std::mem::replace(&mut self.state, HandleState::Taken) {
+            HandleState::Running(submission) => submission.into_parts(),
+            HandleState::Refused(graph, error) => {
+                let report = RunReport::refused(graph.id(), graph.len(), error);
+                (*graph, report)
+            }
+            HandleState::Taken => panic!("a RunHandle was polled after it returned Ready"),
+        }
+    }
+}
+
+impl Future for RunHandle {
+    type Output = (Graph<'static>, RunReport);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let HandleState::Running(submission) = &this.state {
+            if submission.completion.poll(cx.waker()) == Polled::Pending {
+                return Poll::Pending;
+            }
+        }
+        Poll::Ready(this.take())
+    }
+}
+
+impl Drop for RunHandle {
+    fn drop(&mut self) {
+        if let HandleState::Running(submission) =
+            std::mem::replace(&mut self.state, HandleState::Taken)
+        {
+            let completion = Arc::clone(&submission.completion);
+            // Done already: the submission comes back and drops here.
+            drop(completion.detach(submission));
+        }
+    }
+}
+
+impl fmt::Debug for RunHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunHandle")
+            .field("finished", &self.is_finished())
+            .finish_non_exhaustive()
+    }
+}

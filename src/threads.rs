@@ -1,0 +1,85 @@
+//! [`ThreadSetup`]: how an executor starts its worker threads: their
+//! names, stack size, and the handlers that run on each thread when it
+//! starts and before it exits.
+
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+
+use crate::error::drop_panic_payload;
+use crate::sync::Arc;
+use crate::tag::Tag;
+
+/// Names a worker thread from its pool's tag and its index in the pool.
+pub(crate) type NameThread = Arc<dyn Fn(&Tag, usize) -> String + Send + Sync>;
+
+/// Runs on a worker thread, given its pool's tag and its index in the pool.
+pub(crate) type ThreadHandler = Arc<dyn Fn(&Tag, usize) + Send + Sync>;
+
+/// What every worker thread of an executor is started with.
+#[derive(Clone, Default)]
+pub(crate) struct ThreadSetup {
+    pub(crate) name: Option<NameThread>,
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) on_start: Option<ThreadHandler>,
+    pub(crate) on_stop: Option<ThreadHandler>,
+}
+
+impl ThreadSetup {
+    /// The name of worker `index` of `tag`'s pool: the configured one, or
+    /// `taskflow-<tag>-<index>`. Either way a NUL (which a thread name
+    /// cannot hold) is shown as `\0`.
+    pub(crate) fn thread_name(&self, tag: &Tag, index: usize) -> String {
+        let name = match &self.name {
+            Some(name) => call_guarded("thread_name", || name(tag, index))
+                .unwrap_or_else(|| default_name(tag, index)),
+            None => default_name(tag, index),
+        };
+        name.replace('\0', "\\0")
+    }
+
+    /// Runs the start handler, if any, on the calling worker thread.
+    pub(crate) fn started(&self, tag: &Tag, index: usize) {
+        if let Some(handler) = &self.on_start {
+            call_guarded("on_thread_start", || handler(tag, index));
+        }
+    }
+
+    /// Runs the stop handler, if any, on the calling worker thread.
+    pub(crate) fn stopping(&self, tag: &Tag, index: usize) {
+        if let Some(handler) = &self.on_stop {
+            call_guarded("on_thread_stop", || handler(tag, index));
+        }
+    }
+}
+
+fn default_name(tag: &Tag, index: usize) -> String {
+    format!("taskflow-{}-{index}", tag.as_str())
+}
+
+/// Calls a user's handler with panics caught: a worker must not die of
+/// one (its pool would be a worker short for good), so the panic is
+/// reported on stderr, where the default panic hook has already printed
+/// its message, and the thread goes on.
+fn call_guarded<R>(handler: &str, call: impl FnOnce() -> R) -> Option<R> {
+    match panic::catch_unwind(AssertUnwindSafe(call)) {
+        Ok(value) => Some(value),
+        Err(payload) => {
+            eprintln!(
+                "taskflow: the executor's {handler} handler panicked; the worker thread goes on"
+            );
+            drop_panic_payload(payload);
+            None
+        }
+    }
+}
+
+impl fmt::Debug for ThreadSetup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadSetup")
+            .field("custom_name", &self.name.is_some())
+            .field("stack_size", &self.stack_size)
+            .field("on_start", &self.on_start.is_some())
+            .field("on_stop", &self.on_stop.is_some())
+            .finish()
+    }
+}
