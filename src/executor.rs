@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::num::NonZeroUsize;
 
+use crate::cancel::CancelToken;
+use crate::completion::InFlight;
 use crate::error::{BuildError, GraphError};
 use crate::graph::Graph;
 use crate::options::RunOptions;
@@ -12,10 +14,8 @@ use crate::pin::CorePlan;
 use crate::pool::{Pool, PoolHandle};
 use crate::report::RunReport;
 use crate::run::Run;
-use crate::sync::{Arc, Mutex};
-use crate::cancel::CancelToken;
-use crate::completion::InFlight;
 use crate::submit::{RunHandle, submit};
+use crate::sync::{Arc, Mutex};
 use crate::tag::Tag;
 use crate::threads::ThreadSetup;
 

@@ -48,6 +48,8 @@
 mod arena;
 mod body;
 mod cancel;
+#[cfg(doctest)]
+mod compile_fail;
 mod completion;
 mod context;
 mod cycle;

@@ -240,7 +240,9 @@ impl<'g> Run<'g> {
         // moment before.
         self.stopped.load(Ordering::Relaxed)
             || self.cancel.as_ref().is_some_and(CancelToken::is_cancelled)
-            || self.deadline.is_some_and(|deadline| self.deadline_passed(deadline))
+            || self
+                .deadline
+                .is_some_and(|deadline| self.deadline_passed(deadline))
     }
 
     /// Whether `deadline` has passed; once it has, the run is marked

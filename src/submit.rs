@@ -132,7 +132,11 @@ pub(crate) fn submit(
 impl Submission {
     /// The graph and the report of a run that is done.
     fn into_parts(mut self: Box<Self>) -> (Graph<'static>, RunReport) {
-        let report = self.run.take().expect("a run is reported once").into_report();
+        let report = self
+            .run
+            .take()
+            .expect("a run is reported once")
+            .into_report();
         // SAFETY: the run that borrowed the graph is gone (reported just
         // above); the pointer is the leaked box's, given back once: `Drop`
         // frees the graph only while `run` is still there.

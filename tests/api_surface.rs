@@ -109,7 +109,8 @@ fn signatures_of_the_contract() {
 
     let _: fn(Task<'static, u32>, &'static str) -> Task<'static, u32> = Task::tag;
     let _: fn(Task<'static, u32>, TaskRef) -> Task<'static, u32> = Task::after;
-    let _: fn(Task<'static, u32>, Vec<TaskRef>) -> Task<'static, u32> = Task::after_all::<Vec<TaskRef>>;
+    let _: fn(Task<'static, u32>, Vec<TaskRef>) -> Task<'static, u32> =
+        Task::after_all::<Vec<TaskRef>>;
 
     let _: Tag = Tag::DEFAULT;
     assert!(matches!(FailurePolicy::default(), FailurePolicy::FailFast));

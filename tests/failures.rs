@@ -39,7 +39,11 @@ fn ok_task(calls: &Arc<Calls>, name: &'static str) -> Task<'static, &'static str
     })
 }
 
-fn err_task(calls: &Arc<Calls>, name: &'static str, message: &'static str) -> Task<'static, &'static str> {
+fn err_task(
+    calls: &Arc<Calls>,
+    name: &'static str,
+    message: &'static str,
+) -> Task<'static, &'static str> {
     let calls = Arc::clone(calls);
     Task::new(
         name,
