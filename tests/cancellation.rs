@@ -310,3 +310,170 @@ fn is_cancelled_is_false_in_an_undisturbed_run() {
         assert!(!token.is_cancelled());
     });
 }
+
+#[test]
+fn a_task_that_returns_cancelled_ends_cancelled_and_its_dependents_skipped() {
+    watchdog(|| {
+        use taskflow_engine::Cancelled;
+        for workers in [1, 2] {
+            let mut graph = Graph::new();
+            let gives_up = graph.add(Task::new("gives up", |_| -> Result<u32, Error> {
+                Err(Cancelled.into())
+            }));
+            let below =
+                graph.add(Task::new("below", move |cx| Ok(*cx.input(gives_up)?)).after(gives_up));
+            let other = graph.add(Task::new("other", |_| Ok(1u32)));
+            let after_other =
+                graph.add(Task::new("after other", move |cx| Ok(*cx.input(other)?)).after(other));
+            let report = executor(workers).run(&mut graph).unwrap();
+            assert!(
+                matches!(report.outcome(gives_up), Outcome::Cancelled),
+                "{report}"
+            );
+            assert!(
+                matches!(report.outcome(below), Outcome::Skipped),
+                "{report}"
+            );
+            assert!(
+                report.outcome(after_other).is_success(),
+                "not a failure: the run goes on"
+            );
+            assert_eq!(
+                (
+                    report.cancelled(),
+                    report.skipped(),
+                    report.failed(),
+                    report.succeeded()
+                ),
+                (1, 1, 0, 2)
+            );
+            assert!(!report.is_success());
+            assert!(graph.output(gives_up).is_none());
+        }
+    });
+}
+
+#[test]
+fn child_tokens_are_cancelled_with_their_parent_and_not_the_reverse() {
+    watchdog(|| {
+        let parent = CancelToken::new();
+        let child = parent.child();
+        let grandchild = child.child();
+        let sibling = parent.child();
+        child.cancel();
+        assert!(child.is_cancelled() && grandchild.is_cancelled());
+        assert!(!parent.is_cancelled() && !sibling.is_cancelled());
+        parent.cancel();
+        assert!(sibling.is_cancelled());
+        assert!(parent.child().is_cancelled(), "born of a cancelled parent");
+
+        // A run given a child stops when the parent is cancelled.
+        let parent = CancelToken::new();
+        let started = Signal::new();
+        let mut graph = Graph::new();
+        let seen = Arc::clone(&started);
+        let running = graph.add(Task::new("running", move |cx| {
+            seen.raise();
+            wait_until("the parent's cancel", || cx.is_cancelled())?;
+            Ok(())
+        }));
+        let next = graph.add(Task::new("next", |_| Ok(())).after(running));
+        let stopper = parent.clone();
+        let waiter = Arc::clone(&started);
+        let canceller = thread::spawn(move || {
+            waiter.wait().unwrap();
+            stopper.cancel();
+        });
+        let options = RunOptions::new().cancel_token(parent.child());
+        let report = executor(1).run_with(&mut graph, options).unwrap();
+        canceller.join().unwrap();
+        assert!(report.outcome(running).is_success());
+        assert!(matches!(report.outcome(next), Outcome::Cancelled));
+    });
+}
+
+#[test]
+fn wait_timeout_returns_on_cancel_or_timeout_without_spinning() {
+    watchdog(|| {
+        let token = CancelToken::new();
+        let started = std::time::Instant::now();
+        assert!(!token.wait_timeout(Duration::from_millis(30)));
+        assert!(
+            started.elapsed() >= Duration::from_millis(30),
+            "waited the whole timeout"
+        );
+
+        // A waiter on a grandchild is woken by a cancel of the root.
+        let child = token.child().child();
+        let waiter = thread::spawn(move || child.wait_timeout(Duration::from_secs(60)));
+        thread::sleep(Duration::from_millis(20));
+        token.cancel();
+        assert!(
+            waiter.join().unwrap(),
+            "woken by the cancel, long before its timeout"
+        );
+        assert!(
+            token.wait_timeout(Duration::ZERO),
+            "already cancelled: at once"
+        );
+        assert!(
+            token.wait_timeout(Duration::MAX),
+            "a timeout too long for the clock"
+        );
+
+        // A task that waits for its run's token, instead of polling.
+        let token = CancelToken::new();
+        let mut graph = Graph::new();
+        let inner = token.clone();
+        let waits = graph.add(Task::new("waits", move |_| {
+            if inner.wait_timeout(Duration::from_secs(60)) {
+                Err(taskflow_engine::Cancelled.into())
+            } else {
+                Ok(())
+            }
+        }));
+        let stopper = token.clone();
+        let canceller = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(20));
+            stopper.cancel();
+        });
+        let report = executor(1)
+            .run_with(&mut graph, RunOptions::new().cancel_token(token))
+            .unwrap();
+        canceller.join().unwrap();
+        assert!(
+            matches!(report.outcome(waits), Outcome::Cancelled),
+            "{report}"
+        );
+    });
+}
+
+#[test]
+fn a_deadline_cancels_what_has_not_started_and_running_tasks_see_it() {
+    watchdog(|| {
+        let deadline = std::time::Instant::now() + Duration::from_millis(50);
+        let mut graph = Graph::new();
+        let first = graph.add(Task::new("first", |cx| {
+            // Sees the deadline pass while it runs.
+            wait_until("the deadline", || cx.is_cancelled())?;
+            Ok(())
+        }));
+        let second = graph.add(Task::new("second", |_| Ok(())).after(first));
+        let report = executor(1)
+            .run_with(&mut graph, RunOptions::new().deadline(deadline))
+            .unwrap();
+        assert!(std::time::Instant::now() >= deadline);
+        assert!(report.outcome(first).is_success(), "{report}");
+        assert!(matches!(report.outcome(second), Outcome::Cancelled));
+
+        let mut graph = Graph::new();
+        let never = graph.add(Task::new("never", |_| Ok(())));
+        let report = executor(2)
+            .run_with(
+                &mut graph,
+                RunOptions::new().deadline(std::time::Instant::now()),
+            )
+            .unwrap();
+        assert!(matches!(report.outcome(never), Outcome::Cancelled));
+    });
+}

@@ -615,3 +615,147 @@ fn random_runs_keep_the_outcome_rules_under_every_policy() {
         }
     });
 }
+
+/// An error type with a source, to see how a failure's chain prints.
+#[derive(Debug)]
+struct Wrapped(std::io::Error);
+
+impl std::fmt::Display for Wrapped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("could not read the manifest")
+    }
+}
+
+impl std::error::Error for Wrapped {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+/// Every message of an error's chain, as error reporters print it.
+fn chain(error: &dyn std::error::Error) -> Vec<String> {
+    let mut messages = vec![error.to_string()];
+    let mut next = error.source();
+    while let Some(source) = next {
+        messages.push(source.to_string());
+        next = source.source();
+    }
+    messages
+}
+
+#[test]
+fn error_chains_print_every_message_once() {
+    watchdog(|| {
+        let mut graph = Graph::new();
+        let task = graph.add(Task::new("manifest", |_| -> Result<(), Error> {
+            Err(Wrapped(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such file",
+            )))?
+        }));
+        let report = executor(1).run(&mut graph).unwrap();
+        let error = report.outcome(task).error().expect("the task failed");
+        assert_eq!(
+            chain(error),
+            ["could not read the manifest", "no such file"]
+        );
+        let wrapped = error
+            .downcast_ref::<Wrapped>()
+            .expect("the task's own error");
+        assert_eq!(wrapped.0.kind(), std::io::ErrorKind::NotFound);
+        assert!(error.downcast_ref::<std::fmt::Error>().is_none());
+
+        // The errors of starting threads: the OS error once, as the source.
+        let spawn = taskflow_engine::GraphError::WorkerSpawn {
+            tag: "io".into(),
+            source: std::io::Error::other("out of threads"),
+        };
+        assert_eq!(
+            chain(&spawn),
+            ["cannot start the workers of tag `io`", "out of threads"]
+        );
+        let build = taskflow_engine::BuildError::Spawn {
+            tag: "io".into(),
+            source: std::io::Error::other("out of threads"),
+        };
+        assert_eq!(
+            chain(&build),
+            ["cannot start the workers of tag `io`", "out of threads"]
+        );
+    });
+}
+
+#[test]
+fn failures_and_iter_hand_out_handles() {
+    watchdog(|| {
+        let mut graph = Graph::new();
+        let fine = graph.add(Task::new("fine", |_| Ok(())));
+        let bad = graph.add(Task::new("bad", |_| -> Result<(), Error> { Err("bad")? }));
+        let below = graph.add(Task::new("below", |_| Ok(())).after(bad));
+        let report = executor(2).run_with(&mut graph, keep_going()).unwrap();
+        let failures: Vec<(TaskRef, &str, String)> = report
+            .failures()
+            .map(|(task, name, error)| (task, name, error.to_string()))
+            .collect();
+        assert_eq!(failures, [(bad.task_ref(), "bad", "bad".to_owned())]);
+        let outcomes: Vec<(TaskRef, bool, bool)> = report
+            .iter()
+            .map(|(task, outcome)| (task, outcome.is_success(), outcome.error().is_some()))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                (fine.task_ref(), true, false),
+                (bad.task_ref(), false, true),
+                (below.task_ref(), false, false),
+            ]
+        );
+        let owned: Vec<(TaskRef, String)> = report
+            .into_failures()
+            .map(|(task, name, _)| (task, name))
+            .collect();
+        assert_eq!(owned, [(bad.task_ref(), "bad".to_owned())]);
+    });
+}
+
+#[test]
+fn a_caught_panic_can_be_raised_again_with_its_own_payload() {
+    watchdog(|| {
+        #[derive(Debug, PartialEq)]
+        struct Code(u32);
+        let mut graph = Graph::new();
+        let typed = graph.add(Task::new("typed", |_| -> Result<(), Error> {
+            std::panic::panic_any(Code(7))
+        }));
+        let boxed_str = graph.add(Task::new("boxed", |_| -> Result<(), Error> {
+            std::panic::panic_any(Box::new("a boxed str"))
+        }));
+        let report = executor(1).run_with(&mut graph, keep_going()).unwrap();
+        for task in [typed, boxed_str] {
+            match report.outcome(task) {
+                Outcome::Failed(TaskError::Panicked(panic)) => {
+                    assert_eq!(panic.message(), "Box<dyn Any>", "the documented message");
+                }
+                other => panic!("{task:?} should have panicked: {other:?}"),
+            }
+        }
+        let (task, name, error) = report.into_failures().next().expect("two failures");
+        assert_eq!((task, name.as_str()), (typed.task_ref(), "typed"));
+        assert!(error.is_panic());
+        let payload = error.into_panic();
+        let raised = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            std::panic::resume_unwind(payload)
+        }))
+        .expect_err("resume_unwind raises the payload");
+        assert_eq!(raised.downcast_ref::<Code>(), Some(&Code(7)));
+
+        // An error gives itself back, boxed, as the payload.
+        let mut graph = Graph::new();
+        graph.add(Task::new("err", |_| -> Result<(), Error> { Err("plain")? }));
+        let report = executor(1).run(&mut graph).unwrap();
+        let (_, _, error) = report.into_failures().next().expect("one failure");
+        let payload = error.into_panic();
+        let error = payload.downcast_ref::<Error>().expect("a taskflow Error");
+        assert_eq!(error.to_string(), "plain");
+    });
+}

@@ -649,3 +649,90 @@ fn a_tag_that_cannot_name_a_thread_as_is_still_gets_a_pool() {
         assert!(executor.run(&mut graph).unwrap().is_success());
     });
 }
+
+#[test]
+fn builder_names_threads_sizes_stacks_and_runs_start_and_stop_handlers() {
+    watchdog(|| {
+        let events = Arc::new(Mutex::new(Vec::<String>::new()));
+        let (started, stopped) = (Arc::clone(&events), Arc::clone(&events));
+        let executor = taskflow_engine::ExecutorBuilder::new()
+            .workers_per_tag(2)
+            .thread_name(|tag, index| format!("build-{tag}-{index}"))
+            .stack_size(64 << 20)
+            .on_thread_start(move |tag, index| {
+                assert_eq!(
+                    thread::current().name(),
+                    Some(format!("build-{tag}-{index}").as_str())
+                );
+                started.lock().unwrap().push(format!("start {tag} {index}"));
+            })
+            .on_thread_stop(move |tag, index| {
+                stopped.lock().unwrap().push(format!("stop {tag} {index}"));
+            })
+            .build()
+            .unwrap();
+        let mut graph = Graph::new();
+        let name = graph.add(Task::new("name", |_| {
+            Ok(thread::current().name().map(str::to_owned))
+        }));
+        // About 16 MiB of stack: far past the 2 MiB default, within 64.
+        let deep = graph.add(Task::new("deep", |_| Ok(recurse(16 * 1024))).tag("deep"));
+        let report = executor.run(&mut graph).unwrap();
+        assert!(report.is_success(), "{report}");
+        let name = graph.output(name).unwrap().clone().unwrap();
+        assert!(
+            name == "build-default-0" || name == "build-default-1",
+            "{name}"
+        );
+        assert_eq!(graph.output(deep), Some(&(16 * 1024)));
+        drop(executor);
+        let mut events = events.lock().unwrap().clone();
+        events.sort();
+        assert_eq!(
+            events,
+            [
+                "start deep 0",
+                "start deep 1",
+                "start default 0",
+                "start default 1",
+                "stop deep 0",
+                "stop deep 1",
+                "stop default 0",
+                "stop default 1",
+            ]
+        );
+    });
+}
+
+/// Recurses `depth` times with a kilobyte of stack per frame.
+fn recurse(depth: usize) -> usize {
+    let frame = std::hint::black_box([1u8; 1024]);
+    if depth == 0 {
+        return 0;
+    }
+    1 + recurse(depth - 1) + usize::from(frame[depth % 1024] - 1)
+}
+
+#[test]
+fn a_panicking_thread_handler_leaves_the_worker_serving() {
+    watchdog(|| {
+        let executor = Executor::builder()
+            .workers_per_tag(1)
+            .on_thread_start(|_, _| panic!("the start handler panicked"))
+            .on_thread_stop(|_, _| panic!("the stop handler panicked"))
+            .thread_name(|_, _| panic!("the naming handler panicked"))
+            .build()
+            .unwrap();
+        let mut graph = Graph::new();
+        let name = graph.add(Task::new("t", |_| {
+            Ok(thread::current().name().map(str::to_owned))
+        }));
+        assert!(executor.run(&mut graph).unwrap().is_success());
+        assert_eq!(
+            graph.output(name).unwrap().as_deref(),
+            Some("taskflow-default-0"),
+            "the default name when naming panicked"
+        );
+        drop(executor);
+    });
+}
