@@ -9,6 +9,11 @@
 #                                                                     cancel_races_a_completion
 #   relaxed_pending   run.rs decrements pending counts Relaxed        output_hand_off_between_workers,
 #                     instead of AcqRel                               diamond_on_two_workers
+#   waker_outside_lock completion.rs leaves a poller's waker after   polled_run_wakes_its_poller
+#                     unlocking, without looking at `done` again
+#   cancel_unlocked   cancel.rs notifies waiters without the lock    cancel_wakes_a_waiting_child
+#   orphan_after_finish completion.rs leaves a dropped handle's run  dropped_handle_races_the_finish
+#                     for a finisher that already came
 set -u
 cd "$(dirname "$0")/.."
 
@@ -45,6 +50,9 @@ expect_caught lost_wakeup submit_while_the_worker_falls_asleep "deadlock"
 expect_caught lost_wakeup cancel_races_a_completion "deadlock"
 expect_caught relaxed_pending output_hand_off_between_workers "Causality violation"
 expect_caught relaxed_pending diamond_on_two_workers "Causality violation"
+expect_caught waker_outside_lock polled_run_wakes_its_poller "deadlock"
+expect_caught cancel_unlocked cancel_wakes_a_waiting_child "deadlock"
+expect_caught orphan_after_finish dropped_handle_races_the_finish "the graph was freed once"
 
 if [ "$failures" -ne 0 ]; then
     echo "loom mutants: $failures problem(s)"

@@ -132,7 +132,10 @@ impl CancelToken {
         // that sees the token cancelled.
         self.node.cancelled.store(true, Ordering::Release);
         // Step 1 of the module docs: the lock orders this notification
-        // after any waiter's check that missed the flag.
+        // after any waiter's check that missed the flag. The planted bug
+        // `taskflow_mutant = "cancel_unlocked"` notifies without it; the
+        // loom models must then find the lost wake-up.
+        #[cfg(not(taskflow_mutant = "cancel_unlocked"))]
         let _guard = self.node.family.lock.lock();
         self.node.family.signal.notify_all();
     }

@@ -165,6 +165,10 @@ impl Completion {
     /// the run is done already.
     pub(crate) fn detach(&self, submission: Box<dyn Send>) -> Option<Box<dyn Send>> {
         let mut state = self.state.lock();
+        // The planted bug `taskflow_mutant = "orphan_after_finish"` leaves
+        // the submission even when the run is done, where no finisher will
+        // come for it; the loom models must then find it never freed.
+        #[cfg(not(taskflow_mutant = "orphan_after_finish"))]
         if state.done {
             return Some(submission);
         }

@@ -391,7 +391,7 @@ impl ExecutorBuilder {
     where
         F: Fn(&Tag, usize) -> String + Send + Sync + 'static,
     {
-        self.config.threads.name = Some(Arc::new(name));
+        self.config.threads.name = Some(std::sync::Arc::new(name));
         self
     }
 
@@ -413,7 +413,7 @@ impl ExecutorBuilder {
     where
         F: Fn(&Tag, usize) + Send + Sync + 'static,
     {
-        self.config.threads.on_start = Some(Arc::new(handler));
+        self.config.threads.on_start = Some(std::sync::Arc::new(handler));
         self
     }
 
@@ -425,7 +425,7 @@ impl ExecutorBuilder {
     where
         F: Fn(&Tag, usize) + Send + Sync + 'static,
     {
-        self.config.threads.on_stop = Some(Arc::new(handler));
+        self.config.threads.on_stop = Some(std::sync::Arc::new(handler));
         self
     }
 

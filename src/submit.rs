@@ -72,9 +72,9 @@ struct Submission {
     /// Declared first: dropped before `graph` is freed.
     run: Option<Run<'static>>,
     completion: Arc<Completion>,
-    /// The graph, from `Box::into_raw`: owned here, freed in `Drop` or
-    /// handed back by `into_parts`.
-    graph: NonNull<Graph<'static>>,
+    /// The graph, from a leaked box: owned here until `into_parts` hands it
+    /// back (and takes it out), or freed in `Drop`.
+    graph: Option<NonNull<Graph<'static>>>,
 }
 
 // SAFETY: a submission owns its graph (the pointer is a box's) and the run
@@ -115,7 +115,7 @@ pub(crate) fn submit(
     let submission = Box::new(Submission {
         run: Some(run),
         completion,
-        graph,
+        graph: Some(graph),
     });
     submission.completion.count_in(in_flight);
     let run = submission.run.as_ref().expect("just stored");
@@ -132,17 +132,13 @@ pub(crate) fn submit(
 impl Submission {
     /// The graph and the report of a run that is done.
     fn into_parts(mut self: Box<Self>) -> (Graph<'static>, RunReport) {
-        let report = self
-            .run
-            .take()
-            .expect("a run is reported once")
-            .into_report();
+        let run = self.run.take().expect("a run is reported once");
+        let report = run.into_report();
+        let graph = self.graph.take().expect("the graph is handed back once");
         // SAFETY: the run that borrowed the graph is gone (reported just
-        // above); the pointer is the leaked box's, given back once: `Drop`
-        // frees the graph only while `run` is still there.
-        let graph = unsafe { Box::from_raw(self.graph.as_ptr()) };
-        std::mem::forget(self);
-        (*graph, report)
+        // above), and the pointer is the leaked box's, taken out of the
+        // submission so that `Drop` does not free it again.
+        (*unsafe { Box::from_raw(graph.as_ptr()) }, report)
     }
 }
 
@@ -151,9 +147,12 @@ impl Drop for Submission {
         // Only a run that is done is dropped (see the module docs): first
         // the run state, then the graph it borrowed.
         drop(self.run.take());
-        // SAFETY: as in `into_parts`; `into_parts` forgets the submission
-        // after taking the graph, so this runs only while it is still owned.
-        drop(unsafe { Box::from_raw(self.graph.as_ptr()) });
+        if let Some(graph) = self.graph.take() {
+            // SAFETY: the pointer is the leaked box's and still owned here
+            // (`into_parts` takes it out), and the run that borrowed the
+            // graph was dropped just above.
+            drop(unsafe { Box::from_raw(graph.as_ptr()) });
+        }
     }
 }
 

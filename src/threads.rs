@@ -6,8 +6,12 @@ use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 
 use crate::error::drop_panic_payload;
-use crate::sync::Arc;
 use crate::tag::Tag;
+
+// The handlers are shared with `std`'s `Arc` even under loom: they are
+// configuration, set before any thread starts and only read after, not part
+// of the scheduling protocol, and loom's `Arc` cannot hold a `dyn Fn`.
+use std::sync::Arc;
 
 /// Names a worker thread from its pool's tag and its index in the pool.
 pub(crate) type NameThread = Arc<dyn Fn(&Tag, usize) -> String + Send + Sync>;

@@ -283,3 +283,80 @@ fn drop_while_workers_sleep() {
         drop(executor);
     });
 }
+
+/// A waker that unparks the loom thread that polls.
+struct Unpark(loom::thread::Thread);
+
+impl std::task::Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Model 9: a submitted run is polled as a future while its worker finishes
+/// it. The poller either sees the run done or leaves its waker where the
+/// finisher takes it; a lost wake-up leaves the poller parked forever, which
+/// loom reports as a deadlock.
+#[test]
+fn polled_run_wakes_its_poller() {
+    check(3, || {
+        use std::future::Future;
+        use std::task::{Context as Poller, Poll, Waker};
+
+        let executor = executor(1);
+        let mut graph = Graph::new();
+        let only = graph.add(Task::new("only", |_: &Context<'_>| Ok(5u8)));
+        let mut handle = executor.submit(graph, RunOptions::new());
+        let waker = Waker::from(Arc::new(Unpark(loom::thread::current())));
+        let mut poller = Poller::from_waker(&waker);
+        let (mut graph, report) = loop {
+            match std::pin::Pin::new(&mut handle).poll(&mut poller) {
+                Poll::Ready(done) => break done,
+                Poll::Pending => loom::thread::park(),
+            }
+        };
+        assert!(report.is_success(), "{report:?}");
+        assert_eq!(graph.take_output(only), Some(5));
+    });
+}
+
+/// Model 10: a handle dropped while its run is in flight races the worker
+/// that finishes the run: whichever comes second frees the run and its
+/// graph, exactly once, and dropping the executor waits for the run.
+#[test]
+fn dropped_handle_races_the_finish() {
+    check(3, || {
+        struct CountsDrop(Arc<AtomicUsize>);
+        impl Drop for CountsDrop {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let drops = Arc::new(AtomicUsize::new(0));
+        let guard = CountsDrop(Arc::clone(&drops));
+        let executor = executor(1);
+        let mut graph = Graph::new();
+        graph.add(Task::new("only", move |_: &Context<'_>| {
+            let _keep = &guard;
+            Ok(())
+        }));
+        drop(executor.submit(graph, RunOptions::new()));
+        drop(executor);
+        assert_eq!(drops.load(Ordering::Relaxed), 1, "the graph was freed once");
+    });
+}
+
+/// Model 11: a thread waits on a child token while another cancels the
+/// parent: the waiter must wake (a lost wake-up is a deadlock, since loom's
+/// timed waits never time out).
+#[test]
+fn cancel_wakes_a_waiting_child() {
+    check(3, || {
+        let parent = CancelToken::new();
+        let child = parent.child();
+        let waiter =
+            loom::thread::spawn(move || child.wait_timeout(std::time::Duration::from_secs(3600)));
+        parent.cancel();
+        assert!(waiter.join().expect("the waiter does not panic"));
+    });
+}
