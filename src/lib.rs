@@ -71,6 +71,12 @@ mod tag;
 mod task;
 mod worker;
 
+/// The README's Rust blocks, run as doctests (its quick start among them), so
+/// that the README cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme_doctests {}
+
 pub use body::TaskBody;
 pub use cancel::CancelToken;
 pub use context::Context;
