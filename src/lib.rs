@@ -51,6 +51,7 @@ mod cancel;
 mod completion;
 mod context;
 mod cycle;
+mod dot;
 mod error;
 mod executor;
 mod graph;
