@@ -3,14 +3,14 @@
 //! after the first run (which may reorganise the graph's storage: engines
 //! before commit c8cdb8a compiled the edges into arrays then).
 //!
-//! For each shape of BENCH-SHAPES.md with the empty body, the bench records
-//! the bytes held by live allocations before and after building the graph
-//! (the generator's shape and the body flags exist before, the builder's
-//! temporary handle list is freed before the second reading), then runs the
-//! graph once, drops the report and reads how many bytes dropping the graph
-//! frees. Sizes are the requested sizes (`Layout::size`): the allocator's own
-//! rounding and headers come on top (glibc: 8 bytes per block, 16-byte
-//! granules, 32 bytes at least).
+//! For each shape of `../shared/BENCH-SHAPES.md` (from the repository root)
+//! with the empty body, the bench records the bytes held by live allocations
+//! before and after building the graph (the generator's shape and the body
+//! flags exist before, the builder's temporary handle list is freed before
+//! the second reading), then runs the graph once, drops the report and reads
+//! how many bytes dropping the graph frees. Sizes are the requested sizes
+//! (`Layout::size`): the allocator's own rounding and headers come on top
+//! (glibc: 8 bytes per block, 16-byte granules, 32 bytes at least).
 //!
 //! The closures' captures are taken out: each task's closure captures only
 //! its [`EmptyBody`](support::bodies::EmptyBody), a reference to its byte,

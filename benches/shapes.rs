@@ -1,6 +1,7 @@
-//! Criterion benchmarks of taskflow on every shape of
-//! `/work/shared/BENCH-SHAPES.md`, with the baselines in the same groups so
-//! that one `cargo bench` compares them (see `BENCHMARKS.md`).
+//! Criterion benchmarks of taskflow on every shape of the benchmark shapes
+//! document, `../shared/BENCH-SHAPES.md` (from the repository root), with the
+//! baselines in the same groups so that one `cargo bench` compares them (see
+//! `BENCHMARKS.md`).
 //!
 //! One group per shape and body. In each, on a graph generated once:
 //!

@@ -1,4 +1,4 @@
-//! The seed's file pipeline: each of five files is read (tag `io`), then
+//! The file pipeline: each of five files is read (tag `io`), then
 //! processed and compressed (tag `cpu`), with two workers per tag.
 //!
 //! Processing turns a file's text into its sorted vocabulary with word

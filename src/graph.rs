@@ -278,6 +278,12 @@ impl<'env> Graph<'env> {
         })
     }
 
+    /// The tasks' names, the tag table and the task table, for code outside
+    /// this module that reads the graph's structure ([`crate::dot`]).
+    pub(crate) fn structure(&self) -> (&[Name], &[Tag], &TaskTable) {
+        (&self.names, &self.tags, &self.table)
+    }
+
     /// Adds the edge `from -> to` between tasks of this graph, or marks the
     /// graph too large if the counts would overflow.
     fn add_edge(&mut self, from: u32, to: u32, count_now: bool) {

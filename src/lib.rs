@@ -53,6 +53,7 @@ mod compile_fail;
 mod completion;
 mod context;
 mod cycle;
+mod dot;
 mod error;
 mod executor;
 mod graph;
@@ -74,6 +75,12 @@ mod tag;
 mod task;
 mod threads;
 mod worker;
+
+/// The README's Rust blocks, run as doctests (its quick start among them), so
+/// that the README cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme_doctests {}
 
 pub use body::TaskBody;
 pub use cancel::{CancelToken, Cancelled};

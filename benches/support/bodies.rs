@@ -1,7 +1,8 @@
-//! The task bodies of BENCH-SHAPES.md, as small `Copy` values that every
-//! engine wraps in its own kind of closure, plus a checking body that the
-//! suite runs once per engine and shape, outside timing, to verify that the
-//! engine ran every task once and after all of its predecessors.
+//! The task bodies of `../shared/BENCH-SHAPES.md` (from the repository root),
+//! as small `Copy` values that every engine wraps in its own kind of closure,
+//! plus a checking body that the suite runs once per engine and shape,
+//! outside timing, to verify that the engine ran every task once and after
+//! all of its predecessors.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};

@@ -1,6 +1,6 @@
-//! The benchmark shapes of `/work/shared/BENCH-SHAPES.md`, generated exactly
-//! as specified there so that taskflow, the baselines and outside engines
-//! run the identical graphs.
+//! The benchmark shapes of `../shared/BENCH-SHAPES.md` (from the repository
+//! root), generated exactly as specified there so that taskflow, the
+//! baselines and outside engines run the identical graphs.
 //!
 //! A [`Shape`] is a plain graph: task indices in a valid topological order,
 //! with successor and predecessor lists as compressed sparse rows. The
