@@ -19,7 +19,7 @@ use std::io::{self, BufWriter, Write};
 
 use crate::graph::Graph;
 
-impl Graph {
+impl Graph<'_> {
     /// Writes the graph in Graphviz DOT: one cluster per tag (labelled with
     /// the tag), one node per task (labelled with its name), and every edge,
     /// an edge declared twice as two. Names and tags are escaped, so any

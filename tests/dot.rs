@@ -14,7 +14,7 @@ fn nothing(_: &Context<'_>) -> Result<(), Error> {
 /// Two named tags and the default one; names with a quote, a backslash, a
 /// line break and other control characters; an edge declared twice; edges
 /// from `precede` that no run has counted yet, one of them backward.
-fn sample() -> Graph {
+fn sample() -> Graph<'static> {
     let mut graph = Graph::new();
     let read = graph.add(Task::new("read \"a.txt\"", nothing).tag("io"));
     let parse = graph.add(
