@@ -9,6 +9,19 @@ use crate::tag::Tag;
 
 /// Handed to a task's body while it runs: the outputs of its dependencies,
 /// whether its run was stopped, and who it is.
+///
+/// ```
+/// use taskflow_engine::{Executor, Graph, Task};
+///
+/// let mut graph = Graph::new();
+/// let who = graph.add(Task::new("who", |cx| {
+///     Ok(format!("{} on {} (worker {})", cx.name(), cx.tag(), cx.worker_index()))
+/// }).tag("io"));
+/// let executor = Executor::builder().workers_per_tag(1).build().expect("one worker");
+/// assert!(executor.run(&mut graph)?.is_success());
+/// assert_eq!(graph.output(who).map(String::as_str), Some("who on io (worker 0)"));
+/// # Ok::<(), taskflow_engine::GraphError>(())
+/// ```
 pub struct Context<'a> {
     run: &'a Run<'a>,
     task: u32,
@@ -28,6 +41,35 @@ impl<'a> Context<'a> {
     /// dependencies are guaranteed to have finished. Since a task runs only
     /// after all of its dependencies succeeded, a declared dependency always
     /// has an output.
+    ///
+    /// ```
+    /// use taskflow_engine::{Executor, Graph, InputError, Task};
+    ///
+    /// let mut graph = Graph::new();
+    /// let left = graph.add(Task::new("left", |_| Ok(2)));
+    /// let right = graph.add(Task::new("right", |_| Ok(3)));
+    /// let product = graph.add(
+    ///     Task::new("product", move |cx| Ok(cx.input(left)? * cx.input(right)?))
+    ///         .after(left)
+    ///         .after(right),
+    /// );
+    /// // Reading a task that is not a declared dependency is an error, never a race.
+    /// let nosy = graph.add(Task::new("nosy", move |cx| {
+    ///     let refused = cx.input(left).unwrap_err();
+    ///     assert!(matches!(refused.downcast_ref::<InputError>(), Some(InputError::NotADependency { .. })));
+    ///     Ok(())
+    /// }));
+    /// assert!(Executor::new().run(&mut graph)?.is_success());
+    /// assert_eq!(graph.output(product), Some(&6));
+    /// # let _ = nosy;
+    /// # Ok::<(), taskflow_engine::GraphError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// An [`InputError`] (boxed): [`NotADependency`](InputError::NotADependency)
+    /// for a task that is not a declared dependency,
+    /// [`ForeignTask`](InputError::ForeignTask) for a task of another graph.
     pub fn input<U: 'static>(&self, dependency: TaskId<U>) -> Result<&'a U, Error> {
         let slot = self.run.input(self.task, dependency.task)?;
         slot.downcast_ref::<Option<U>>()

@@ -12,7 +12,20 @@ use crate::tag::Tag;
 /// The error a task returns: any error that can cross threads.
 ///
 /// `?` converts most error types into it, so a task body can write
-/// `Ok(std::fs::read(path)?)`.
+/// `Ok(std::fs::read(path)?)`, and a string converts too:
+///
+/// ```
+/// use taskflow_engine::Error;
+///
+/// fn parse(text: &str) -> Result<u32, Error> {
+///     if text.is_empty() {
+///         return Err("empty input".into());
+///     }
+///     Ok(text.parse::<u32>()?)
+/// }
+/// assert_eq!(parse("7").unwrap(), 7);
+/// assert!(parse("x").is_err() && parse("").is_err());
+/// ```
 pub type Error = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Why a task failed.
@@ -231,6 +244,20 @@ impl PartialEq<&str> for Panic {
 /// When a graph has several problems, `run` reports the first of:
 /// [`ForeignTask`](GraphError::ForeignTask), [`TooLarge`](GraphError::TooLarge),
 /// [`Cycle`](GraphError::Cycle), [`WorkerSpawn`](GraphError::WorkerSpawn).
+///
+/// ```
+/// use taskflow_engine::{Executor, Graph, GraphError, Task};
+///
+/// let mut graph = Graph::new();
+/// let a = graph.add(Task::new("a", |_| Ok(())));
+/// let b = graph.add(Task::new("b", |_| Ok(())).after(a));
+/// graph.precede(b, a)?;
+/// match Executor::new().run(&mut graph) {
+///     Err(GraphError::Cycle { tasks }) => assert_eq!(tasks, ["a", "b"]),
+///     other => panic!("expected a cycle, got {other:?}"),
+/// }
+/// # Ok::<(), GraphError>(())
+/// ```
 #[non_exhaustive]
 #[derive(Debug)]
 pub enum GraphError {
@@ -293,6 +320,13 @@ fn write_names(f: &mut fmt::Formatter<'_>, names: &[String]) -> fmt::Result {
 }
 
 /// Why an [`ExecutorBuilder`](crate::ExecutorBuilder) could not build an executor.
+///
+/// ```
+/// use taskflow_engine::{BuildError, Executor};
+///
+/// let error = Executor::builder().tag_workers("io", 0).build().unwrap_err();
+/// assert!(matches!(error, BuildError::ZeroWorkers { tag: Some(ref tag) } if tag.as_str() == "io"));
+/// ```
 #[non_exhaustive]
 #[derive(Debug)]
 pub enum BuildError {
@@ -341,7 +375,8 @@ impl std::error::Error for BuildError {
 
 /// Why [`Context::input`](crate::Context::input) refused a read.
 ///
-/// It reaches the caller boxed in an [`Error`]; downcast to inspect it.
+/// It reaches the caller boxed in an [`Error`]; downcast to inspect it (see
+/// the example of [`Context::input`](crate::Context::input)).
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InputError {

@@ -26,7 +26,29 @@ use crate::threads::ThreadSetup;
 /// first runs, and lives as long as the executor. A pool never runs more
 /// tasks at once than it has workers, across all runs in progress; several
 /// threads may run different graphs on one executor at once. Dropping the
-/// executor stops and joins its threads.
+/// executor waits for runs [submitted](Executor::submit) to it, then stops
+/// and joins its threads.
+///
+/// ```
+/// use std::sync::Arc;
+/// use taskflow_engine::{Executor, Graph, Task};
+///
+/// let executor = Arc::new(Executor::builder().workers_per_tag(2).build()?);
+/// let callers: Vec<_> = (0..3)
+///     .map(|caller| {
+///         let executor = Arc::clone(&executor);
+///         std::thread::spawn(move || {
+///             let mut graph = Graph::new();
+///             let id = graph.add(Task::new("id", move |_| Ok(caller)));
+///             assert!(executor.run(&mut graph).unwrap().is_success());
+///             graph.take_output(id)
+///         })
+///     })
+///     .collect();
+/// let ids: Vec<_> = callers.into_iter().map(|caller| caller.join().unwrap()).collect();
+/// assert_eq!(ids, [Some(0), Some(1), Some(2)]);
+/// # Ok::<(), taskflow_engine::BuildError>(())
+/// ```
 ///
 /// Running a graph from inside one of this executor's tasks blocks that
 /// worker until the inner run completes; if the inner graph needs the same

@@ -29,6 +29,32 @@ use crate::task::Task;
 /// run, read outputs with [`output`](Graph::output) or move them out with
 /// [`take_output`](Graph::take_output). A graph can be run again: every run
 /// calls the task bodies anew and replaces their outputs.
+///
+/// `'env` is the lifetime of what the task bodies borrow: like the threads
+/// of [`std::thread::scope`], tasks may borrow the caller's data, because
+/// [`Executor::run`](crate::Executor::run) returns only after every task has
+/// finished. Data a body borrows must outlive the graph (declare it first),
+/// and a graph given to [`Executor::submit`](crate::Executor::submit), which
+/// outlives its caller's frame, borrows nothing (`Graph<'static>`).
+///
+/// ```
+/// use taskflow_engine::{Executor, Graph, Task};
+///
+/// let words = vec!["build", "tools", "need", "graphs"];
+/// let mut graph = Graph::new();
+/// let count = graph.add(Task::new("count", |_| Ok(words.len())));
+/// let longest = graph.add(Task::new("longest", |_| {
+///     Ok(words.iter().map(|word| word.len()).max().unwrap_or(0))
+/// }));
+/// let summary = graph.add(
+///     Task::new("summary", move |cx| Ok(format!("{} words, longest {}", cx.input(count)?, cx.input(longest)?)))
+///         .after(count)
+///         .after(longest),
+/// );
+/// assert!(Executor::new().run(&mut graph)?.is_success());
+/// assert_eq!(graph.take_output(summary).as_deref(), Some("4 words, longest 6"));
+/// # Ok::<(), taskflow_engine::GraphError>(())
+/// ```
 pub struct Graph<'env> {
     id: GraphId,
     /// Each task's name, apart from the bodies: a run reads names only to
@@ -165,13 +191,28 @@ impl<'env> Graph<'env> {
         })
     }
 
-    /// Makes `after` run only after `before` has succeeded.
-    ///
-    /// Refuses a task of another graph with [`GraphError::ForeignTask`], and
-    /// any edge once the graph holds more tasks or edges than it can index
-    /// with [`GraphError::TooLarge`]; either way the graph is left unchanged. Cycles are accepted here and refused by
+    /// Makes `after` run only after `before` has succeeded: an edge between
+    /// two tasks already added, for graphs whose dependencies are known only
+    /// after their tasks (otherwise [`Task::after`] is simpler). Adding the
+    /// same edge twice is harmless. Cycles are accepted here and refused by
     /// [`Executor::run`](crate::Executor::run) with [`GraphError::Cycle`].
-    /// Adding the same edge twice is harmless.
+    ///
+    /// ```
+    /// use taskflow_engine::{Executor, Graph, Task};
+    ///
+    /// let mut graph = Graph::new();
+    /// let link = graph.add(Task::new("link", |_| Ok("app")));
+    /// let compile = graph.add(Task::new("compile", |_| Ok("main.o")));
+    /// graph.precede(compile, link)?; // link runs after compile
+    /// assert!(Executor::new().run(&mut graph)?.is_success());
+    /// # Ok::<(), taskflow_engine::GraphError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`GraphError::ForeignTask`] for a task of another graph, and
+    /// [`GraphError::TooLarge`] once the graph holds more tasks or edges than
+    /// it can index; either way the graph is left unchanged.
     pub fn precede(
         &mut self,
         before: impl Into<TaskRef>,
@@ -232,6 +273,18 @@ impl<'env> Graph<'env> {
 
     /// Moves a task's output out of the graph (see [`output`](Graph::output)
     /// for when there is none). The task keeps no output until it runs again.
+    ///
+    /// ```
+    /// use taskflow_engine::{Executor, Graph, Task};
+    ///
+    /// let mut graph = Graph::new();
+    /// let text = graph.add(Task::new("text", |_| Ok(String::from("built"))));
+    /// assert!(Executor::new().run(&mut graph)?.is_success());
+    /// let owned: String = graph.take_output(text).expect("the task succeeded");
+    /// assert_eq!(owned, "built");
+    /// assert_eq!(graph.output(text), None, "taken");
+    /// # Ok::<(), taskflow_engine::GraphError>(())
+    /// ```
     pub fn take_output<T: 'static>(&mut self, task: TaskId<T>) -> Option<T> {
         let index = self.own_index(task.task).ok()?;
         // SAFETY: `&mut self` excludes every other access to the body, which

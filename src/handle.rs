@@ -20,7 +20,18 @@ impl GraphId {
 /// An untyped handle to a task of one graph.
 ///
 /// Every [`TaskId`] converts into one, so APIs that do not care about a
-/// task's output type take `impl Into<TaskRef>`.
+/// task's output type take `impl Into<TaskRef>`, and reports hand them out.
+///
+/// ```
+/// use taskflow_engine::{Graph, Task, TaskRef};
+///
+/// let mut graph = Graph::new();
+/// let number = graph.add(Task::new("number", |_| Ok(1u8)));
+/// let text = graph.add(Task::new("text", |_| Ok("one")));
+/// let both: Vec<TaskRef> = vec![number.into(), text.into()];
+/// assert_eq!(both[1].index(), 1);
+/// assert_eq!(graph.name(both[0]), Some("number"));
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TaskRef {
     pub(crate) graph: GraphId,
@@ -47,7 +58,19 @@ impl fmt::Debug for TaskRef {
 /// Use it to declare dependencies ([`Task::after`](crate::Task::after),
 /// [`Graph::precede`](crate::Graph::precede)), to read the output inside a
 /// dependent ([`Context::input`](crate::Context::input)) and after a run
-/// ([`Graph::output`](crate::Graph::output)).
+/// ([`Graph::output`](crate::Graph::output)). It is `Copy`, so closures
+/// capture it by value with `move`.
+///
+/// ```
+/// use taskflow_engine::{Executor, Graph, Task, TaskId};
+///
+/// let mut graph = Graph::new();
+/// let base: TaskId<u32> = graph.add(Task::new("base", |_| Ok(40)));
+/// let answer = graph.add(Task::new("answer", move |cx| Ok(cx.input(base)? + 2)).after(base));
+/// assert!(Executor::new().run(&mut graph)?.is_success());
+/// assert_eq!(graph.output(answer), Some(&42));
+/// # Ok::<(), taskflow_engine::GraphError>(())
+/// ```
 pub struct TaskId<T> {
     pub(crate) task: TaskRef,
     _output: PhantomData<fn() -> T>,

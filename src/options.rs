@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use crate::cancel::CancelToken;
 
-/// What a run does after a task fails (returns an error or panics).
+/// What a run does after a task fails (returns an error or panics). See
+/// the crate docs' "Handling failures" for both at work.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FailurePolicy {

@@ -8,6 +8,27 @@ use crate::handle::{GraphId, TaskRef};
 use crate::state::{CANCELLED, SKIPPED, SUCCEEDED};
 
 /// What happened to one task in a run.
+///
+/// ```
+/// use taskflow_engine::{Executor, FailurePolicy, Graph, Outcome, RunOptions, Task};
+///
+/// let mut graph = Graph::new();
+/// let fails = graph.add(Task::new("fails", |_| -> Result<(), _> { Err("no")? }));
+/// let skipped = graph.add(Task::new("skipped", |_| Ok(())).after(fails));
+/// let report = Executor::new().run_with(&mut graph, RunOptions::new().policy(FailurePolicy::KeepGoing))?;
+/// for (task, outcome) in report.iter() {
+///     match outcome {
+///         Outcome::Succeeded => println!("{task:?} succeeded"),
+///         Outcome::Failed(error) => println!("{task:?} failed: {error}"),
+///         Outcome::Skipped => println!("{task:?} skipped: a dependency did not succeed"),
+///         Outcome::Cancelled => println!("{task:?} cancelled"),
+///         _ => println!("{task:?}: {outcome:?}"),
+///     }
+/// }
+/// assert!(matches!(report.outcome(skipped), Outcome::Skipped));
+/// # let _ = fails;
+/// # Ok::<(), taskflow_engine::GraphError>(())
+/// ```
 #[non_exhaustive]
 #[derive(Debug)]
 pub enum Outcome {
@@ -15,11 +36,13 @@ pub enum Outcome {
     Succeeded,
     /// The task returned an error or panicked.
     Failed(TaskError),
-    /// The task did not run because a dependency failed or was skipped.
+    /// The task did not run because a dependency failed, was skipped, or
+    /// cancelled itself.
     Skipped,
-    /// The task did not run because the run was stopped: its cancel token
-    /// was cancelled, or a task failed under
-    /// [`FailFast`](crate::FailurePolicy::FailFast).
+    /// The task did not run because the run was stopped (its cancel token
+    /// was cancelled, its deadline passed, or a task failed under
+    /// [`FailFast`](crate::FailurePolicy::FailFast)), or it ran and returned
+    /// [`Cancelled`](crate::Cancelled).
     Cancelled,
 }
 
@@ -53,6 +76,18 @@ static CANCELLED_OUTCOME: Outcome = Outcome::Cancelled;
 /// A run that returns `Ok` may still have failed tasks: the report is
 /// `#[must_use]` so that `executor.run(&mut graph)?;` does not drop them
 /// unseen.
+///
+/// ```
+/// use taskflow_engine::{Executor, Graph, Task};
+///
+/// let mut graph = Graph::new();
+/// let ok = graph.add(Task::new("ok", |_| Ok(())));
+/// let report = Executor::new().run(&mut graph)?;
+/// assert!(report.is_success() && report.outcome(ok).is_success());
+/// assert_eq!((report.len(), report.succeeded(), report.failed()), (1, 1, 0));
+/// println!("{report}"); // 1 tasks: 1 succeeded, 0 failed, 0 skipped, 0 cancelled
+/// # Ok::<(), taskflow_engine::GraphError>(())
+/// ```
 #[must_use = "a run's task failures are in its report; check `is_success()` or `failures()`"]
 pub struct RunReport {
     graph: GraphId,

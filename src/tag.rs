@@ -9,6 +9,18 @@ use std::fmt;
 /// Tasks without a tag run on [`Tag::DEFAULT`]. A literal tag costs no
 /// allocation. Tags are meant to be few: each distinct tag is a pool of
 /// threads.
+///
+/// ```
+/// use taskflow_engine::{Executor, Tag, Task};
+///
+/// let pool = String::from("io");
+/// let task = Task::new("read", |_| Ok(())).tag(&pool); // &String, String, &'static str
+/// # let _ = task;
+/// let executor = Executor::builder().tag_workers(Tag::new("io"), 4).build()?;
+/// assert_eq!(executor.workers(&pool), 4);
+/// assert_eq!(Tag::default(), Tag::DEFAULT);
+/// # Ok::<(), taskflow_engine::BuildError>(())
+/// ```
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Tag(Cow<'static, str>);
 
