@@ -5,8 +5,11 @@
 //! A blocking run lives on its caller's stack; a submitted one lives in a
 //! [`Submission`] on the heap: the graph, boxed so that it stays in place,
 //! and the run state that borrows it and that the run's jobs point at. The
-//! box moves (from the handle into the completion, say) but what it points
-//! to never does.
+//! submission is held through a raw pointer, not a `Box`, from the moment
+//! its run starts: workers reach the run through pointers of their own, and
+//! a `Box` would assert that it alone reaches what it points to (Miri's
+//! Tree Borrows reports exactly that). It becomes a box again only to be
+//! freed, once the run is done.
 //!
 //! Who frees it: the handle, once the run is done (after `wait`, a `poll`
 //! that returned `Ready`, or a drop after the end); or, for a handle
@@ -59,12 +62,49 @@ pub struct RunHandle {
 }
 
 enum HandleState {
-    /// The run is in flight or done, and not yet taken.
-    Running(Box<Submission>),
+    /// The run is in flight or done, and not yet taken: a leaked
+    /// `Box<Submission>`, owned by the handle.
+    Running(Running),
     /// The graph was refused before any task started.
     Refused(Box<Graph<'static>>, GraphError),
     /// The outcome was handed out (by `wait` or a `Ready` poll).
     Taken,
+}
+
+/// The submission of a run in flight: the pointer of a leaked box, which its
+/// holder owns and frees (`into_parts`, or `Drop` after the run is done).
+struct Running(NonNull<Submission>);
+
+// SAFETY: `Running` owns the submission as a box would, and `Submission`
+// is `Send`.
+unsafe impl Send for Running {}
+
+impl Running {
+    fn completion(&self) -> &Arc<Completion> {
+        // SAFETY: the submission is alive while its owner, `self`, is.
+        // Shared access is sound while workers use the run: they reach it
+        // only through shared references too (interior mutability).
+        unsafe { &self.0.as_ref().completion }
+    }
+
+    /// The graph and the report of a run that is done.
+    fn into_parts(self) -> (Graph<'static>, RunReport) {
+        let pointer = self.0;
+        std::mem::forget(self);
+        // SAFETY: the run is done, so no worker reaches the submission any
+        // more; the pointer is the leaked box's, owned by `self`, which was
+        // just forgotten, so it is taken back exactly once.
+        unsafe { Box::from_raw(pointer.as_ptr()) }.into_parts()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // SAFETY: as in `into_parts`. A `Running` is dropped only once its
+        // run is done (module docs): by the handle after it saw the run
+        // done, or by the finisher, through `Completion::detach`.
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
 }
 
 /// A submitted run and the graph it borrows.
@@ -112,16 +152,21 @@ pub(crate) fn submit(
         }
     };
     let completion = Arc::clone(run.completion());
-    let submission = Box::new(Submission {
+    let submission = Running(NonNull::from(Box::leak(Box::new(Submission {
         run: Some(run),
         completion,
         graph: Some(graph),
-    });
-    submission.completion.count_in(in_flight);
-    let run = submission.run.as_ref().expect("just stored");
-    // SAFETY: the run is in its final place inside the box, which is freed
-    // only once the run's completion is done: by the handle after it saw the
-    // completion done, or by the finisher (`Completion::detach`).
+    }))));
+    submission.completion().count_in(in_flight);
+    // SAFETY: the submission is alive and only read here (see
+    // `Running::completion`).
+    let run = unsafe { submission.0.as_ref() }
+        .run
+        .as_ref()
+        .expect("just stored");
+    // SAFETY: the run is in its final place inside the submission, which is
+    // freed only once the run's completion is done: by the handle after it
+    // saw the completion done, or by the finisher (`Completion::detach`).
     unsafe { run.start() };
     RunHandle {
         state: HandleState::Running(submission),
@@ -162,7 +207,7 @@ impl RunHandle {
     /// worker (see [`Executor`](crate::Executor)).
     pub fn wait(mut self) -> (Graph<'static>, RunReport) {
         if let HandleState::Running(submission) = &self.state {
-            submission.completion.wait();
+            submission.completion().wait();
         }
         self.take()
     }
@@ -178,7 +223,7 @@ impl RunHandle {
     #[must_use]
     pub fn is_finished(&self) -> bool {
         match &self.state {
-            HandleState::Running(submission) => submission.completion.is_done(),
+            HandleState::Running(submission) => submission.completion().is_done(),
             _ => true,
         }
     }
@@ -202,7 +247,7 @@ impl Future for RunHandle {
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         if let HandleState::Running(submission) = &this.state {
-            if submission.completion.poll(cx.waker()) == Polled::Pending {
+            if submission.completion().poll(cx.waker()) == Polled::Pending {
                 return Poll::Pending;
             }
         }
@@ -215,9 +260,9 @@ impl Drop for RunHandle {
         if let HandleState::Running(submission) =
             std::mem::replace(&mut self.state, HandleState::Taken)
         {
-            let completion = Arc::clone(&submission.completion);
+            let completion = Arc::clone(submission.completion());
             // Done already: the submission comes back and drops here.
-            drop(completion.detach(submission));
+            drop(completion.detach(Box::new(submission)));
         }
     }
 }

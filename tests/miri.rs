@@ -259,3 +259,55 @@ fn concurrent_runs_then_drop() {
         drop(executor);
     });
 }
+
+/// Submitted runs: a graph moved into a heap submission and handed back by
+/// `wait`, and one whose handle is dropped mid-run so that the finishing
+/// worker frees it; the executor's drop waits for the detached one.
+#[test]
+fn submitted_runs_waited_for_and_detached() {
+    watchdog_for(LIMIT, || {
+        let executor = executor(2);
+        for round in 0..ROUNDS {
+            let mut graph = Graph::new();
+            let text = graph.add(Task::new("text", move |_| Ok(format!("round {round}"))));
+            let len = graph.add(Task::new("len", move |cx| Ok(cx.input(text)?.len())).after(text));
+            let (mut graph, report) = executor.submit(graph, RunOptions::new()).wait();
+            assert!(report.is_success(), "{report:?}");
+            assert_eq!(graph.take_output(len), Some(format!("round {round}").len()));
+
+            let mut detached = Graph::new();
+            for index in 0..4 {
+                detached.add(Task::new("detached", move |_| Ok(vec![index; 8])));
+            }
+            drop(executor.submit(detached, RunOptions::new()));
+        }
+        drop(executor);
+    });
+}
+
+/// Scoped bodies: closures that borrow the caller's heap data, read on
+/// both workers.
+#[test]
+fn scoped_bodies_borrow_the_callers_data() {
+    watchdog_for(LIMIT, || {
+        let data: Vec<String> = (0..WIDTH).map(|index| index.to_string()).collect();
+        let executor = executor(2);
+        let mut graph = Graph::new();
+        let lengths: Vec<TaskId<usize>> = data
+            .iter()
+            .map(|text| graph.add(Task::new("len", move |_| Ok(text.len()))))
+            .collect();
+        let inputs = lengths.clone();
+        let total = graph.add(
+            Task::new("total", move |cx| {
+                inputs
+                    .iter()
+                    .try_fold(0, |sum, &id| Ok(sum + cx.input(id)?))
+            })
+            .after_all(lengths),
+        );
+        assert!(executor.run(&mut graph).unwrap().is_success());
+        let expected: usize = data.iter().map(String::len).sum();
+        assert_eq!(graph.output(total), Some(&expected));
+    });
+}
