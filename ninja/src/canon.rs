@@ -40,8 +40,7 @@ pub fn canonicalize(path: &str) -> String {
 }
 
 fn needs_work(path: &str) -> bool {
-    path.ends_with('/')
-        || path.split('/').any(|part| part == "." || part == "..")
+    path.ends_with('/') || path.split('/').any(|part| part == "." || part == "..")
 }
 
 #[cfg(test)]

@@ -152,13 +152,18 @@ impl Graph {
     }
 
     pub fn pool(&self, name: &str) -> Option<PoolId> {
-        self.pools.iter().position(|p| p.name == name && !name.is_empty())
+        self.pools
+            .iter()
+            .position(|p| p.name == name && !name.is_empty())
     }
 
     /// Files that some edge produces and no edge consumes.
+    /// In edge order, as ninja's `RootNodes`.
     pub fn roots(&self) -> Vec<FileId> {
-        (0..self.files.len())
-            .filter(|&f| self.files[f].producer.is_some() && self.files[f].consumers.is_empty())
+        self.edges
+            .iter()
+            .flat_map(|e| e.outs.iter().copied())
+            .filter(|&f| self.files[f].consumers.is_empty())
             .collect()
     }
 

@@ -274,7 +274,11 @@ impl<'a> Lexer<'a> {
 
     fn eat_whitespace(&mut self) {
         loop {
-            match (self.at(self.ofs), self.at(self.ofs + 1), self.at(self.ofs + 2)) {
+            match (
+                self.at(self.ofs),
+                self.at(self.ofs + 1),
+                self.at(self.ofs + 2),
+            ) {
                 (b' ', _, _) => self.ofs += 1,
                 (b'$', b'\n', _) => self.ofs += 2,
                 (b'$', b'\r', b'\n') => self.ofs += 3,
@@ -478,7 +482,10 @@ mod tests {
     #[test]
     fn eof_in_a_value_is_an_error() {
         let mut lexer = Lexer::new("t", b"abc");
-        assert_eq!(lexer.read_var_value().unwrap_err().message, "unexpected EOF");
+        assert_eq!(
+            lexer.read_var_value().unwrap_err().message,
+            "unexpected EOF"
+        );
         let mut lexer = Lexer::new("t", b"abc$");
         assert!(lexer.read_var_value().is_err());
     }

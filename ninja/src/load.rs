@@ -153,7 +153,9 @@ impl Loader<'_> {
                 pos,
             } => {
                 if self.scopes.has_own_rule(scope, &name) {
-                    return Err(parser.error_at(pos, format!("duplicate rule '{name}'")).into());
+                    return Err(parser
+                        .error_at(pos, format!("duplicate rule '{name}'"))
+                        .into());
                 }
                 let bindings = bindings.into_iter().map(|b| (b.name, b.value)).collect();
                 self.scopes.add_rule(scope, Rule { name, bindings });
@@ -165,7 +167,9 @@ impl Loader<'_> {
                 depth_pos,
             } => {
                 if self.graph.pool(&name).is_some() {
-                    return Err(parser.error_at(pos, format!("duplicate pool '{name}'")).into());
+                    return Err(parser
+                        .error_at(pos, format!("duplicate pool '{name}'"))
+                        .into());
                 }
                 let Some(depth) = depth else {
                     return Err(parser.error_at(depth_pos, "expected 'depth =' line").into());
@@ -215,12 +219,12 @@ impl Loader<'_> {
         build: BuildStmt,
         scope: ScopeId,
     ) -> Result<(), LoadError> {
-        let rule = self
-            .scopes
-            .rule(scope, &build.rule)
-            .ok_or_else(|| {
-                parser.error_at(build.rule_pos, format!("unknown build rule '{}'", build.rule))
-            })?;
+        let rule = self.scopes.rule(scope, &build.rule).ok_or_else(|| {
+            parser.error_at(
+                build.rule_pos,
+                format!("unknown build rule '{}'", build.rule),
+            )
+        })?;
         // Build bindings see the file scope and the bindings above them.
         let mut bindings: Vec<(String, String)> = Vec::with_capacity(build.bindings.len());
         for binding in build.bindings {
@@ -286,7 +290,9 @@ impl Loader<'_> {
         for path in &outs {
             let file = self.graph.file(path);
             if self.graph.files[file].producer.is_some() {
-                return Err(parser.error_at(end, format!("multiple rules generate {path}")).into());
+                return Err(parser
+                    .error_at(end, format!("multiple rules generate {path}"))
+                    .into());
             }
             self.graph.files[file].producer = Some(id);
             out_ids.push(file);
@@ -324,9 +330,16 @@ impl Loader<'_> {
             if pending.rule == PHONY {
                 continue;
             }
-            let ins: Vec<String> = edge.explicit_ins().iter().map(|&f| paths[f].to_string()).collect();
-            let outs: Vec<String> =
-                edge.explicit_outs().iter().map(|&f| paths[f].to_string()).collect();
+            let ins: Vec<String> = edge
+                .explicit_ins()
+                .iter()
+                .map(|&f| paths[f].to_string())
+                .collect();
+            let outs: Vec<String> = edge
+                .explicit_outs()
+                .iter()
+                .map(|&f| paths[f].to_string())
+                .collect();
             let rule = &self.scopes.rules[pending.rule];
             let scope = ScopeEnv {
                 scopes: &self.scopes,
@@ -340,7 +353,9 @@ impl Loader<'_> {
             edge.restat = !shell.binding("restat").is_empty();
             edge.generator = !shell.binding("generator").is_empty();
             if let Some(cycle) = shell.cycle.borrow().as_ref() {
-                return Err(LoadError::Message(format!("cycle in rule variables: {cycle}")));
+                return Err(LoadError::Message(format!(
+                    "cycle in rule variables: {cycle}"
+                )));
             }
             let plain = EdgeEnv::new(
                 rule,
@@ -462,7 +477,11 @@ mod tests {
             "x = file\nrule r\n  command = $x $y\n  y = rule\nbuild o: r\n  x = edge $x\n",
         )]);
         // `y` is not a rule binding ninja allows: the parser refuses it.
-        assert!(m.unwrap_err().to_string().contains("unexpected variable 'y'"));
+        assert!(
+            m.unwrap_err()
+                .to_string()
+                .contains("unexpected variable 'y'")
+        );
         let m = load_files(&[(
             "build.ninja",
             "x = file\nrule r\n  command = $x\nbuild o: r\n  x = edge $x\nbuild p: r\n",
@@ -496,16 +515,31 @@ mod tests {
             "build.ninja:3: unknown build rule 'q'\nbuild o: q\n         ^ near here"
         );
         for (input, message) in [
-            ("rule r\n  command = x\nbuild o: r\nbuild o: r\n", "multiple rules generate o"),
-            ("rule r\n  command = x\nrule r\n  command = y\n", "duplicate rule 'r'"),
+            (
+                "rule r\n  command = x\nbuild o: r\nbuild o: r\n",
+                "multiple rules generate o",
+            ),
+            (
+                "rule r\n  command = x\nrule r\n  command = y\n",
+                "duplicate rule 'r'",
+            ),
             ("pool p\n  depth = -1\n", "invalid pool depth"),
             ("pool p\n  depth = x\n", ""),
             ("pool p\n", "expected 'depth =' line"),
-            ("rule r\n  command = x\n  pool = nope\nbuild o: r\n", "unknown pool name 'nope'"),
+            (
+                "rule r\n  command = x\n  pool = nope\nbuild o: r\n",
+                "unknown pool name 'nope'",
+            ),
             ("default nope\n", "unknown target 'nope'"),
-            ("include nope.ninja\n", "loading 'nope.ninja': No such file or directory"),
+            (
+                "include nope.ninja\n",
+                "loading 'nope.ninja': No such file or directory",
+            ),
             ("ninja_required_version = 9.0\n", "incompatible"),
-            ("rule r\n  command = $a\n  description = $command\nbuild o: r\n  a = $a\n", ""),
+            (
+                "rule r\n  command = $a\n  description = $command\nbuild o: r\n  a = $a\n",
+                "",
+            ),
         ] {
             let result = load_files(&[("build.ninja", input)]);
             if message.is_empty() {

@@ -48,7 +48,9 @@ pub enum Statement {
     },
     Build(BuildStmt),
     /// Each path with the position just after it.
-    Default { paths: Vec<(EvalString, usize)> },
+    Default {
+        paths: Vec<(EvalString, usize)>,
+    },
     Include {
         path: EvalString,
         new_scope: bool,
@@ -313,8 +315,7 @@ mod tests {
 
     #[test]
     fn a_build_with_every_kind_of_path() {
-        let statements =
-            parse_all("build a | b: r c | d || e |@ f\n  x = 1\n").expect("parses");
+        let statements = parse_all("build a | b: r c | d || e |@ f\n  x = 1\n").expect("parses");
         let [Statement::Build(b)] = &statements[..] else {
             panic!("one build: {statements:?}");
         };
@@ -344,8 +345,14 @@ mod tests {
             error("build x y\n"),
             "build.ninja:1: expected ':', got newline ($ also escapes ':')\nbuild x y\n         ^ near here"
         );
-        assert_eq!(error("x\n"), "build.ninja:1: expected '=', got newline\nx\n ^ near here");
-        assert_eq!(error("\tx = 1\n"), "build.ninja:1: tabs are not allowed, use spaces");
+        assert_eq!(
+            error("x\n"),
+            "build.ninja:1: expected '=', got newline\nx\n ^ near here"
+        );
+        assert_eq!(
+            error("\tx = 1\n"),
+            "build.ninja:1: tabs are not allowed, use spaces"
+        );
         assert!(error("  x = 1\n").starts_with("build.ninja:1: unexpected indent"));
         assert!(error("default\n").contains("expected target name"));
         assert!(error("pool p\n  size = 1\n").contains("unexpected variable 'size'"));
