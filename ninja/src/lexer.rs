@@ -70,13 +70,14 @@ pub struct ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file, self.line, self.message)?;
-        // As ninja: the context only for a column inside the shown part.
+        // As ninja: the message ends in a newline, then the context, only
+        // for a column inside the part of the line shown.
+        write!(f, "{}:{}: {}\n", self.file, self.line, self.message)?;
         if self.col > 0 && self.col < CONTEXT_COLUMNS {
             let dots = if self.truncated { "..." } else { "" };
             write!(
                 f,
-                "\n{}{}\n{}^ near here",
+                "{}{}\n{}^ near here",
                 self.context,
                 dots,
                 " ".repeat(self.col)

@@ -165,6 +165,7 @@ impl Loader<'_> {
                 depth,
                 pos,
                 depth_pos,
+                end_pos,
             } => {
                 if self.graph.pool(&name).is_some() {
                     return Err(parser
@@ -172,7 +173,7 @@ impl Loader<'_> {
                         .into());
                 }
                 let Some(depth) = depth else {
-                    return Err(parser.error_at(depth_pos, "expected 'depth =' line").into());
+                    return Err(parser.error_at(end_pos, "expected 'depth =' line").into());
                 };
                 let depth = depth.evaluate(&env(&self.scopes));
                 let depth = parse_depth(&depth)

@@ -45,6 +45,8 @@ pub enum Statement {
         depth: Option<EvalString>,
         pos: usize,
         depth_pos: usize,
+        /// After the pool's lines, for "expected 'depth =' line".
+        end_pos: usize,
     },
     Build(BuildStmt),
     /// Each path with the position just after it.
@@ -99,7 +101,7 @@ impl<'a> Parser<'a> {
             let statement = match token {
                 Token::Pool => self.parse_pool(pos)?,
                 Token::Build => Statement::Build(self.parse_build()?),
-                Token::Rule => self.parse_rule(pos)?,
+                Token::Rule => self.parse_rule()?,
                 Token::Default => self.parse_default()?,
                 Token::Ident => {
                     self.unread_ident(pos);
@@ -110,6 +112,8 @@ impl<'a> Parser<'a> {
                     if path.is_empty() {
                         return Err(self.lexer.error("expected path"));
                     }
+                    // ninja reports a file it cannot read here, after the path.
+                    let pos = self.lexer.position();
                     self.expect(Token::Newline)?;
                     Statement::Include {
                         path,
@@ -194,15 +198,18 @@ impl<'a> Parser<'a> {
             depth,
             pos,
             depth_pos,
+            end_pos: self.lexer.position(),
         })
     }
 
-    fn parse_rule(&mut self, pos: usize) -> Result<Statement, ParseError> {
+    fn parse_rule(&mut self) -> Result<Statement, ParseError> {
         let name = self
             .lexer
             .read_ident()
             .ok_or_else(|| self.lexer.error("expected rule name"))?;
         self.expect(Token::Newline)?;
+        // Where ninja reports a duplicate: the newline after the name.
+        let pos = self.lexer.position();
         let mut bindings: Vec<Binding> = Vec::new();
         while self.lexer.peek_token(Token::Indent) {
             let binding = self.parse_let()?;
@@ -351,7 +358,7 @@ mod tests {
         );
         assert_eq!(
             error("\tx = 1\n"),
-            "build.ninja:1: tabs are not allowed, use spaces"
+            "build.ninja:1: tabs are not allowed, use spaces\n"
         );
         assert!(error("  x = 1\n").starts_with("build.ninja:1: unexpected indent"));
         assert!(error("default\n").contains("expected target name"));

@@ -283,13 +283,8 @@ impl<'a> Build<'a> {
                     .iter()
                     .map(|&o| format!("{} ", self.graph.path(o)))
                     .collect();
-                self.status.finished(
-                    edge,
-                    text,
-                    console,
-                    Some((outs.trim_end(), command)),
-                    &output,
-                );
+                self.status
+                    .finished(edge, text, console, Some((&outs, command)), &output);
                 let failures = self.failures.fetch_add(1, Ordering::AcqRel) + 1;
                 if failures >= self.config.failures_allowed {
                     self.cancel.cancel();
