@@ -212,12 +212,12 @@ impl<'a> Scan<'a> {
             }
         }
         if !dirty {
-            let mtimes: Vec<i64> = self.files.iter().map(|f| f.mtime).collect();
+            let files = &self.files;
             dirty = outputs_dirty(
                 self.graph,
                 edge,
                 most_recent,
-                |f| mtimes[f],
+                |f| files[f].mtime,
                 self.build_log,
                 self.explain,
             );
