@@ -116,7 +116,7 @@ impl Status {
             text: text.to_string(),
             since: Instant::now(),
         });
-        if console || self.smart {
+        if (console || self.smart) && self.verbosity != Verbosity::Quiet {
             let line = self.progress(&inner) + text;
             self.print_line(&mut inner, line);
         }
@@ -142,10 +142,9 @@ impl Status {
             self.unlock_console(&mut inner);
         }
         inner.running.retain(|r| r.id != id);
-        if self.verbosity == Verbosity::Quiet {
-            return;
-        }
-        if !console {
+        // --quiet (ninja's NO_STATUS_UPDATE): no status lines, but the
+        // FAILED block and the output still.
+        if !console && self.verbosity != Verbosity::Quiet {
             let line = self.progress(&inner) + text;
             self.print_line(&mut inner, line);
         }
