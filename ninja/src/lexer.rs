@@ -72,7 +72,7 @@ impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // As ninja: the message ends in a newline, then the context, only
         // for a column inside the part of the line shown.
-        write!(f, "{}:{}: {}\n", self.file, self.line, self.message)?;
+        writeln!(f, "{}:{}: {}", self.file, self.line, self.message)?;
         if self.col > 0 && self.col < CONTEXT_COLUMNS {
             let dots = if self.truncated { "..." } else { "" };
             write!(
