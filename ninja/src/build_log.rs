@@ -1,0 +1,275 @@
+//! The build log (`.taskflow_log`): for each output, the hash of the command
+//! that last built it, when that command started and ended, and the mtime
+//! recorded for the output. The dirty check reads the hash (a changed command
+//! line rebuilds) and the mtime (`restat`); the scheduler reads the duration
+//! (critical-path weights).
+//!
+//! Our own binary format, not ninja's text `.ninja_log`: records framed by
+//! [`crate::record`], so a torn last record is detected by its checksum (a
+//! torn text line can still parse), fixed-width fields load without parsing,
+//! and a separate name lets ninja and this runner share a build directory
+//! without rewriting each other's logs. Payload: hash u64, start ms u32, end
+//! ms u32, mtime ns i64 (all LE), then the output path.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use rustc_hash::FxHashMap;
+
+use crate::record;
+
+pub const FILE_NAME: &str = ".taskflow_log";
+const MAGIC: &[u8] = b"# taskflow-ninja build log v1\n";
+const FIXED: usize = 24;
+/// Recompact once the log holds this many times more records than outputs
+/// (and at least `MIN_COMPACTION` records), as ninja does.
+const COMPACTION_RATIO: usize = 3;
+const MIN_COMPACTION: usize = 100;
+
+/// What the log knows about one output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub hash: u64,
+    pub start_ms: u32,
+    pub end_ms: u32,
+    pub mtime: i64,
+}
+
+impl Entry {
+    pub fn duration_ms(&self) -> u32 {
+        self.end_ms.saturating_sub(self.start_ms)
+    }
+}
+
+/// The loaded log, open for appending.
+#[derive(Debug, Default)]
+pub struct BuildLog {
+    entries: FxHashMap<String, Entry>,
+    path: PathBuf,
+    file: Option<File>,
+    /// Whether the file was torn or started over when read.
+    pub repaired: bool,
+}
+
+fn encode(path: &str, entry: &Entry, out: &mut Vec<u8>) {
+    let mut payload = Vec::with_capacity(FIXED + path.len());
+    payload.extend_from_slice(&entry.hash.to_le_bytes());
+    payload.extend_from_slice(&entry.start_ms.to_le_bytes());
+    payload.extend_from_slice(&entry.end_ms.to_le_bytes());
+    payload.extend_from_slice(&entry.mtime.to_le_bytes());
+    payload.extend_from_slice(path.as_bytes());
+    record::frame(&payload, out);
+}
+
+fn decode(payload: &[u8]) -> Option<(String, Entry)> {
+    let fixed = payload.get(..FIXED)?;
+    let u64_at = |i: usize| u64::from_le_bytes(fixed[i..i + 8].try_into().unwrap_or_default());
+    let u32_at = |i: usize| u32::from_le_bytes(fixed[i..i + 4].try_into().unwrap_or_default());
+    let path = std::str::from_utf8(&payload[FIXED..]).ok()?.to_string();
+    Some((
+        path,
+        Entry {
+            hash: u64_at(0),
+            start_ms: u32_at(8),
+            end_ms: u32_at(12),
+            mtime: u64_at(16) as i64,
+        },
+    ))
+}
+
+impl BuildLog {
+    /// Reads the log at `path` (none is an empty log), without opening it
+    /// for writing.
+    pub fn read(path: &Path) -> io::Result<BuildLog> {
+        let data = match std::fs::read(path) {
+            Ok(data) => data,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let records = record::split(&data, MAGIC);
+        let mut entries = FxHashMap::default();
+        let mut count = 0;
+        for &(a, b) in &records.payloads {
+            // A record that frames right but does not decode was written by
+            // no version of this runner: stop trusting the log there.
+            match decode(&data[a..b]) {
+                Some((path, entry)) => {
+                    entries.insert(path, entry);
+                    count += 1;
+                }
+                None => break,
+            }
+        }
+        let mut log = BuildLog {
+            entries,
+            path: path.to_path_buf(),
+            file: None,
+            repaired: records.torn,
+        };
+        let valid = if count == records.payloads.len() {
+            records.valid_len
+        } else {
+            log.repaired = true;
+            records
+                .payloads
+                .get(count)
+                .map_or(0, |&(a, _)| (a - 12) as u64)
+        };
+        if log.repaired || count > MIN_COMPACTION.max(log.entries.len() * COMPACTION_RATIO) {
+            log.recompact()?;
+        } else if !data.is_empty() {
+            log.file = Some(record::open_append(path, MAGIC, valid)?);
+        }
+        Ok(log)
+    }
+
+    pub fn get(&self, output: &str) -> Option<&Entry> {
+        self.entries.get(output)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Entry)> {
+        self.entries.iter()
+    }
+
+    /// Records that `outputs` were built, one frame each, in one write.
+    pub fn record(&mut self, outputs: &[&str], entry: Entry) -> io::Result<()> {
+        let mut frames = Vec::new();
+        for output in outputs {
+            encode(output, &entry, &mut frames);
+            self.entries.insert((*output).to_string(), entry);
+        }
+        if self.file.is_none() {
+            self.file = Some(record::open_append(&self.path, MAGIC, 0)?);
+        }
+        match &mut self.file {
+            Some(file) => file.write_all(&frames),
+            None => Ok(()),
+        }
+    }
+
+    /// Sets the recorded mtime of `output`, for `-t restat`.
+    pub fn set_mtime(&mut self, output: &str, mtime: i64) {
+        if let Some(entry) = self.entries.get_mut(output) {
+            entry.mtime = mtime;
+        }
+    }
+
+    /// Keeps only the entries `keep` accepts (all of them for `|_| true`).
+    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.entries.retain(|path, _| keep(path));
+    }
+
+    /// Rewrites the log with one record per output, and reopens it.
+    pub fn recompact(&mut self) -> io::Result<()> {
+        let mut frames = Vec::new();
+        let mut paths: Vec<&String> = self.entries.keys().collect();
+        paths.sort();
+        for path in paths {
+            encode(path, &self.entries[path], &mut frames);
+        }
+        self.file = None;
+        record::rewrite(&self.path, MAGIC, &frames)?;
+        self.file = Some(record::open_append(
+            &self.path,
+            MAGIC,
+            (MAGIC.len() + frames.len()) as u64,
+        )?);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    fn entry(hash: u64) -> Entry {
+        Entry {
+            hash,
+            start_ms: 1,
+            end_ms: 5,
+            mtime: 42,
+        }
+    }
+
+    #[test]
+    fn entries_survive_a_reload_and_later_ones_win() {
+        let dir = tempdir("reload");
+        let path = dir.join(FILE_NAME);
+        let mut log = BuildLog::read(&path).unwrap();
+        log.record(&["a", "b"], entry(1)).unwrap();
+        log.record(&["a"], entry(2)).unwrap();
+        drop(log);
+        let log = BuildLog::read(&path).unwrap();
+        assert_eq!(log.get("a"), Some(&entry(2)));
+        assert_eq!(log.get("b"), Some(&entry(1)));
+        assert!(!log.repaired);
+    }
+
+    #[test]
+    fn a_torn_last_record_is_dropped_and_the_log_goes_on() {
+        let dir = tempdir("torn");
+        let path = dir.join(FILE_NAME);
+        let mut log = BuildLog::read(&path).unwrap();
+        log.record(&["a"], entry(1)).unwrap();
+        log.record(&["b"], entry(2)).unwrap();
+        drop(log);
+        let len = std::fs::metadata(&path).unwrap().len();
+        for cut in 1..30 {
+            let data = std::fs::read(&path).unwrap();
+            let torn = dir.join(format!("torn{cut}"));
+            std::fs::write(&torn, &data[..(len - cut) as usize]).unwrap();
+            let mut log = BuildLog::read(&torn).unwrap();
+            assert_eq!(log.get("a"), Some(&entry(1)), "cut {cut}");
+            assert_eq!(log.get("b"), None, "cut {cut}");
+            assert!(log.repaired);
+            // Appending after the repair yields a log that reads whole.
+            log.record(&["c"], entry(3)).unwrap();
+            drop(log);
+            let log = BuildLog::read(&torn).unwrap();
+            assert_eq!(log.get("c"), Some(&entry(3)), "cut {cut}");
+            assert!(!log.repaired);
+        }
+    }
+
+    #[test]
+    fn garbage_is_an_empty_log_not_an_error() {
+        let dir = tempdir("garbage");
+        let path = dir.join(FILE_NAME);
+        std::fs::write(&path, b"\x00\xffnot a log at all").unwrap();
+        let log = BuildLog::read(&path).unwrap();
+        assert!(log.is_empty());
+        assert!(log.repaired);
+    }
+
+    #[test]
+    fn recompaction_keeps_the_latest_entries() {
+        let dir = tempdir("compact");
+        let path = dir.join(FILE_NAME);
+        let mut log = BuildLog::read(&path).unwrap();
+        for i in 0..300 {
+            log.record(&["x", "y"], entry(i)).unwrap();
+        }
+        drop(log);
+        let before = std::fs::metadata(&path).unwrap().len();
+        let log = BuildLog::read(&path).unwrap();
+        assert_eq!(log.get("x"), Some(&entry(299)));
+        assert!(std::fs::metadata(&path).unwrap().len() < before / 100);
+    }
+
+    pub(crate) fn tempdir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("taskflow-ninja-unit-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}

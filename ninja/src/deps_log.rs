@@ -1,0 +1,318 @@
+//! The deps log (`.taskflow_deps`): the dependencies that `deps = gcc`
+//! commands reported in their depfiles, kept so the depfile can be deleted
+//! and the next dirty check need not parse it.
+//!
+//! Framed like the build log ([`crate::record`]), with two kinds of payload:
+//! a path (`0`, then the path), which takes the next id; and deps (`1`, the
+//! output's id u32, the output's mtime ns i64 when they were recorded, then
+//! one id u32 per dependency). A deps record may only name ids of earlier
+//! path records, so a torn tail never leaves a record pointing at nothing;
+//! one that does is treated as the end of the log.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use rustc_hash::FxHashMap;
+
+use crate::record;
+
+pub const FILE_NAME: &str = ".taskflow_deps";
+const MAGIC: &[u8] = b"# taskflow-ninja deps log v1\n";
+const PATH: u8 = 0;
+const DEPS: u8 = 1;
+const COMPACTION_RATIO: usize = 3;
+const MIN_COMPACTION: usize = 1000;
+
+/// The recorded dependencies of one output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deps {
+    pub mtime: i64,
+    /// Ids into [`DepsLog::path`].
+    pub ids: Vec<u32>,
+}
+
+/// The loaded deps log, open for appending.
+#[derive(Debug, Default)]
+pub struct DepsLog {
+    paths: Vec<String>,
+    ids: FxHashMap<String, u32>,
+    /// Indexed by the output's id.
+    deps: Vec<Option<Deps>>,
+    records: usize,
+    path: PathBuf,
+    file: Option<File>,
+    pub repaired: bool,
+}
+
+impl DepsLog {
+    pub fn read(path: &Path) -> io::Result<DepsLog> {
+        let data = match std::fs::read(path) {
+            Ok(data) => data,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let records = record::split(&data, MAGIC);
+        let mut log = DepsLog {
+            path: path.to_path_buf(),
+            repaired: records.torn,
+            ..DepsLog::default()
+        };
+        let mut valid = records.valid_len;
+        for &(a, b) in &records.payloads {
+            if !log.apply(&data[a..b]) {
+                log.repaired = true;
+                valid = (a - 12) as u64;
+                break;
+            }
+            log.records += 1;
+        }
+        let live = log.deps.iter().filter(|d| d.is_some()).count();
+        if log.repaired || log.records > MIN_COMPACTION.max(live * COMPACTION_RATIO) {
+            log.recompact()?;
+        } else if !data.is_empty() {
+            log.file = Some(record::open_append(path, MAGIC, valid)?);
+        }
+        Ok(log)
+    }
+
+    /// Applies one payload; false if it is malformed.
+    fn apply(&mut self, payload: &[u8]) -> bool {
+        match payload.split_first() {
+            Some((&PATH, path)) => match std::str::from_utf8(path) {
+                Ok(path) if !self.ids.contains_key(path) => {
+                    self.add_path(path);
+                    true
+                }
+                _ => false,
+            },
+            Some((&DEPS, rest)) if rest.len() >= 12 && (rest.len() - 12) % 4 == 0 => {
+                let u32_at =
+                    |i: usize| u32::from_le_bytes(rest[i..i + 4].try_into().unwrap_or_default());
+                let out = u32_at(0);
+                let mtime = i64::from_le_bytes(rest[4..12].try_into().unwrap_or_default());
+                let ids: Vec<u32> = (12..rest.len()).step_by(4).map(u32_at).collect();
+                let known = self.paths.len() as u32;
+                if out >= known || ids.iter().any(|&id| id >= known) {
+                    return false;
+                }
+                self.deps[out as usize] = Some(Deps { mtime, ids });
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn add_path(&mut self, path: &str) -> u32 {
+        let id = self.paths.len() as u32;
+        self.paths.push(path.to_string());
+        self.ids.insert(path.to_string(), id);
+        self.deps.push(None);
+        id
+    }
+
+    pub fn path(&self, id: u32) -> &str {
+        &self.paths[id as usize]
+    }
+
+    /// The recorded dependencies of `output`.
+    pub fn get(&self, output: &str) -> Option<&Deps> {
+        let id = *self.ids.get(output)?;
+        self.deps[id as usize].as_ref()
+    }
+
+    /// Every output with recorded deps, for `-t deps`.
+    pub fn outputs(&self) -> impl Iterator<Item = (&str, &Deps)> {
+        self.deps
+            .iter()
+            .enumerate()
+            .filter_map(|(id, d)| Some((self.paths[id].as_str(), d.as_ref()?)))
+    }
+
+    /// Records the deps of `outputs`, unless they are what the log holds.
+    pub fn record(&mut self, outputs: &[&str], mtime: i64, deps: &[String]) -> io::Result<()> {
+        let mut frames = Vec::new();
+        let mut ids = Vec::with_capacity(deps.len());
+        for path in deps
+            .iter()
+            .map(String::as_str)
+            .chain(outputs.iter().copied())
+        {
+            if !self.ids.contains_key(path) {
+                self.add_path(path);
+                let mut payload = vec![PATH];
+                payload.extend_from_slice(path.as_bytes());
+                record::frame(&payload, &mut frames);
+            }
+        }
+        for dep in deps {
+            ids.push(self.ids[dep.as_str()]);
+        }
+        for output in outputs {
+            let out = self.ids[*output];
+            let new = Deps {
+                mtime,
+                ids: ids.clone(),
+            };
+            if self.deps[out as usize].as_ref() == Some(&new) {
+                continue;
+            }
+            let mut payload = vec![DEPS];
+            payload.extend_from_slice(&out.to_le_bytes());
+            payload.extend_from_slice(&mtime.to_le_bytes());
+            for id in &ids {
+                payload.extend_from_slice(&id.to_le_bytes());
+            }
+            record::frame(&payload, &mut frames);
+            self.deps[out as usize] = Some(new);
+            self.records += 1;
+        }
+        if frames.is_empty() {
+            return Ok(());
+        }
+        if self.file.is_none() {
+            self.file = Some(record::open_append(&self.path, MAGIC, 0)?);
+        }
+        match &mut self.file {
+            Some(file) => file.write_all(&frames),
+            None => Ok(()),
+        }
+    }
+
+    /// Rewrites the log with only live entries (paths renumbered), and
+    /// reopens it.
+    pub fn recompact(&mut self) -> io::Result<()> {
+        let old = std::mem::take(self);
+        let DepsLog {
+            paths,
+            deps,
+            path,
+            repaired,
+            ..
+        } = old;
+        self.path = path;
+        self.repaired = repaired;
+        let mut frames = Vec::new();
+        for (out, entry) in deps.iter().enumerate() {
+            let Some(entry) = entry else { continue };
+            let dep_paths: Vec<String> = entry
+                .ids
+                .iter()
+                .map(|&id| paths[id as usize].clone())
+                .collect();
+            let out_path = paths[out].clone();
+            // Re-recording into the fresh log, but into memory only.
+            let mut ids = Vec::with_capacity(dep_paths.len());
+            for p in dep_paths.iter().chain(std::iter::once(&out_path)) {
+                if !self.ids.contains_key(p) {
+                    self.add_path(p);
+                    let mut payload = vec![PATH];
+                    payload.extend_from_slice(p.as_bytes());
+                    record::frame(&payload, &mut frames);
+                }
+            }
+            for p in &dep_paths {
+                ids.push(self.ids[p]);
+            }
+            let out_id = self.ids[&out_path];
+            let mut payload = vec![DEPS];
+            payload.extend_from_slice(&out_id.to_le_bytes());
+            payload.extend_from_slice(&entry.mtime.to_le_bytes());
+            for id in &ids {
+                payload.extend_from_slice(&id.to_le_bytes());
+            }
+            record::frame(&payload, &mut frames);
+            self.deps[out_id as usize] = Some(Deps {
+                mtime: entry.mtime,
+                ids,
+            });
+            self.records += 1;
+        }
+        record::rewrite(&self.path, MAGIC, &frames)?;
+        self.file = Some(record::open_append(
+            &self.path,
+            MAGIC,
+            (MAGIC.len() + frames.len()) as u64,
+        )?);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build_log::tests::tempdir;
+
+    fn deps_of(log: &DepsLog, out: &str) -> Option<(i64, Vec<String>)> {
+        let d = log.get(out)?;
+        Some((
+            d.mtime,
+            d.ids.iter().map(|&i| log.path(i).to_string()).collect(),
+        ))
+    }
+
+    #[test]
+    fn deps_survive_a_reload() {
+        let dir = tempdir("deps-reload");
+        let path = dir.join(FILE_NAME);
+        let mut log = DepsLog::read(&path).unwrap();
+        log.record(&["a.o"], 7, &["a.c".into(), "a.h".into()])
+            .unwrap();
+        log.record(&["b.o"], 8, &["b.c".into(), "a.h".into()])
+            .unwrap();
+        log.record(&["a.o"], 9, &["a.c".into()]).unwrap();
+        drop(log);
+        let log = DepsLog::read(&path).unwrap();
+        assert_eq!(deps_of(&log, "a.o"), Some((9, vec!["a.c".into()])));
+        assert_eq!(
+            deps_of(&log, "b.o"),
+            Some((8, vec!["b.c".into(), "a.h".into()]))
+        );
+        assert!(!log.repaired);
+    }
+
+    #[test]
+    fn every_truncation_reads_as_a_prefix_of_what_was_written() {
+        let dir = tempdir("deps-torn");
+        let path = dir.join(FILE_NAME);
+        let mut log = DepsLog::read(&path).unwrap();
+        log.record(&["a.o"], 1, &["a.c".into(), "x.h".into()])
+            .unwrap();
+        log.record(&["b.o"], 2, &["b.c".into(), "x.h".into()])
+            .unwrap();
+        drop(log);
+        let data = std::fs::read(&path).unwrap();
+        for cut in 0..data.len() {
+            let torn = dir.join(format!("torn{cut}"));
+            std::fs::write(&torn, &data[..cut]).unwrap();
+            let mut log = DepsLog::read(&torn).unwrap();
+            let a = deps_of(&log, "a.o");
+            let b = deps_of(&log, "b.o");
+            assert!(a.is_none() || a == Some((1, vec!["a.c".into(), "x.h".into()])));
+            assert!(b.is_none() || a.is_some(), "b without a at {cut}");
+            log.record(&["c.o"], 3, &["c.c".into()]).unwrap();
+            drop(log);
+            let log = DepsLog::read(&torn).unwrap();
+            assert_eq!(
+                deps_of(&log, "c.o"),
+                Some((3, vec!["c.c".into()])),
+                "cut {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_record_naming_an_unknown_id_ends_the_log() {
+        let dir = tempdir("deps-bad-id");
+        let path = dir.join(FILE_NAME);
+        let mut data = MAGIC.to_vec();
+        let mut payload = vec![DEPS];
+        payload.extend_from_slice(&5u32.to_le_bytes());
+        payload.extend_from_slice(&0i64.to_le_bytes());
+        record::frame(&payload, &mut data);
+        std::fs::write(&path, data).unwrap();
+        let log = DepsLog::read(&path).unwrap();
+        assert!(log.repaired);
+        assert_eq!(log.outputs().count(), 0);
+    }
+}
