@@ -225,7 +225,9 @@ fn attach<'env, B: TaskBody + 'env>(cell: NonNull<u8>) -> NonNull<dyn ErasedBody
     // SAFETY: only the lifetime bound of the trait object changes, which
     // does not change its layout (a data pointer and a vtable pointer). The
     // pointer never outlives `'env` in use: it is owned by a `Task<'env, _>`
-    // and then a `Graph<'env>`, which drop the cell before `'env` ends, and
+    // and then a `Graph<'env>`, which drop the cell before `'env` ends (both
+    // tell the drop check so: the task through a marker with drop glue that
+    // names `'env`, the graph through its `Drop` impl), and
     // the body runs only inside `Executor::run_with(&mut Graph<'env>)`,
     // which returns only after every task of the run has finished (and a
     // submitted graph is `Graph<'static>`).

@@ -16,6 +16,42 @@
 //! drop(graph);
 //! ```
 //!
+//! Nor data that is dropped before the graph at the end of a scope (the
+//! graph's drop drops the bodies, whose destructors may use what they
+//! borrow): declared after the graph, `name` is dropped first.
+//!
+//! ```compile_fail,E0597
+//! use taskflow_engine::{Graph, Task};
+//!
+//! let mut graph = Graph::new();
+//! let name = String::from("dropped first");
+//! graph.add(Task::new("t", |_| Ok(name.len())));
+//! ```
+//!
+//! The same holds for a task not yet added to a graph, which drops its body
+//! when it is dropped, alone or in a `Vec`.
+//!
+//! ```compile_fail,E0597
+//! use taskflow_engine::{Context, Error, Task};
+//!
+//! struct Loud<'a>(&'a [u64]);
+//! impl Drop for Loud<'_> {
+//!     fn drop(&mut self) { println!("{}", self.0.len()); }
+//! }
+//! let task;
+//! let data: Vec<u64> = vec![1, 2, 3];
+//! let loud = Loud(&data);
+//! task = Task::new("t", move |_: &Context<'_>| -> Result<(), Error> { let _ = &loud; Ok(()) });
+//! ```
+//!
+//! ```compile_fail,E0597
+//! use taskflow_engine::{Task};
+//!
+//! let mut tasks = Vec::new();
+//! let data = vec![1u64, 2, 3];
+//! tasks.push(Task::new("t", |_| Ok(data.len())));
+//! ```
+//!
 //! A submitted graph outlives its caller's frame, so it may borrow nothing:
 //! `submit` takes a `Graph<'static>`.
 //!

@@ -32,8 +32,11 @@ pub struct Task<'env, T> {
     pub(crate) tag: Option<Tag>,
     pub(crate) dependencies: Dependencies,
     _output: PhantomData<fn() -> T>,
-    /// The data the body borrows (see [`Graph`](crate::Graph)).
-    _env: PhantomData<&'env ()>,
+    /// The data the body borrows (see [`Graph`](crate::Graph)), as a type
+    /// whose drop may use it: the body is dropped with the task, and the
+    /// drop check must then require `'env` to be alive (a `&'env ()` would
+    /// not, since dropping a reference uses nothing).
+    _env: PhantomData<Box<dyn Send + 'env>>,
 }
 
 impl<'env, T: Send + Sync + 'static> Task<'env, T> {
