@@ -21,9 +21,12 @@
 //!
 //! The subtraction that reaches zero locks the mutex, marks the run done,
 //! takes what was left there, unlocks, and then, in this order: notifies
-//! blocked waiters, wakes the registered [`Waker`], drops the detached
-//! submission (see [`crate::submit`]) and releases the executor's
-//! [`InFlight`] count. A poller ([`Completion::poll`]) and a detaching
+//! blocked waiters, releases the executor's [`InFlight`] count, wakes the
+//! registered [`Waker`] and drops the detached submission (see
+//! [`crate::submit`]). The count goes first because the last two run user
+//! code (a waker, a graph's destructors) that may drop the executor, whose
+//! drop waits for that count; both run with panics caught, since they run
+//! on a worker, which must not die of them. A poller ([`Completion::poll`]) and a detaching
 //! handle ([`Completion::detach`]) look at `done` and leave their waker or
 //! submission under the same lock, so each either sees the run done, and
 //! handles it itself, or leaves what it left before the finisher takes it:
@@ -111,20 +114,14 @@ impl Completion {
             )
         };
         self.signal.notify_all();
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-        if let Some(orphan) = orphan {
-            // Dropping a graph runs its tasks' destructors, user code that
-            // must not kill the worker this runs on.
-            if let Err(payload) =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(orphan)))
-            {
-                drop_panic_payload(payload);
-            }
-        }
         if let Some(in_flight) = in_flight {
             in_flight.release();
+        }
+        if let Some(waker) = waker {
+            guarded(|| waker.wake());
+        }
+        if let Some(orphan) = orphan {
+            guarded(|| drop(orphan));
         }
     }
 
@@ -162,18 +159,33 @@ impl Completion {
     }
 
     /// Leaves `submission` for the finisher to drop, or gives it back if
-    /// the run is done already.
+    /// the run is done already. A waker left by an earlier poll is dropped:
+    /// nobody polls a detached run.
     pub(crate) fn detach(&self, submission: Box<dyn Send>) -> Option<Box<dyn Send>> {
-        let mut state = self.state.lock();
-        // The planted bug `taskflow_mutant = "orphan_after_finish"` leaves
-        // the submission even when the run is done, where no finisher will
-        // come for it; the loom models must then find it never freed.
-        #[cfg(not(taskflow_mutant = "orphan_after_finish"))]
-        if state.done {
-            return Some(submission);
-        }
-        state.orphan = Some(submission);
-        None
+        let (stale_waker, kept) = {
+            let mut state = self.state.lock();
+            let stale_waker = state.waker.take();
+            // The planted bug `taskflow_mutant = "orphan_after_finish"`
+            // leaves the submission even when the run is done, where no
+            // finisher will come for it; the loom models must then find it
+            // never freed.
+            #[cfg(not(taskflow_mutant = "orphan_after_finish"))]
+            let kept = if state.done {
+                Some(submission)
+            } else {
+                state.orphan = Some(submission);
+                None
+            };
+            #[cfg(taskflow_mutant = "orphan_after_finish")]
+            let kept = {
+                state.orphan = Some(submission);
+                None
+            };
+            (stale_waker, kept)
+        };
+        // A waker's drop is user code: outside the lock.
+        drop(stale_waker);
+        kept
     }
 
     /// Counts the run in `in_flight` until it finishes.
@@ -186,6 +198,13 @@ impl Completion {
         } else {
             state.in_flight = Some(Arc::clone(in_flight));
         }
+    }
+}
+
+/// Runs user code on a worker with panics caught (module docs).
+fn guarded(user_code: impl FnOnce()) {
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(user_code)) {
+        drop_panic_payload(payload);
     }
 }
 

@@ -83,12 +83,48 @@ impl<'a> Context<'a> {
             })
     }
 
-    /// Whether the run was stopped: its cancel token was cancelled, or a task
-    /// failed under [`FailFast`](crate::FailurePolicy::FailFast). A
-    /// long-running task should check this now and then and return early.
+    /// Whether the run was stopped: its cancel token (or a parent of it) was
+    /// cancelled, [`RunHandle::cancel`](crate::RunHandle::cancel) was
+    /// called, its deadline passed, or a task failed under
+    /// [`FailFast`](crate::FailurePolicy::FailFast). A long-running task
+    /// should check this now and then and return early (or wait in
+    /// [`wait_cancelled`](Context::wait_cancelled)).
     #[must_use]
     pub fn is_cancelled(&self) -> bool {
         self.run.is_stopped()
+    }
+
+    /// Blocks until the run is stopped (as [`is_cancelled`](Context::is_cancelled)
+    /// would then say) or `timeout` has passed, and returns whether it is
+    /// stopped. The thread sleeps meanwhile: a task that waits on something
+    /// outside the engine (a child process, a socket) can wait here in
+    /// slices instead of polling. It wakes for the run's cancel token (or a
+    /// parent of it), [`RunHandle::cancel`](crate::RunHandle::cancel), a
+    /// fail-fast failure, and the run's deadline.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use taskflow_engine::{Cancelled, Executor, Graph, Outcome, Task};
+    ///
+    /// let mut graph = Graph::new();
+    /// let waits = graph.add(Task::new("waits", |cx| -> Result<(), _> {
+    ///     if cx.wait_cancelled(Duration::from_secs(3600)) {
+    ///         return Err(Cancelled.into());
+    ///     }
+    ///     Ok(())
+    /// }));
+    /// graph.add(Task::new("fails", |_| -> Result<(), _> { Err("stop everything")? }));
+    /// let report = Executor::builder().workers_per_tag(2).build()?.run(&mut graph)?;
+    /// // The failure stops the run (fail-fast), which wakes the waiting task.
+    /// assert!(matches!(report.outcome(waits), Outcome::Cancelled));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[allow(
+        clippy::must_use_candidate,
+        reason = "a wait is also called for its effect alone"
+    )]
+    pub fn wait_cancelled(&self, timeout: std::time::Duration) -> bool {
+        self.run.wait_stopped(timeout)
     }
 
     /// The running task's name.

@@ -27,7 +27,9 @@ use crate::threads::ThreadSetup;
 /// tasks at once than it has workers, across all runs in progress; several
 /// threads may run different graphs on one executor at once. Dropping the
 /// executor waits for runs [submitted](Executor::submit) to it, then stops
-/// and joins its threads.
+/// and joins its threads; dropped on one of its own workers (the last
+/// `Arc<Executor>` held by a task), it cannot wait, and the last submitted
+/// run to end stops the pools instead.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -60,6 +62,18 @@ use crate::threads::ThreadSetup;
 /// peer is asleep), so a task that blocks until another task starts may
 /// keep that task from starting until it returns.
 pub struct Executor {
+    /// Everything the executor owns, shared with its submitted runs, so that
+    /// its pools live until the last of them ends even if the executor is
+    /// dropped first (by one of its own tasks, which cannot wait for them).
+    shared: std::sync::Arc<Shared>,
+}
+
+/// The configuration, the pools, and the count of submitted runs in flight.
+///
+/// In `std`'s `Arc` even under loom: a submission holds it type-erased, and
+/// loom's `Arc` cannot be; it is no part of the scheduling protocol.
+#[derive(Debug)]
+struct Shared {
     config: Config,
     registry: Mutex<Registry>,
     /// Submitted runs in flight, which dropping the executor waits for.
@@ -85,6 +99,9 @@ struct Config {
 struct Registry {
     pools: BTreeMap<Tag, PoolHandle>,
     cores: CorePlan,
+    /// The threads that pools sized by default share (0 when every pool
+    /// has a configured size).
+    budget: usize,
     /// The workers started so far by pools sized from the thread budget.
     budget_used: usize,
 }
@@ -122,16 +139,27 @@ impl Executor {
         ExecutorBuilder::new()
     }
 
-    fn with_config(config: Config) -> Executor {
+    fn with_config(mut config: Config) -> Executor {
         let cores = CorePlan::new(config.pin_workers);
+        config.threads.executor = crate::sync::next_unique_id().get();
+        // Read once: `available_parallelism` reads the affinity mask and the
+        // cgroup quota files, too slow for every run.
+        let budget = if config.workers_per_tag.is_none() {
+            thread_budget()
+        } else {
+            0
+        };
         Executor {
-            config,
-            registry: Mutex::new(Registry {
-                pools: BTreeMap::new(),
-                cores,
-                budget_used: 0,
+            shared: std::sync::Arc::new(Shared {
+                config,
+                registry: Mutex::new(Registry {
+                    pools: BTreeMap::new(),
+                    cores,
+                    budget,
+                    budget_used: 0,
+                }),
+                in_flight: Arc::new(InFlight::default()),
             }),
-            in_flight: Arc::new(InFlight::default()),
         }
     }
 
@@ -214,7 +242,8 @@ impl Executor {
             .as_ref()
             .map_or_else(CancelToken::new, CancelToken::child);
         let options = options.cancel_token(token.clone());
-        submit(graph, token, &self.in_flight, |graph| {
+        let owner: std::sync::Arc<dyn Send + Sync> = self.shared.clone();
+        submit(graph, token, &self.shared.in_flight, owner, |graph| {
             let view = graph.prepare()?;
             let pools = self.pools_for(view.tags)?;
             Ok(Run::new(view, pools, options))
@@ -227,10 +256,11 @@ impl Executor {
     #[must_use]
     pub fn workers(&self, tag: impl Into<Tag>) -> usize {
         let tag = tag.into();
-        let registry = self.registry.lock();
+        let registry = self.shared.registry.lock();
         match registry.pools.get(&tag) {
             Some(handle) => handle.pool().size(),
             None => self
+                .shared
                 .config
                 .fixed_size(&tag)
                 .unwrap_or_else(|| registry.budget_share(1)),
@@ -239,22 +269,22 @@ impl Executor {
 
     /// The pool of each tag, started if new.
     fn pools_for(&self, tags: &[Tag]) -> Result<Box<[Arc<Pool>]>, GraphError> {
-        let mut registry = self.registry.lock();
+        let mut registry = self.shared.registry.lock();
         let budgeted = tags
             .iter()
             .filter(|tag| {
-                !registry.pools.contains_key(*tag) && self.config.fixed_size(tag).is_none()
+                !registry.pools.contains_key(*tag) && self.shared.config.fixed_size(tag).is_none()
             })
             .count();
         let share = registry.budget_share(budgeted);
         tags.iter()
             .map(|tag| {
-                let size = match self.config.fixed_size(tag) {
+                let size = match self.shared.config.fixed_size(tag) {
                     Some(workers) => PoolSize::Fixed(workers),
                     None => PoolSize::FromBudget(share),
                 };
                 registry
-                    .pool(tag, size, &self.config.threads)
+                    .pool(tag, size, &self.shared.config.threads)
                     .map_err(|source| GraphError::WorkerSpawn {
                         tag: tag.clone(),
                         source,
@@ -298,7 +328,7 @@ impl Registry {
     /// The size of each of `pools` new pools sized from the thread budget:
     /// an equal share of what is left of it, at least one worker.
     fn budget_share(&self, pools: usize) -> usize {
-        let left = thread_budget().saturating_sub(self.budget_used);
+        let left = self.budget.saturating_sub(self.budget_used);
         (left / pools.max(1)).max(1)
     }
 }
@@ -313,10 +343,14 @@ impl Config {
 
 impl Drop for Executor {
     fn drop(&mut self) {
-        // A pool stopped while a submitted run still had work for it would
-        // strand that work: let every submitted run end first. (The pools
-        // themselves stop and join their threads as the registry drops.)
-        self.in_flight.wait_idle();
+        // Submitted runs keep the pools alive (they hold `shared`); waiting
+        // for them here makes the drop stop and join the threads itself, as
+        // documented. One of the executor's own workers cannot wait (it may
+        // be what a run waits for): there the last submitted run to end
+        // stops the pools instead.
+        if !self.shared.config.threads.is_current_worker() {
+            self.shared.in_flight.wait_idle();
+        }
     }
 }
 
@@ -328,16 +362,16 @@ impl Default for Executor {
 
 impl fmt::Debug for Executor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let registry = self.registry.lock();
+        let registry = self.shared.registry.lock();
         let started: Vec<(&Tag, usize)> = registry
             .pools
             .iter()
             .map(|(tag, handle)| (tag, handle.pool().size()))
             .collect();
         f.debug_struct("Executor")
-            .field("workers_per_tag", &self.config.workers_per_tag)
-            .field("tag_workers", &self.config.tag_workers)
-            .field("pin_workers", &self.config.pin_workers)
+            .field("workers_per_tag", &self.shared.config.workers_per_tag)
+            .field("tag_workers", &self.shared.config.tag_workers)
+            .field("pin_workers", &self.shared.config.pin_workers)
             .field("started_pools", &started)
             .finish()
     }
@@ -407,7 +441,9 @@ impl ExecutorBuilder {
     /// Names worker threads: `name(tag, index)` for worker `index` (from 0)
     /// of `tag`'s pool. The default is `taskflow-<tag>-<index>`. A NUL in
     /// the name, which a thread name cannot hold, is shown as `\0`; should
-    /// `name` panic, the thread gets the default name.
+    /// `name` panic, the thread gets the default name. It is called on the
+    /// thread that starts the pool, while the executor's pools are locked:
+    /// it must not call back into the executor.
     #[must_use]
     pub fn thread_name<F>(mut self, name: F) -> Self
     where
@@ -474,10 +510,14 @@ impl ExecutorBuilder {
         }
         let executor = Executor::with_config(self.config);
         {
-            let mut registry = executor.registry.lock();
-            for (tag, &workers) in &executor.config.tag_workers {
+            let mut registry = executor.shared.registry.lock();
+            for (tag, &workers) in &executor.shared.config.tag_workers {
                 registry
-                    .pool(tag, PoolSize::Fixed(workers), &executor.config.threads)
+                    .pool(
+                        tag,
+                        PoolSize::Fixed(workers),
+                        &executor.shared.config.threads,
+                    )
                     .map_err(|source| BuildError::Spawn {
                         tag: tag.clone(),
                         source,

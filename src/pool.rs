@@ -119,9 +119,13 @@ impl PoolHandle {
             let thread = builder.spawn(move || {
                 pin_current_thread(core);
                 setup.started(&pool.tag, index);
-                let tag = pool.tag.clone();
+                // The stop handler runs however the loop ends.
+                let _stopping = Stopping {
+                    setup,
+                    tag: pool.tag.clone(),
+                    index,
+                };
                 WorkerThread::new(pool, index, local).run();
-                setup.stopping(&tag, index);
             })?;
             handle.threads.push(thread);
         }
@@ -130,6 +134,19 @@ impl PoolHandle {
 
     pub(crate) fn pool(&self) -> &Arc<Pool> {
         &self.pool
+    }
+}
+
+/// Runs a worker's stop handler when the worker's thread leaves its loop.
+struct Stopping {
+    setup: ThreadSetup,
+    tag: Tag,
+    index: usize,
+}
+
+impl Drop for Stopping {
+    fn drop(&mut self) {
+        self.setup.stopping(&self.tag, self.index);
     }
 }
 

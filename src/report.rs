@@ -323,7 +323,8 @@ impl RunReport {
         self.counts.failed
     }
 
-    /// How many tasks were skipped because a dependency failed or was skipped.
+    /// How many tasks were skipped because a dependency failed, was skipped
+    /// or cancelled itself.
     #[must_use]
     pub fn skipped(&self) -> usize {
         self.counts.skipped

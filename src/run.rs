@@ -13,7 +13,8 @@
 //!    The task's pending word is reset to its in-degree for the next run.
 //! 2. Store the outcome code in the task's byte of the run's outcome array,
 //!    which becomes the report's.
-//! 3. For each successor: if the task failed or was skipped, poison the
+//! 3. For each successor: if the task failed, was skipped or cancelled
+//!    itself (returned `Cancelled`), poison the
 //!    successor. A successor with other dependencies has its pending count
 //!    decremented with `AcqRel`, and the decrement that reaches zero owns it;
 //!    a successor with this task as its only dependency is owned at once,
@@ -98,7 +99,10 @@ pub(crate) struct Run<'g> {
     /// The pool of each of the graph's tags, by tag index.
     pools: Box<[Arc<Pool>]>,
     policy: FailurePolicy,
-    cancel: Option<CancelToken>,
+    /// The run's own token: a child of the caller's, if any, so that a
+    /// fail-fast stop can cancel it (waking tasks that wait on it, see
+    /// [`Run::wait_stopped`]) without cancelling the caller's.
+    token: CancelToken,
     /// When the run stops by itself, if ever.
     deadline: Option<std::time::Instant>,
     /// Set by the first failure under fail-fast, and once the deadline has
@@ -158,7 +162,10 @@ impl<'g> Run<'g> {
             exclusive,
             pools,
             policy: options.policy,
-            cancel: options.cancel,
+            token: options
+                .cancel
+                .as_ref()
+                .map_or_else(CancelToken::new, CancelToken::child),
             deadline: options.deadline,
             stopped: AtomicBool::new(false),
             failures: Mutex::new(Vec::new()),
@@ -239,15 +246,28 @@ impl<'g> Run<'g> {
         // moment after another failed is no worse than one that started a
         // moment before.
         self.stopped.load(Ordering::Relaxed)
-            || self.cancel.as_ref().is_some_and(CancelToken::is_cancelled)
+            || self.token.is_cancelled()
             || self
                 .deadline
                 .is_some_and(|deadline| self.deadline_passed(deadline))
     }
 
-    /// Whether `deadline` has passed; once it has, the run is marked
-    /// stopped, so later checks read a flag instead of the clock.
-    #[cold]
+    /// Blocks until the run is stopped or `timeout` has passed, whichever
+    /// comes first, and returns whether it is stopped (see
+    /// [`Context::wait_cancelled`]).
+    pub(crate) fn wait_stopped(&self, timeout: std::time::Duration) -> bool {
+        let timeout = match self.deadline {
+            Some(deadline) => {
+                timeout.min(deadline.saturating_duration_since(std::time::Instant::now()))
+            }
+            None => timeout,
+        };
+        self.token.wait_timeout(timeout) || self.is_stopped()
+    }
+
+    /// Whether `deadline` has passed (one clock read per task start while
+    /// a deadline is set); once it has, the run is marked stopped, so later
+    /// checks read a flag instead of the clock.
     fn deadline_passed(&self, deadline: std::time::Instant) -> bool {
         let passed = std::time::Instant::now() >= deadline;
         if passed {
@@ -344,7 +364,7 @@ impl<'g> Run<'g> {
         });
         match result {
             Ok(Ok(())) => SUCCEEDED,
-            Ok(Err(error)) if error.is::<Cancelled>() => {
+            Ok(Err(error)) if is_cancelled(&*error) => {
                 // ORDERING: Relaxed: as in `did_not_run`.
                 self.cancelled.fetch_add(1, Ordering::Relaxed);
                 CANCELLED_ITSELF
@@ -359,6 +379,8 @@ impl<'g> Run<'g> {
         if self.policy == FailurePolicy::FailFast {
             // ORDERING: Relaxed: see `is_stopped`.
             self.stopped.store(true, Ordering::Relaxed);
+            // Wakes the run's tasks that wait for a stop.
+            self.token.cancel();
         }
         FAILED
     }
@@ -533,4 +555,11 @@ impl Held {
     fn oldest_first(&self) -> impl Iterator<Item = &u32> {
         self.successors[..self.len].iter().rev()
     }
+}
+
+/// Whether a task's error is [`Cancelled`], or has it in its `source()`
+/// chain (a `Cancelled` wrapped by an error-handling crate or a caller's own
+/// error type).
+fn is_cancelled(error: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(error), |error| error.source()).any(|error| error.is::<Cancelled>())
 }

@@ -2,7 +2,8 @@
 //! graph's task table, and the outcome codes a run records.
 //!
 //! While a task waits, its word counts the dependencies that have not
-//! finished, plus a flag that one of them failed or was skipped:
+//! finished, plus a flag that one of them failed, was skipped or cancelled
+//! itself:
 //!
 //! | bits  | meaning                                  |
 //! |-------|------------------------------------------|
@@ -17,7 +18,8 @@
 /// The bits that count unfinished dependencies.
 pub(crate) const PENDING_MASK: u32 = POISONED - 1;
 
-/// Set when a dependency failed or was skipped: the task will be skipped.
+/// Set when a dependency failed, was skipped or cancelled itself: the task
+/// will be skipped.
 pub(crate) const POISONED: u32 = 1 << 31;
 
 /// The most edges a graph may have: no task can then have more dependencies

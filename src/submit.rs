@@ -115,6 +115,9 @@ struct Submission {
     /// The graph, from a leaked box: owned here until `into_parts` hands it
     /// back (and takes it out), or freed in `Drop`.
     graph: Option<NonNull<Graph<'static>>>,
+    /// What keeps the executor's pools alive until the run is over, and
+    /// then dropped last (after `Drop` freed the run and the graph).
+    _executor: std::sync::Arc<dyn Send + Sync>,
 }
 
 // SAFETY: a submission owns its graph (the pointer is a box's) and the run
@@ -132,6 +135,7 @@ pub(crate) fn submit(
     graph: Graph<'static>,
     token: CancelToken,
     in_flight: &Arc<InFlight>,
+    executor: std::sync::Arc<dyn Send + Sync>,
     prepare: impl FnOnce(&'static mut Graph<'static>) -> Result<Run<'static>, GraphError>,
 ) -> RunHandle {
     let graph = NonNull::from(Box::leak(Box::new(graph)));
@@ -156,6 +160,7 @@ pub(crate) fn submit(
         run: Some(run),
         completion,
         graph: Some(graph),
+        _executor: executor,
     }))));
     submission.completion().count_in(in_flight);
     // SAFETY: the submission is alive and only read here (see
@@ -204,7 +209,8 @@ impl Drop for Submission {
 impl RunHandle {
     /// Blocks until the run is over and gives back the graph and its
     /// report. On a worker thread of the same executor this blocks the
-    /// worker (see [`Executor`](crate::Executor)).
+    /// worker (see [`Executor`](crate::Executor)); called from a task of the
+    /// run itself, it never returns.
     pub fn wait(mut self) -> (Graph<'static>, RunReport) {
         if let HandleState::Running(submission) = &self.state {
             submission.completion().wait();
@@ -240,6 +246,11 @@ impl RunHandle {
         }
     }
 }
+
+// SAFETY: the methods of `&RunHandle` (`cancel`, `is_finished`, `Debug`)
+// touch only its token and its run's completion, which are `Sync`; the
+// graph and the run state are reached only through `&mut self` or `self`.
+unsafe impl Sync for RunHandle {}
 
 impl Future for RunHandle {
     type Output = (Graph<'static>, RunReport);

@@ -26,6 +26,13 @@ pub(crate) struct ThreadSetup {
     pub(crate) stack_size: Option<usize>,
     pub(crate) on_start: Option<ThreadHandler>,
     pub(crate) on_stop: Option<ThreadHandler>,
+    /// The identity of the executor the threads serve.
+    pub(crate) executor: u64,
+}
+
+thread_local! {
+    /// The executor the current thread is a worker of, or 0.
+    static WORKER_OF: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 impl ThreadSetup {
@@ -41,8 +48,15 @@ impl ThreadSetup {
         name.replace('\0', "\\0")
     }
 
-    /// Runs the start handler, if any, on the calling worker thread.
+    /// Whether the calling thread is a worker of this setup's executor.
+    pub(crate) fn is_current_worker(&self) -> bool {
+        WORKER_OF.with(|current| current.get() == self.executor)
+    }
+
+    /// Marks the calling thread as a worker of this setup's executor, and
+    /// runs the start handler, if any.
     pub(crate) fn started(&self, tag: &Tag, index: usize) {
+        WORKER_OF.with(|current| current.set(self.executor));
         if let Some(handler) = &self.on_start {
             call_guarded("on_thread_start", || handler(tag, index));
         }

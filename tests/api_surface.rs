@@ -46,6 +46,20 @@ fn trait_bounds_of_the_contract() {
 
     is_debug::<RunReport>();
     is_send::<RunReport>();
+    is_sync::<RunReport>();
+
+    // A handle moves into async tasks and is shared to cancel the run.
+    fn handle_bounds<
+        T: Send + Sync + Unpin + Debug + std::future::Future<Output = (Graph<'static>, RunReport)>,
+    >() {
+    }
+    handle_bounds::<taskflow_engine::RunHandle>();
+    is_error::<TaskError>();
+    is_error::<taskflow_engine::Cancelled>();
+    fn panic_bounds<T: Send + Sync + Debug + Display>() {}
+    panic_bounds::<taskflow_engine::Panic>();
+    fn task_bounds<T: Send + Debug>() {}
+    task_bounds::<Task<'static, u32>>();
 
     is_debug::<Outcome>();
     fn error_with_display<T: Debug + Display + std::error::Error>() {}

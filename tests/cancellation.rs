@@ -416,10 +416,14 @@ fn wait_timeout_returns_on_cancel_or_timeout_without_spinning() {
             token.wait_timeout(Duration::ZERO),
             "already cancelled: at once"
         );
-        assert!(
-            token.wait_timeout(Duration::MAX),
-            "a timeout too long for the clock"
-        );
+
+        // A timeout too long for the clock waits until the cancel.
+        let token = CancelToken::new();
+        let waiting = token.clone();
+        let waiter = thread::spawn(move || waiting.wait_timeout(Duration::MAX));
+        thread::sleep(Duration::from_millis(20));
+        token.cancel();
+        assert!(waiter.join().unwrap());
 
         // A task that waits for its run's token, instead of polling.
         let token = CancelToken::new();
@@ -475,5 +479,100 @@ fn a_deadline_cancels_what_has_not_started_and_running_tasks_see_it() {
             )
             .unwrap();
         assert!(matches!(report.outcome(never), Outcome::Cancelled));
+    });
+}
+
+/// The CPU time the calling thread has used, from the scheduler's own
+/// account (Linux: `/proc/thread-self/schedstat`, nanoseconds on a CPU).
+#[cfg(target_os = "linux")]
+fn thread_cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").expect("Linux schedstat");
+    let nanos: u64 = stat
+        .split_whitespace()
+        .next()
+        .and_then(|field| field.parse().ok())
+        .expect("the first field counts nanoseconds on a CPU");
+    Duration::from_nanos(nanos)
+}
+
+/// A wait sleeps: 300 ms of waiting in `wait_timeout` and in
+/// `Context::wait_cancelled` cost the waiting thread far less CPU than
+/// spinning or polling would (a poll every few milliseconds would still
+/// wake the thread about a hundred times).
+#[cfg(target_os = "linux")]
+#[test]
+fn waits_cost_no_cpu_while_they_wait() {
+    watchdog(|| {
+        let wait = Duration::from_millis(300);
+        let token = CancelToken::new();
+        let before = thread_cpu_time();
+        assert!(!token.wait_timeout(wait));
+        let used = thread_cpu_time() - before;
+        assert!(
+            used < Duration::from_millis(20),
+            "wait_timeout used {used:?} of CPU in {wait:?}"
+        );
+
+        let mut graph = Graph::new();
+        let used = graph.add(Task::new("waits", move |cx| {
+            let before = thread_cpu_time();
+            assert!(!cx.wait_cancelled(wait), "nothing stops this run");
+            Ok(thread_cpu_time() - before)
+        }));
+        assert!(executor(1).run(&mut graph).unwrap().is_success());
+        let used = *graph.output(used).unwrap();
+        assert!(
+            used < Duration::from_millis(20),
+            "wait_cancelled used {used:?} of CPU in {wait:?}"
+        );
+    });
+}
+
+#[test]
+fn wait_cancelled_wakes_at_the_deadline() {
+    watchdog(|| {
+        let deadline = std::time::Instant::now() + Duration::from_millis(50);
+        let mut graph = Graph::new();
+        let woke = graph.add(Task::new("waits", |cx| Ok(cx.wait_cancelled(WAIT_LONG))));
+        let report = executor(1)
+            .run_with(&mut graph, RunOptions::new().deadline(deadline))
+            .unwrap();
+        assert!(report.is_success(), "{report}");
+        assert_eq!(
+            graph.output(woke),
+            Some(&true),
+            "woken by the deadline, not the timeout"
+        );
+        assert!(std::time::Instant::now() >= deadline);
+    });
+}
+
+/// Longer than the watchdog: a wait that only a stop can end in time.
+const WAIT_LONG: Duration = Duration::from_secs(3600);
+
+#[test]
+fn a_cancelled_error_wrapped_in_another_error_still_ends_cancelled() {
+    watchdog(|| {
+        #[derive(Debug)]
+        struct Wrapper(taskflow_engine::Cancelled);
+        impl std::fmt::Display for Wrapper {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("step gave up")
+            }
+        }
+        impl std::error::Error for Wrapper {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let mut graph = Graph::new();
+        let wrapped = graph.add(Task::new("wrapped", |_| -> Result<(), Error> {
+            Err(Wrapper(taskflow_engine::Cancelled).into())
+        }));
+        let report = executor(1).run(&mut graph).unwrap();
+        assert!(
+            matches!(report.outcome(wrapped), Outcome::Cancelled),
+            "{report}"
+        );
     });
 }

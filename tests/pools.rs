@@ -382,7 +382,10 @@ fn default_pools_share_one_thread_budget() {
         let mut graph = Graph::new();
         meeting_tasks(&mut graph, "late", 1);
         assert!(shared.run(&mut graph).unwrap().is_success());
-        assert_eq!(shared.workers("late"), (cores - 2 * half).max(1));
+        assert_eq!(
+            shared.workers("late"),
+            cores.saturating_sub(2 * half).max(1)
+        );
 
         // An explicit size is not taken from the budget.
         let sized = Executor::builder().tag_workers("io", 3).build().unwrap();
@@ -716,10 +719,15 @@ fn recurse(depth: usize) -> usize {
 #[test]
 fn a_panicking_thread_handler_leaves_the_worker_serving() {
     watchdog(|| {
+        let stops = Arc::new(AtomicUsize::new(0));
+        let stopped = Arc::clone(&stops);
         let executor = Executor::builder()
             .workers_per_tag(1)
             .on_thread_start(|_, _| panic!("the start handler panicked"))
-            .on_thread_stop(|_, _| panic!("the stop handler panicked"))
+            .on_thread_stop(move |_, _| {
+                stopped.fetch_add(1, Ordering::SeqCst);
+                panic!("the stop handler panicked")
+            })
             .thread_name(|_, _| panic!("the naming handler panicked"))
             .build()
             .unwrap();
@@ -734,5 +742,10 @@ fn a_panicking_thread_handler_leaves_the_worker_serving() {
             "the default name when naming panicked"
         );
         drop(executor);
+        assert_eq!(
+            stops.load(Ordering::SeqCst),
+            1,
+            "the stop handler ran, and panicked"
+        );
     });
 }

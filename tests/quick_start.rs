@@ -25,12 +25,12 @@ fn quick_start() -> Result<(), Box<dyn std::error::Error>> {
     std::env::set_current_dir(&directory)?;
 
     // From README.md, "Quick start":
-    use taskflow_engine::{Context, Executor, Graph, Task};
+    use taskflow_engine::{Executor, Graph, Task};
 
     let mut graph = Graph::new();
-    let read = graph.add(Task::new("read a.txt", |_: &Context<'_>| Ok(std::fs::read("a.txt")?)).tag("io"));
+    let read = graph.add(Task::new("read a.txt", |_| Ok(std::fs::read("a.txt")?)).tag("io"));
     let size = graph.add(
-        Task::new("measure a.txt", move |cx: &Context<'_>| Ok(cx.input(read)?.len()))
+        Task::new("measure a.txt", move |cx| Ok(cx.input(read)?.len()))
             .tag("cpu")
             .after(read),
     );
