@@ -21,12 +21,14 @@
 //!
 //! The subtraction that reaches zero locks the mutex, marks the run done,
 //! takes what was left there, unlocks, and then, in this order: notifies
-//! blocked waiters, releases the executor's [`InFlight`] count, wakes the
-//! registered [`Waker`] and drops the detached submission (see
-//! [`crate::submit`]). The count goes first because the last two run user
-//! code (a waker, a graph's destructors) that may drop the executor, whose
-//! drop waits for that count; both run with panics caught, since they run
-//! on a worker, which must not die of them. A poller ([`Completion::poll`]) and a detaching
+//! blocked waiters, wakes the registered [`Waker`], drops the detached
+//! submission (see [`crate::submit`]) and releases the executor's
+//! [`InFlight`] count, last, so that an executor dropped elsewhere, which
+//! waits for that count, finds the submission (and the share of the
+//! executor it holds) gone. The waker and the graph's destructors are user
+//! code, run with panics caught, since a worker must not die of them; they
+//! may drop the executor on this very worker, whose drop then does not wait
+//! (see [`Executor`](crate::Executor)'s `Drop`). A poller ([`Completion::poll`]) and a detaching
 //! handle ([`Completion::detach`]) look at `done` and leave their waker or
 //! submission under the same lock, so each either sees the run done, and
 //! handles it itself, or leaves what it left before the finisher takes it:
@@ -114,14 +116,14 @@ impl Completion {
             )
         };
         self.signal.notify_all();
-        if let Some(in_flight) = in_flight {
-            in_flight.release();
-        }
         if let Some(waker) = waker {
             guarded(|| waker.wake());
         }
         if let Some(orphan) = orphan {
             guarded(|| drop(orphan));
+        }
+        if let Some(in_flight) = in_flight {
+            in_flight.release();
         }
     }
 

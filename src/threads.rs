@@ -30,9 +30,9 @@ pub(crate) struct ThreadSetup {
     pub(crate) executor: u64,
 }
 
-thread_local! {
+crate::sync::thread_local! {
     /// The executor the current thread is a worker of, or 0.
-    static WORKER_OF: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    static WORKER_OF: std::cell::Cell<u64> = std::cell::Cell::new(0);
 }
 
 impl ThreadSetup {
