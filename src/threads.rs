@@ -31,7 +31,9 @@ pub(crate) struct ThreadSetup {
 }
 
 crate::sync::thread_local! {
-    /// The executor the current thread is a worker of, or 0.
+    /// The executor the current thread is a worker of, or 0. (Not a
+    /// `const` initializer: loom's `thread_local!` does not take one.)
+    #[allow(clippy::missing_const_for_thread_local)]
     static WORKER_OF: std::cell::Cell<u64> = std::cell::Cell::new(0);
 }
 
