@@ -48,8 +48,8 @@ pub struct Graph {
     /// that was added without dependencies (and so every source, and maybe
     /// tasks that gained dependencies since).
     source_bounds: Vec<Range<u32>>,
-    /// Built for graphs with a hub (see [`crate::table`]); dropped when
-    /// the graph changes.
+    /// Built for graphs with a hub (see [`crate::table`]), and rebuilt
+    /// before a run once the table has grown past what it indexes.
     predecessors: Option<PredecessorIndex>,
     /// Whether every edge goes from a lower to a higher index, which makes
     /// the graph acyclic without a check.
@@ -249,7 +249,14 @@ impl Graph {
             }
             self.checked_acyclic = true;
         }
-        if self.table.has_hub() && self.predecessors.is_none() {
+        // The index itself says whether it is stale, rather than every way
+        // of growing the graph (a task with edges, one without, an edge
+        // between old tasks) having to remember to drop it.
+        let index_is_current = self
+            .predecessors
+            .as_ref()
+            .is_some_and(|index| index.indexes(&self.table));
+        if self.table.has_hub() && !index_is_current {
             self.predecessors = Some(PredecessorIndex::build(&self.table));
         }
         Ok(GraphView {
@@ -272,7 +279,6 @@ impl Graph {
             return;
         }
         self.table.add_edge(from, to, count_now);
-        self.predecessors = None;
     }
 
     fn own_index(&self, task: TaskRef) -> Result<u32, GraphError> {
