@@ -322,10 +322,29 @@ impl Graph {
 }
 
 impl Drop for Graph {
+    /// Drops every body and output. Their destructors are user code: should
+    /// one panic, the rest are still dropped, and the panic then goes on to
+    /// the caller, as from a `Vec` (and as there, a second panic during that
+    /// unwinding aborts the process).
     fn drop(&mut self) {
-        for body in &mut self.bodies {
+        let mut rest = UndroppedBodies(self.bodies.iter_mut());
+        for body in rest.0.by_ref() {
             // SAFETY: each body is alive until here, where the graph, its
             // only owner, drops it once; the arena frees the memory after.
+            unsafe { body.get_mut().drop_in_place() };
+        }
+    }
+}
+
+/// The bodies a dropping graph has not reached yet. If dropping one panics,
+/// this guard drops the others while the panic unwinds.
+struct UndroppedBodies<'a>(std::slice::IterMut<'a, Body>);
+
+impl Drop for UndroppedBodies<'_> {
+    fn drop(&mut self) {
+        for body in &mut self.0 {
+            // SAFETY: as in `Graph::drop`: the iterator yields each body
+            // once, and only those that `Graph::drop` has not dropped.
             unsafe { body.get_mut().drop_in_place() };
         }
     }
