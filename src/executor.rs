@@ -57,9 +57,16 @@ struct Registry {
 }
 
 impl Executor {
+    /// The most workers one pool may have: 4,096. Far more threads than the
+    /// largest machines have cores; a pool's idle workers search every
+    /// other worker's deque, so one much larger than the machine only adds
+    /// contention. A larger size is refused by
+    /// [`ExecutorBuilder::build`] with [`BuildError::TooManyWorkers`].
+    pub const MAX_WORKERS: usize = 1 << 12;
+
     /// An executor with the defaults: every tag gets a pool of as many
     /// workers as [`std::thread::available_parallelism`] reports (1 if it
-    /// cannot tell), unpinned, started when a graph with that tag first runs.
+    /// cannot tell, at most [`MAX_WORKERS`](Executor::MAX_WORKERS)), unpinned, started when a graph with that tag first runs.
     pub fn new() -> Executor {
         Executor::with_config(Config {
             workers_per_tag: default_workers(),
@@ -176,7 +183,9 @@ impl fmt::Debug for Executor {
 }
 
 fn default_workers() -> usize {
-    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
+    std::thread::available_parallelism()
+        .map_or(1, NonZeroUsize::get)
+        .min(Executor::MAX_WORKERS)
 }
 
 /// Configures an [`Executor`]: pool sizes per tag and pinning.
@@ -212,13 +221,15 @@ impl Default for ExecutorBuilder {
 
 impl ExecutorBuilder {
     /// The pool size of every tag without its own setting, including tags
-    /// first seen in a graph. Defaults to the available parallelism.
+    /// first seen in a graph: from 1 to [`Executor::MAX_WORKERS`]. Defaults
+    /// to the available parallelism.
     pub fn workers_per_tag(mut self, workers: usize) -> Self {
         self.config.workers_per_tag = workers;
         self
     }
 
-    /// The pool size of `tag`. Its pool starts when the executor is built.
+    /// The pool size of `tag`, from 1 to [`Executor::MAX_WORKERS`]. Its pool
+    /// starts when the executor is built.
     pub fn tag_workers(mut self, tag: impl Into<Tag>, workers: usize) -> Self {
         self.config.tag_workers.insert(tag.into(), workers);
         self
@@ -235,8 +246,10 @@ impl ExecutorBuilder {
     /// Builds the executor and starts the pools of the tags given to
     /// [`tag_workers`](ExecutorBuilder::tag_workers).
     ///
-    /// Fails with [`BuildError::ZeroWorkers`] if any pool size is zero, and
-    /// with [`BuildError::Spawn`] if a thread cannot be started.
+    /// Fails with [`BuildError::ZeroWorkers`] if any pool size is zero, with
+    /// [`BuildError::TooManyWorkers`] if any is above
+    /// [`Executor::MAX_WORKERS`], and with [`BuildError::Spawn`] if a thread
+    /// cannot be started.
     pub fn build(self) -> Result<Executor, BuildError> {
         if self.config.workers_per_tag == 0 {
             return Err(BuildError::ZeroWorkers { tag: None });
@@ -249,6 +262,25 @@ impl ExecutorBuilder {
         {
             return Err(BuildError::ZeroWorkers {
                 tag: Some(tag.clone()),
+            });
+        }
+        // Checked here, so that no pool ever allocates or spawns for a size
+        // it cannot have.
+        let too_many = |workers: usize| workers > Executor::MAX_WORKERS;
+        let oversized = Some((None, self.config.workers_per_tag))
+            .filter(|&(_, workers)| too_many(workers))
+            .or_else(|| {
+                self.config
+                    .tag_workers
+                    .iter()
+                    .find(|(_, workers)| too_many(**workers))
+                    .map(|(tag, &workers)| (Some(tag.clone()), workers))
+            });
+        if let Some((tag, workers)) = oversized {
+            return Err(BuildError::TooManyWorkers {
+                tag,
+                workers,
+                max: Executor::MAX_WORKERS,
             });
         }
         let executor = Executor::with_config(self.config);

@@ -81,6 +81,15 @@ fn thread_name(tag: &Tag, index: usize) -> String {
     format!("taskflow-{}-{index}", tag.as_str().replace('\0', "\\0"))
 }
 
+/// An empty vector with room for `len` items, or an `OutOfMemory` error.
+fn reserved<T>(len: usize) -> io::Result<Vec<T>> {
+    let mut items = Vec::new();
+    items
+        .try_reserve_exact(len)
+        .map_err(|error| io::Error::new(io::ErrorKind::OutOfMemory, error))?;
+    Ok(items)
+}
+
 /// A running pool: the shared part and the threads that serve it. Dropping
 /// it shuts the pool down and joins its threads.
 #[derive(Debug)]
@@ -91,10 +100,20 @@ pub(crate) struct PoolHandle {
 
 impl PoolHandle {
     /// Starts `size` workers for `tag`, pinned as `cores` says.
+    ///
+    /// `size` is at most [`Executor::MAX_WORKERS`](crate::Executor::MAX_WORKERS)
+    /// (the builder checks). The arrays sized by it are reserved fallibly, so
+    /// an allocator that refuses them makes an `OutOfMemory` error, reported
+    /// like a refused thread, instead of aborting the process; what is left
+    /// is each worker's deque, about 1.4 KiB, so about 6 MiB for the largest
+    /// pool before its first thread starts.
     pub(crate) fn start(tag: Tag, size: usize, cores: &mut CorePlan) -> io::Result<PoolHandle> {
-        let queues: Vec<LocalQueue<Job>> = (0..size).map(|_| LocalQueue::new(size == 1)).collect();
+        let mut queues: Vec<LocalQueue<Job>> = reserved(size)?;
+        queues.extend((0..size).map(|_| LocalQueue::new(size == 1)));
+        let mut stealers = reserved(size)?;
+        stealers.extend(queues.iter().filter_map(LocalQueue::stealer));
         let pool = Arc::new(Pool {
-            stealers: queues.iter().filter_map(LocalQueue::stealer).collect(),
+            stealers: stealers.into_boxed_slice(),
             size,
             injector: Injector::new(),
             sleep: Sleep::new(),
@@ -102,7 +121,7 @@ impl PoolHandle {
         });
         let mut handle = PoolHandle {
             pool,
-            threads: Vec::with_capacity(size),
+            threads: reserved(size)?,
         };
         for (index, local) in queues.into_iter().enumerate() {
             let pool = Arc::clone(&handle.pool);

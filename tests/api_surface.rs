@@ -111,6 +111,7 @@ fn signatures_of_the_contract() {
     let _: fn(Task<u32>, TaskRef) -> Task<u32> = Task::after;
     let _: fn(Task<u32>, Vec<TaskRef>) -> Task<u32> = Task::after_all::<Vec<TaskRef>>;
 
+    let _: usize = Executor::MAX_WORKERS;
     let _: Tag = Tag::DEFAULT;
     assert!(matches!(FailurePolicy::default(), FailurePolicy::FailFast));
 }

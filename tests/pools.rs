@@ -629,3 +629,57 @@ fn a_tag_that_cannot_name_a_thread_as_is_still_gets_a_pool() {
         assert!(executor.run(&mut graph).unwrap().is_success());
     });
 }
+
+/// Pool sizes above `Executor::MAX_WORKERS` are refused by `build`, naming
+/// the tag, the size and the maximum, before anything is allocated for them;
+/// the maximum itself is accepted.
+#[test]
+fn absurd_pool_sizes_are_build_errors() {
+    watchdog(|| {
+        let max = Executor::MAX_WORKERS;
+        let check = |what: String, tag: Option<&str>, workers: usize, result| match result {
+            Err(BuildError::TooManyWorkers {
+                tag: refused,
+                workers: asked,
+                max: limit,
+            }) => {
+                assert_eq!(refused.as_ref().map(Tag::as_str), tag, "{what}");
+                assert_eq!((asked, limit), (workers, max), "{what}");
+                let message = BuildError::TooManyWorkers {
+                    tag: refused,
+                    workers: asked,
+                    max: limit,
+                }
+                .to_string();
+                for part in [
+                    tag.unwrap_or("workers_per_tag"),
+                    &workers.to_string(),
+                    &max.to_string(),
+                ] {
+                    assert!(message.contains(part), "{what}: {message}");
+                }
+            }
+            Err(other) => panic!("{what}: expected TooManyWorkers, got {other:?}"),
+            Ok(executor) => panic!("{what} must be refused, built {executor:?}"),
+        };
+        for workers in [usize::MAX, 1 << 36, 1_000_000, max + 1] {
+            check(
+                format!("tag_workers(x, {workers})"),
+                Some("x"),
+                workers,
+                Executor::builder().tag_workers("x", workers).build(),
+            );
+            check(
+                format!("workers_per_tag({workers})"),
+                None,
+                workers,
+                Executor::builder().workers_per_tag(workers).build(),
+            );
+        }
+        // The maximum is accepted (its pools start only when a graph needs
+        // them), and the default size never exceeds it.
+        let executor = Executor::builder().workers_per_tag(max).build().unwrap();
+        assert_eq!(executor.workers("any"), max);
+        assert!(Executor::new().workers("any") <= max);
+    });
+}
