@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::num::NonZeroUsize;
 
 use crate::error::{BuildError, GraphError};
 use crate::graph::Graph;
@@ -65,8 +64,10 @@ impl Executor {
     pub const MAX_WORKERS: usize = 1 << 12;
 
     /// An executor with the defaults: every tag gets a pool of as many
-    /// workers as [`std::thread::available_parallelism`] reports (1 if it
-    /// cannot tell, at most [`MAX_WORKERS`](Executor::MAX_WORKERS)), unpinned, started when a graph with that tag first runs.
+    /// workers as [`std::thread::available_parallelism`] reports for the
+    /// process's affinity mask, whichever thread calls this (1 if it cannot
+    /// tell, at most [`MAX_WORKERS`](Executor::MAX_WORKERS)), unpinned,
+    /// started when a graph with that tag first runs.
     pub fn new() -> Executor {
         Executor::with_config(Config {
             workers_per_tag: default_workers(),
@@ -183,9 +184,7 @@ impl fmt::Debug for Executor {
 }
 
 fn default_workers() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, NonZeroUsize::get)
-        .min(Executor::MAX_WORKERS)
+    crate::pin::available_parallelism().min(Executor::MAX_WORKERS)
 }
 
 /// Configures an [`Executor`]: pool sizes per tag and pinning.
@@ -235,8 +234,11 @@ impl ExecutorBuilder {
         self
     }
 
-    /// Whether to pin workers to cores, spread over the machine's cores in
-    /// the order pools start. A platform that refuses leaves them unpinned.
+    /// Whether to pin workers to cores, spread over the cores of the
+    /// process's affinity mask in the order pools start. A platform that
+    /// refuses leaves them unpinned. Unpinned workers run on every core of
+    /// that mask, whichever thread starts their pool (see `src/pin.rs` for
+    /// what the process's mask is on each platform).
     /// Off by default.
     pub fn pin_workers(mut self, pin: bool) -> Self {
         self.config.pin_workers = pin;

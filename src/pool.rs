@@ -3,7 +3,7 @@
 use std::io;
 
 use crate::job::Job;
-use crate::pin::{CorePlan, pin_current_thread};
+use crate::pin::{CorePlan, place_current_thread};
 use crate::queue::{Injector, LocalQueue, Steal, Stealer};
 use crate::sleep::Sleep;
 use crate::sync::{Arc, thread};
@@ -125,13 +125,13 @@ impl PoolHandle {
         };
         for (index, local) in queues.into_iter().enumerate() {
             let pool = Arc::clone(&handle.pool);
-            let core = cores.next_core();
+            let placement = cores.next_placement();
             // On error, `handle` drops here and shuts down the threads
             // already started.
             let thread = thread::Builder::new()
                 .name(thread_name(&handle.pool.tag, index))
                 .spawn(move || {
-                    pin_current_thread(core);
+                    place_current_thread(placement);
                     WorkerThread::new(pool, index, local).run();
                 })?;
             handle.threads.push(thread);

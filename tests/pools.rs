@@ -683,3 +683,98 @@ fn absurd_pool_sizes_are_build_errors() {
         assert!(Executor::new().workers("any") <= max);
     });
 }
+
+/// The cores in the calling thread's affinity mask.
+#[cfg(target_os = "linux")]
+fn cores_of_this_thread() -> Vec<usize> {
+    let mut cores: Vec<usize> = core_affinity::get_core_ids()
+        .expect("Linux reports a thread's cores")
+        .into_iter()
+        .map(|core| core.id)
+        .collect();
+    cores.sort_unstable();
+    cores
+}
+
+/// `count` tasks on the default tag that meet, each reporting the cores its
+/// worker may run on.
+#[cfg(target_os = "linux")]
+fn cores_of_workers(executor: &Executor, count: usize) -> Result<Vec<Vec<usize>>, Error> {
+    let meet = Rendezvous::new(count);
+    let mut graph = Graph::new();
+    let ids: Vec<TaskId<Vec<usize>>> = (0..count)
+        .map(|_| {
+            let meet = Arc::clone(&meet);
+            graph.add(Task::new("where", move |_: &Context<'_>| {
+                meet.meet()?;
+                Ok(cores_of_this_thread())
+            }))
+        })
+        .collect();
+    let report = executor.run(&mut graph)?;
+    if !report.is_success() {
+        return Err(report.to_string().into());
+    }
+    Ok(ids
+        .iter()
+        .map(|&id| graph.output(id).unwrap().clone())
+        .collect())
+}
+
+/// Pools start on whichever thread first runs a graph with their tag, and a
+/// new thread inherits its creator's affinity mask. Started from a task of a
+/// pinned executor, an unpinned pool must still run on the process's cores,
+/// an executor built there must still size its pools by them, and a pinned
+/// one built there must spread its workers over all of them. (With a mask of
+/// one core there is nothing to inherit wrongly, and the checks hold anyway.)
+#[cfg(target_os = "linux")]
+#[test]
+fn workers_take_the_process_affinity_whatever_thread_starts_their_pool() {
+    watchdog(|| {
+        // Nothing pins the test threads: this is the process's mask.
+        let process = cores_of_this_thread();
+        let cores = process.len();
+        let parallelism = thread::available_parallelism().map_or(1, |n| n.get());
+        let pinned = Executor::builder()
+            .workers_per_tag(1)
+            .pin_workers(true)
+            .build()
+            .unwrap();
+        // Built here; its pool starts inside the pinned executor's task.
+        let unpinned = executor(2);
+        let mut graph = Graph::new();
+        let seen = graph.add(Task::new("on a pinned worker", move |_: &Context<'_>| {
+            let outer = cores_of_this_thread();
+            let lazy = cores_of_workers(&unpinned, 2)?;
+            let default_size = Executor::new().workers("any");
+            let spread = Executor::builder()
+                .workers_per_tag(cores)
+                .pin_workers(true)
+                .build()?;
+            let spread = cores_of_workers(&spread, cores)?;
+            Ok((outer, lazy, default_size, spread))
+        }));
+        let report = pinned.run(&mut graph).unwrap();
+        assert!(report.is_success(), "{report}");
+        let (outer, lazy, default_size, spread) = graph.output(seen).unwrap();
+        assert_eq!(outer.len(), 1, "the outer worker is pinned");
+        let mut wrong = Vec::new();
+        if lazy.iter().any(|worker| worker != &process) {
+            wrong.push(format!("unpinned workers run on {lazy:?}"));
+        }
+        if *default_size != parallelism {
+            wrong.push(format!("Executor::new() made pools of {default_size}"));
+        }
+        let mut spread_over: Vec<usize> = spread.iter().flatten().copied().collect();
+        spread_over.sort_unstable();
+        if spread.iter().any(|worker| worker.len() != 1) || spread_over != process {
+            wrong.push(format!("pinned workers run on {spread:?}"));
+        }
+        assert!(
+            wrong.is_empty(),
+            "started on a worker pinned to {outer:?}, with the process on {process:?} \
+             and a parallelism of {parallelism}: {}",
+            wrong.join("; ")
+        );
+    });
+}
