@@ -9,6 +9,10 @@
 #                                                                     cancel_races_a_completion
 #   relaxed_pending   run.rs decrements pending counts Relaxed        output_hand_off_between_workers,
 #                     instead of AcqRel                               diamond_on_two_workers
+#   stale_empty_check run.rs wakes a sleeper for pushed successors    a_queued_task_wakes_the_sleeping_peer
+#                     only if the deque was empty before the walk
+#   keep_stolen_jobs  worker.rs wakes nobody for the jobs a batch     a_stolen_batch_wakes_the_sleeping_peer
+#                     steal moved into the thief's deque
 set -u
 cd "$(dirname "$0")/.."
 
@@ -45,6 +49,8 @@ expect_caught lost_wakeup submit_while_the_worker_falls_asleep "deadlock"
 expect_caught lost_wakeup cancel_races_a_completion "deadlock"
 expect_caught relaxed_pending output_hand_off_between_workers "Causality violation"
 expect_caught relaxed_pending diamond_on_two_workers "Causality violation"
+expect_caught stale_empty_check a_queued_task_wakes_the_sleeping_peer "deadlock"
+expect_caught keep_stolen_jobs a_stolen_batch_wakes_the_sleeping_peer "deadlock"
 
 if [ "$failures" -ne 0 ]; then
     echo "loom mutants: $failures problem(s)"

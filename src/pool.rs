@@ -41,9 +41,9 @@ impl Pool {
         self.sleep.notify(1);
     }
 
-    /// Tells the pool that one of its workers pushed `jobs` jobs onto its own
-    /// deque, which was empty before, so that sleeping workers can help (see
-    /// [`crate::sleep`]).
+    /// Tells the pool that one of its workers put `jobs` jobs onto its own
+    /// deque (pushed them, or stole them into it), so that sleeping workers
+    /// can help (see [`crate::sleep`]). A pool of one has nobody to wake.
     pub(crate) fn pushed_local(&self, jobs: usize) {
         if self.size() > 1 {
             self.sleep.notify(jobs);

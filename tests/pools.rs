@@ -778,3 +778,73 @@ fn workers_take_the_process_affinity_whatever_thread_starts_their_pool() {
         );
     });
 }
+
+/// Counts the runs in which a task started, for another task to wait on.
+#[derive(Default)]
+struct Starts {
+    count: Mutex<usize>,
+    changed: std::sync::Condvar,
+}
+
+/// A ready task never waits for a busy worker while another worker of its
+/// pool sleeps. `root` finishes with a long list of successors whose two
+/// oldest edges lead to `first` and `second`: its worker runs `first` itself
+/// and queues `second`, and the peer, during the long walk, takes the only
+/// other job (`other`, split off the sources) and falls asleep. `first` then
+/// waits for `second` to start, which it can only do on the peer: if the
+/// push of `second` wakes nobody, `first` gives up after `WAIT` and fails
+/// the run. (The walk is a million edges to one task, which it only counts
+/// down: long enough for the peer to wake, steal and fall asleep again.)
+#[test]
+fn a_task_queued_behind_a_long_one_wakes_the_sleeping_peer() {
+    watchdog(|| {
+        const EDGES: usize = 1_000_000;
+        let started = Arc::new(Starts::default());
+        let mut graph = Graph::new();
+        let root = graph.add(Task::new("root", |_: &Context<'_>| Ok(())));
+        graph.add(Task::new("other", |_: &Context<'_>| Ok(())));
+        let mut runs = 0;
+        let waits = Arc::clone(&started);
+        let first = graph.add(
+            Task::new("first", move |_: &Context<'_>| -> Result<(), Error> {
+                runs += 1;
+                let deadline = std::time::Instant::now() + common::WAIT;
+                let mut count = waits.count.lock().unwrap();
+                while *count < runs {
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        return Err(format!(
+                            "run {runs}: `second` did not start within {:?} while `first` ran",
+                            common::WAIT
+                        )
+                        .into());
+                    }
+                    count = waits.changed.wait_timeout(count, left).unwrap().0;
+                }
+                Ok(())
+            })
+            .after(root),
+        );
+        let signals = Arc::clone(&started);
+        graph.add(
+            Task::new("second", move |_: &Context<'_>| {
+                *signals.count.lock().unwrap() += 1;
+                signals.changed.notify_all();
+                Ok(())
+            })
+            .after(root),
+        );
+        // Newer edges of `root`, walked first: to a task that also waits for
+        // `first`, so that the walk only counts it down.
+        let counted_down =
+            graph.add(Task::new("counted down", |_: &Context<'_>| Ok(())).after(first));
+        for _ in 0..EDGES {
+            graph.precede(root, counted_down).unwrap();
+        }
+        let executor = executor(2);
+        for attempt in 1..=20 {
+            let report = executor.run(&mut graph).unwrap();
+            assert!(report.is_success(), "attempt {attempt}: {report}");
+        }
+    });
+}
