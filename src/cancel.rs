@@ -10,7 +10,9 @@ use crate::sync::atomic::{AtomicBool, Ordering};
 /// Give a clone to [`RunOptions::cancel_token`](crate::RunOptions::cancel_token)
 /// and call [`cancel`](CancelToken::cancel) from any thread, including from a
 /// task of the run itself. Once cancelled, no further task of the run starts:
-/// tasks that had not started end [`Cancelled`](crate::Outcome::Cancelled),
+/// tasks that had not started end [`Cancelled`](crate::Outcome::Cancelled)
+/// (or [`Skipped`](crate::Outcome::Skipped), those downstream of a failed or
+/// skipped task),
 /// running tasks see [`Context::is_cancelled`](crate::Context::is_cancelled)
 /// and their outcome is whatever they return. A token stays cancelled; use a
 /// new one for the next run.

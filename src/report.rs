@@ -16,10 +16,13 @@ pub enum Outcome {
     /// The task returned an error or panicked.
     Failed(TaskError),
     /// The task did not run because a dependency failed or was skipped.
+    /// Any output it kept from an earlier run was dropped; a panic in that
+    /// destructor is not reported (see [`TaskBody::run`](crate::TaskBody::run)).
     Skipped,
     /// The task did not run because the run was stopped: its cancel token
     /// was cancelled, or a task failed under
-    /// [`FailFast`](crate::FailurePolicy::FailFast).
+    /// [`FailFast`](crate::FailurePolicy::FailFast). Any output it kept from
+    /// an earlier run was dropped, as for [`Skipped`](Outcome::Skipped).
     Cancelled,
 }
 

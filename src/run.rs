@@ -128,7 +128,7 @@ pub(crate) struct Run<'g> {
 unsafe impl Sync for Run<'_> {}
 
 impl<'g> Run<'g> {
-    /// Runs a compiled graph on `pools` and blocks until every task was
+    /// Runs a graph on `pools` and blocks until every task was
     /// processed.
     pub(crate) fn execute(
         graph: GraphView<'g>,
