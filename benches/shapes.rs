@@ -9,7 +9,7 @@
 //! - `taskflow_first_run/<N>w`: running a freshly built, never-run graph,
 //!   including whatever the engine prepares on a first run (the build is
 //!   outside the timed part);
-//! - `taskflow_rerun/<N>w`: running the same, already compiled graph again;
+//! - `taskflow_rerun/<N>w`: running the same graph again, after a first run;
 //! - `serial_topological`, `serial_kahn`, `plain_executor/<N>w` and, where
 //!   the shape fits, `rayon_scope/<N>w` or `rayon_join/<N>w`: the baselines
 //!   of `support::baselines`, each prepared once and then run repeatedly;

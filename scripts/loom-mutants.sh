@@ -9,6 +9,10 @@
 #                                                                     cancel_races_a_completion
 #   relaxed_pending   run.rs decrements pending counts Relaxed        output_hand_off_between_workers,
 #                     instead of AcqRel                               diamond_on_two_workers
+#   stale_empty_check run.rs wakes a sleeper for pushed successors    a_queued_task_wakes_the_sleeping_peer
+#                     only if the deque was empty before the walk
+#   keep_stolen_jobs  worker.rs wakes nobody for the jobs a batch     a_stolen_batch_wakes_the_sleeping_peer
+#                     steal moved into the thief's deque
 #   waker_outside_lock completion.rs leaves a poller's waker after   polled_run_wakes_its_poller
 #                     unlocking, without looking at `done` again
 #   cancel_unlocked   cancel.rs notifies waiters without the lock    cancel_wakes_a_waiting_child
@@ -50,6 +54,8 @@ expect_caught lost_wakeup submit_while_the_worker_falls_asleep "deadlock"
 expect_caught lost_wakeup cancel_races_a_completion "deadlock"
 expect_caught relaxed_pending output_hand_off_between_workers "Causality violation"
 expect_caught relaxed_pending diamond_on_two_workers "Causality violation"
+expect_caught stale_empty_check a_queued_task_wakes_the_sleeping_peer "deadlock"
+expect_caught keep_stolen_jobs a_stolen_batch_wakes_the_sleeping_peer "deadlock"
 expect_caught waker_outside_lock polled_run_wakes_its_poller "deadlock"
 expect_caught cancel_unlocked cancel_wakes_a_waiting_child "deadlock"
 expect_caught orphan_after_finish dropped_handle_races_the_finish "the graph was freed once"

@@ -47,6 +47,12 @@ pub trait TaskBody: Send {
     /// The output of the task's previous run is dropped just before, under
     /// the same panic guard as the call: should its destructor panic, this
     /// run fails with that panic and the body is not called.
+    ///
+    /// A task that is skipped or cancelled drops its previous output too,
+    /// but there a panic of that destructor is caught and dropped silently:
+    /// the task stays [`Skipped`](crate::Outcome::Skipped) or
+    /// [`Cancelled`](crate::Outcome::Cancelled), and nothing reports the
+    /// panic.
     fn run(&mut self, cx: &Context<'_>) -> Result<Self::Output, Error>;
 }
 

@@ -35,7 +35,8 @@ use crate::sync::{Arc, Condvar, Mutex};
 /// and call [`cancel`](CancelToken::cancel) from any thread, including from a
 /// task of the run itself. Once cancelled, no further task of the run starts:
 /// tasks that had not started end [`Cancelled`](crate::Outcome::Cancelled)
-/// (or [`Skipped`](crate::Outcome::Skipped), downstream of a failure),
+/// (or [`Skipped`](crate::Outcome::Skipped), those downstream of a failed,
+/// skipped or self-cancelled task),
 /// running tasks see [`Context::is_cancelled`](crate::Context::is_cancelled)
 /// and their outcome is whatever they return. A token stays cancelled; use a
 /// new one for the next run.

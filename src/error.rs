@@ -343,6 +343,19 @@ pub enum BuildError {
         /// What the operating system said.
         source: std::io::Error,
     },
+    /// A pool was given more workers than
+    /// [`Executor::MAX_WORKERS`](crate::Executor::MAX_WORKERS): `tag` is
+    /// `None` for the [`workers_per_tag`](crate::ExecutorBuilder::workers_per_tag)
+    /// default.
+    TooManyWorkers {
+        /// The tag whose pool size was too large, or `None` for the default
+        /// size.
+        tag: Option<Tag>,
+        /// The pool size asked for.
+        workers: usize,
+        /// The most workers a pool may have.
+        max: usize,
+    },
 }
 
 impl fmt::Display for BuildError {
@@ -360,6 +373,16 @@ impl fmt::Display for BuildError {
             BuildError::Spawn { tag, .. } => {
                 write!(f, "cannot start the workers of tag `{tag}`")
             }
+            BuildError::TooManyWorkers { tag, workers, max } => {
+                match tag {
+                    None => write!(f, "workers_per_tag")?,
+                    Some(tag) => write!(f, "tag `{tag}`")?,
+                }
+                write!(
+                    f,
+                    " was given {workers} workers; a pool may have at most {max}"
+                )
+            }
         }
     }
 }
@@ -369,6 +392,7 @@ impl std::error::Error for BuildError {
         match self {
             BuildError::Spawn { source, .. } => Some(source),
             BuildError::ZeroWorkers { .. } => None,
+            BuildError::TooManyWorkers { .. } => None,
         }
     }
 }

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::num::NonZeroUsize;
 
 use crate::cancel::CancelToken;
 use crate::completion::InFlight;
@@ -107,15 +106,24 @@ struct Registry {
 }
 
 impl Executor {
+    /// The most workers one pool may have: 4,096. Far more threads than the
+    /// largest machines have cores; a pool's idle workers search every
+    /// other worker's deque, so one much larger than the machine only adds
+    /// contention. A larger size is refused by
+    /// [`ExecutorBuilder::build`] with [`BuildError::TooManyWorkers`].
+    pub const MAX_WORKERS: usize = 1 << 12;
+
     /// An executor with the defaults: unpinned pools, each started when a
     /// graph with its tag first runs, sized from one *thread budget* of as
-    /// many threads as [`std::thread::available_parallelism`] reports (1 if
-    /// it cannot tell), so that many tags do not oversubscribe the machine:
-    /// the new tags of a run share what is left of the budget equally, and
-    /// every pool gets at least one worker. A graph with one tag gets every
-    /// core; one whose tags `io` and `cpu` first run together gets half the
-    /// cores each; a tag first seen after the budget is spent gets one
-    /// worker. Set sizes with [`ExecutorBuilder::workers_per_tag`] and
+    /// many threads as [`std::thread::available_parallelism`] reports for
+    /// the process's affinity mask, whichever thread calls this (1 if it
+    /// cannot tell, at most [`MAX_WORKERS`](Executor::MAX_WORKERS)), so that
+    /// many tags do not oversubscribe the machine: the new tags of a run
+    /// share what is left of the budget equally, and every pool gets at
+    /// least one worker. A graph with one tag gets every core; one whose
+    /// tags `io` and `cpu` first run together gets half the cores each; a
+    /// tag first seen after the budget is spent gets one worker. Set sizes
+    /// with [`ExecutorBuilder::workers_per_tag`] and
     /// [`ExecutorBuilder::tag_workers`] to decide yourself.
     ///
     /// ```
@@ -378,9 +386,10 @@ impl fmt::Debug for Executor {
 }
 
 /// The threads that pools sized by default share: the available
-/// parallelism, which respects affinity masks and cgroup quotas.
+/// parallelism of the process's affinity mask (and cgroup quota), at most
+/// [`Executor::MAX_WORKERS`].
 fn thread_budget() -> usize {
-    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
+    crate::pin::available_parallelism().min(Executor::MAX_WORKERS)
 }
 
 /// Configures an [`Executor`]: pool sizes per tag, pinning, and how worker
@@ -414,23 +423,28 @@ impl ExecutorBuilder {
     }
 
     /// The pool size of every tag without its own setting, including tags
-    /// first seen in a graph. Without it, such pools share a thread budget
-    /// of the available parallelism (see [`Executor::new`]).
+    /// first seen in a graph: from 1 to [`Executor::MAX_WORKERS`]. Without
+    /// it, such pools share a thread budget of the available parallelism
+    /// (see [`Executor::new`]).
     #[must_use]
     pub fn workers_per_tag(mut self, workers: usize) -> Self {
         self.config.workers_per_tag = Some(workers);
         self
     }
 
-    /// The pool size of `tag`. Its pool starts when the executor is built.
+    /// The pool size of `tag`, from 1 to [`Executor::MAX_WORKERS`]. Its pool
+    /// starts when the executor is built.
     #[must_use]
     pub fn tag_workers(mut self, tag: impl Into<Tag>, workers: usize) -> Self {
         self.config.tag_workers.insert(tag.into(), workers);
         self
     }
 
-    /// Whether to pin workers to cores, spread over the machine's cores in
-    /// the order pools start. A platform that refuses leaves them unpinned.
+    /// Whether to pin workers to cores, spread over the cores of the
+    /// process's affinity mask in the order pools start. A platform that
+    /// refuses leaves them unpinned. Unpinned workers run on every core of
+    /// that mask, whichever thread starts their pool (see `src/pin.rs` for
+    /// what the process's mask is on each platform).
     /// Off by default.
     #[must_use]
     pub fn pin_workers(mut self, pin: bool) -> Self {
@@ -492,8 +506,10 @@ impl ExecutorBuilder {
     ///
     /// # Errors
     ///
-    /// [`BuildError::ZeroWorkers`] if any pool size is zero, and
-    /// [`BuildError::Spawn`] if a thread cannot be started.
+    /// [`BuildError::ZeroWorkers`] if any pool size is zero,
+    /// [`BuildError::TooManyWorkers`] if any is above
+    /// [`Executor::MAX_WORKERS`], and [`BuildError::Spawn`] if a thread
+    /// cannot be started.
     pub fn build(self) -> Result<Executor, BuildError> {
         if self.config.workers_per_tag == Some(0) {
             return Err(BuildError::ZeroWorkers { tag: None });
@@ -506,6 +522,28 @@ impl ExecutorBuilder {
         {
             return Err(BuildError::ZeroWorkers {
                 tag: Some(tag.clone()),
+            });
+        }
+        // Checked here, so that no pool ever allocates or spawns for a size
+        // it cannot have.
+        let too_many = |workers: usize| workers > Executor::MAX_WORKERS;
+        let oversized = self
+            .config
+            .workers_per_tag
+            .filter(|&workers| too_many(workers))
+            .map(|workers| (None, workers))
+            .or_else(|| {
+                self.config
+                    .tag_workers
+                    .iter()
+                    .find(|(_, workers)| too_many(**workers))
+                    .map(|(tag, &workers)| (Some(tag.clone()), workers))
+            });
+        if let Some((tag, workers)) = oversized {
+            return Err(BuildError::TooManyWorkers {
+                tag,
+                workers,
+                max: Executor::MAX_WORKERS,
             });
         }
         let executor = Executor::with_config(self.config);

@@ -75,8 +75,8 @@ pub struct Graph<'env> {
     /// that was added without dependencies (and so every source, and maybe
     /// tasks that gained dependencies since).
     source_bounds: Vec<Range<u32>>,
-    /// Built for graphs with a hub (see [`crate::table`]); dropped when
-    /// the graph changes.
+    /// Built for graphs with a hub (see [`crate::table`]), and rebuilt
+    /// before a run once the table has grown past what it indexes.
     predecessors: Option<PredecessorIndex>,
     /// Whether every edge goes from a lower to a higher index, which makes
     /// the graph acyclic without a check.
@@ -136,6 +136,14 @@ impl<'env> Graph<'env> {
     /// Dependencies given with [`Task::after`] must be tasks of this graph;
     /// one that is not makes [`Executor::run`](crate::Executor::run) return
     /// [`GraphError::ForeignTask`]. `add` itself never fails.
+    ///
+    /// A graph that refused a task or an edge for size (more than
+    /// `u32::MAX - 1` tasks, 65,536 tags or `2^31 - 1` edges) accepts
+    /// nothing more, whatever the task: `add` drops it and returns a
+    /// placeholder handle that names no task, [`precede`](Graph::precede)
+    /// refuses every edge and [`Executor::run`](crate::Executor::run)
+    /// returns [`GraphError::TooLarge`]. What the graph held before stays
+    /// readable.
     pub fn add<T: Send + Sync + 'static>(&mut self, task: Task<'env, T>) -> TaskId<T> {
         let Task {
             name,
@@ -147,21 +155,11 @@ impl<'env> Graph<'env> {
         let index = match u32::try_from(self.names.len()) {
             // At most `u32::MAX - 1` tasks, so that no range of sources is
             // as long as `job::IN_ORDER`.
-            Ok(index) if index < u32::MAX - 1 => index,
-            _ => {
-                self.too_large = true;
-                return TaskId::new(TaskRef {
-                    graph: self.id,
-                    index: u32::MAX,
-                });
-            }
+            Ok(index) if index < u32::MAX - 1 && !self.too_large => index,
+            _ => return self.refuse(),
         };
         let Some(tag) = self.tag_index(tag) else {
-            self.too_large = true;
-            return TaskId::new(TaskRef {
-                graph: self.id,
-                index: u32::MAX,
-            });
+            return self.refuse();
         };
         self.names.push(Name::new(name));
         self.bodies
@@ -170,13 +168,13 @@ impl<'env> Graph<'env> {
         for dependency in dependencies.as_slice() {
             if dependency.graph != self.id {
                 self.has_foreign_dependency = true;
-            } else if dependency.index < index {
-                // A task added earlier: the edge points forward and cannot
-                // close a cycle.
+            } else {
+                // A task added earlier (placeholders exist only once the
+                // graph refuses every task): the edge points forward and
+                // cannot close a cycle.
+                debug_assert!(dependency.index < index, "a placeholder as a dependency");
                 self.add_edge(dependency.index, index, true);
             }
-            // Otherwise the placeholder handle of a task this graph refused
-            // for size; the graph is marked too large already.
         }
         if dependencies.as_slice().is_empty() {
             let bounds = &mut self.source_bounds[tag as usize];
@@ -316,7 +314,14 @@ impl<'env> Graph<'env> {
             }
             self.checked_acyclic = true;
         }
-        if self.table.has_hub() && self.predecessors.is_none() {
+        // The index itself says whether it is stale, rather than every way
+        // of growing the graph (a task with edges, one without, an edge
+        // between old tasks) having to remember to drop it.
+        let index_is_current = self
+            .predecessors
+            .as_ref()
+            .is_some_and(|index| index.indexes(&self.table));
+        if self.table.has_hub() && !index_is_current {
             self.predecessors = Some(PredecessorIndex::build(&self.table));
         }
         Ok(GraphView {
@@ -337,6 +342,16 @@ impl<'env> Graph<'env> {
         (&self.names, &self.tags, &self.table)
     }
 
+    /// Marks the graph too large, which it stays (see [`Graph::add`]), and
+    /// returns the placeholder handle of a refused task.
+    fn refuse<T>(&mut self) -> TaskId<T> {
+        self.too_large = true;
+        TaskId::new(TaskRef {
+            graph: self.id,
+            index: u32::MAX,
+        })
+    }
+
     /// Adds the edge `from -> to` between tasks of this graph, or marks the
     /// graph too large if the counts would overflow.
     fn add_edge(&mut self, from: u32, to: u32, count_now: bool) {
@@ -345,7 +360,6 @@ impl<'env> Graph<'env> {
             return;
         }
         self.table.add_edge(from, to, count_now);
-        self.predecessors = None;
     }
 
     fn own_index(&self, task: TaskRef) -> Result<u32, GraphError> {
@@ -389,10 +403,29 @@ impl<'env> Graph<'env> {
 }
 
 impl Drop for Graph<'_> {
+    /// Drops every body and output. Their destructors are user code: should
+    /// one panic, the rest are still dropped, and the panic then goes on to
+    /// the caller, as from a `Vec` (and as there, a second panic during that
+    /// unwinding aborts the process).
     fn drop(&mut self) {
-        for body in &mut self.bodies {
+        let mut rest = UndroppedBodies(self.bodies.iter_mut());
+        for body in rest.0.by_ref() {
             // SAFETY: each body is alive until here, where the graph, its
             // only owner, drops it once; the arena frees the memory after.
+            unsafe { body.get_mut().drop_in_place() };
+        }
+    }
+}
+
+/// The bodies a dropping graph has not reached yet. If dropping one panics,
+/// this guard drops the others while the panic unwinds.
+struct UndroppedBodies<'a>(std::slice::IterMut<'a, Body>);
+
+impl Drop for UndroppedBodies<'_> {
+    fn drop(&mut self) {
+        for body in &mut self.0 {
+            // SAFETY: as in `Graph::drop`: the iterator yields each body
+            // once, and only those that `Graph::drop` has not dropped.
             unsafe { body.get_mut().drop_in_place() };
         }
     }
@@ -426,18 +459,51 @@ mod tests {
         })
     }
 
-    /// A graph that refused a task for size hands out a placeholder handle;
-    /// using it as a dependency adds no edge (it names no task) and the run
-    /// reports the size.
+    /// The placeholder handle of a refused task names no task: nothing is
+    /// found for it, and no edge to it is accepted.
     #[test]
-    fn a_refused_tasks_placeholder_is_no_dependency() {
+    fn a_refused_tasks_placeholder_names_no_task() {
         let mut graph = Graph::new();
+        let kept = graph.add(Task::new("kept", |_: &Context<'_>| Ok(())));
         graph.too_large = true;
-        let placeholder = placeholder(&graph);
-        let task = graph.add(Task::new("t", |_: &Context<'_>| Ok(())).after(placeholder));
-        assert_eq!(graph.table.edge_count(), 0);
+        let refused = graph.add(Task::new("refused", |_: &Context<'_>| Ok(1u8)));
+        assert_eq!(refused.task, placeholder(&graph).task);
+        assert_eq!(graph.name(refused), None);
+        assert_eq!(graph.output(refused), None);
+        assert_eq!(graph.take_output(refused), None);
         assert!(matches!(
-            graph.precede(placeholder, task),
+            graph.precede(kept, refused),
+            Err(GraphError::TooLarge)
+        ));
+        assert_eq!(graph.table.edge_count(), 0);
+        assert!(matches!(graph.prepare(), Err(GraphError::TooLarge)));
+    }
+
+    /// A graph that refused its 65,537th tag accepts no task after it, not
+    /// even one of a tag it has: it is as it was when it refused.
+    #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "65,536 tags take minutes under Miri; the test runs no unsafe code"
+    )]
+    fn a_graph_that_refused_a_tag_accepts_nothing_more() {
+        let mut graph = Graph::new();
+        let first = graph.add(Task::new("t0", |_: &Context<'_>| Ok(())).tag("t0"));
+        for tag in 1..MAX_TAGS {
+            graph.tags.push(Tag::from(format!("t{tag}")));
+            graph.source_bounds.push(0..0);
+        }
+        let refused = graph.add(Task::new("new tag", |_: &Context<'_>| Ok(())).tag("one too many"));
+        assert_eq!(refused, placeholder(&graph));
+        let late = graph.add(
+            Task::new("old tag", |_: &Context<'_>| Ok(()))
+                .tag("t0")
+                .after(first),
+        );
+        assert_eq!(late, placeholder(&graph), "a refused graph took a task");
+        assert_eq!((graph.len(), graph.table.edge_count()), (1, 0));
+        assert!(matches!(
+            graph.precede(first, first),
             Err(GraphError::TooLarge)
         ));
         assert!(matches!(graph.prepare(), Err(GraphError::TooLarge)));

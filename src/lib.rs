@@ -120,15 +120,16 @@
 //!
 //! # Design
 //!
-//! A graph is ready to run as it is built, with no compile step: tasks in
-//! contiguous storage addressed by index, successor lists in flat blocks,
-//! and one atomic word per task that counts its unfinished dependencies. A
-//! finishing task decrements its successors' words; a successor whose count
-//! reaches zero is ready and goes to the finishing worker (run directly, or
-//! onto its work-stealing deque) or, for another tag, into that tag's pool.
-//! Idle workers sleep and are woken without lost wake-ups. Each protocol is
-//! written down beside its code in the repository, and model-checked with
-//! loom.
+//! A graph is kept ready to run as it is built, with no compile step in
+//! between: tasks in contiguous storage addressed by index (their bodies in
+//! an arena), successor lists in flat blocks of links, and one atomic word
+//! per task that counts its unfinished dependencies. A finishing task
+//! decrements its successors' words; a successor whose count reaches zero is
+//! ready and goes to the finishing worker (run directly, or onto its
+//! work-stealing deque) or, for another tag, into that tag's pool. Idle
+//! workers sleep and are woken without lost wake-ups, and no queued task
+//! waits for a busy worker while another sleeps. Each protocol is written
+//! down beside its code in the repository, and model-checked with loom.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 

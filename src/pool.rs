@@ -3,7 +3,7 @@
 use std::io;
 
 use crate::job::Job;
-use crate::pin::{CorePlan, pin_current_thread};
+use crate::pin::{CorePlan, place_current_thread};
 use crate::queue::{Injector, LocalQueue, Steal, Stealer};
 use crate::sleep::Sleep;
 use crate::sync::{Arc, thread};
@@ -42,9 +42,9 @@ impl Pool {
         self.sleep.notify(1);
     }
 
-    /// Tells the pool that one of its workers pushed `jobs` jobs onto its own
-    /// deque, which was empty before, so that sleeping workers can help (see
-    /// [`crate::sleep`]).
+    /// Tells the pool that one of its workers put `jobs` jobs onto its own
+    /// deque (pushed them, or stole them into it), so that sleeping workers
+    /// can help (see [`crate::sleep`]). A pool of one has nobody to wake.
     pub(crate) fn pushed_local(&self, jobs: usize) {
         if self.size() > 1 {
             self.sleep.notify(jobs);
@@ -76,6 +76,15 @@ impl Pool {
     }
 }
 
+/// An empty vector with room for `len` items, or an `OutOfMemory` error.
+fn reserved<T>(len: usize) -> io::Result<Vec<T>> {
+    let mut items = Vec::new();
+    items
+        .try_reserve_exact(len)
+        .map_err(|error| io::Error::new(io::ErrorKind::OutOfMemory, error))?;
+    Ok(items)
+}
+
 /// A running pool: the shared part and the threads that serve it. Dropping
 /// it shuts the pool down and joins its threads.
 #[derive(Debug)]
@@ -87,15 +96,25 @@ pub(crate) struct PoolHandle {
 impl PoolHandle {
     /// Starts `size` workers for `tag`, pinned as `cores` says and set up
     /// as `setup` says.
+    ///
+    /// `size` is at most [`Executor::MAX_WORKERS`](crate::Executor::MAX_WORKERS)
+    /// (the builder checks). The arrays sized by it are reserved fallibly, so
+    /// an allocator that refuses them makes an `OutOfMemory` error, reported
+    /// like a refused thread, instead of aborting the process; what is left
+    /// is each worker's deque, about 1.4 KiB, so about 6 MiB for the largest
+    /// pool before its first thread starts.
     pub(crate) fn start(
         tag: Tag,
         size: usize,
         cores: &mut CorePlan,
         setup: &ThreadSetup,
     ) -> io::Result<PoolHandle> {
-        let queues: Vec<LocalQueue<Job>> = (0..size).map(|_| LocalQueue::new(size == 1)).collect();
+        let mut queues: Vec<LocalQueue<Job>> = reserved(size)?;
+        queues.extend((0..size).map(|_| LocalQueue::new(size == 1)));
+        let mut stealers = reserved(size)?;
+        stealers.extend(queues.iter().filter_map(LocalQueue::stealer));
         let pool = Arc::new(Pool {
-            stealers: queues.iter().filter_map(LocalQueue::stealer).collect(),
+            stealers: stealers.into_boxed_slice(),
             size,
             injector: Injector::new(),
             sleep: Sleep::new(),
@@ -103,11 +122,11 @@ impl PoolHandle {
         });
         let mut handle = PoolHandle {
             pool,
-            threads: Vec::with_capacity(size),
+            threads: reserved(size)?,
         };
         for (index, local) in queues.into_iter().enumerate() {
             let pool = Arc::clone(&handle.pool);
-            let core = cores.next_core();
+            let placement = cores.next_placement();
             // On error, `handle` drops here and shuts down the threads
             // already started.
             let mut builder =
@@ -117,7 +136,7 @@ impl PoolHandle {
             }
             let setup = setup.clone();
             let thread = builder.spawn(move || {
-                pin_current_thread(core);
+                place_current_thread(placement);
                 setup.started(&pool.tag, index);
                 // The stop handler runs however the loop ends.
                 let _stopping = Stopping {

@@ -37,12 +37,15 @@ pub enum Outcome {
     /// The task returned an error or panicked.
     Failed(TaskError),
     /// The task did not run because a dependency failed, was skipped, or
-    /// cancelled itself.
+    /// cancelled itself. Any output it kept from an earlier run was dropped;
+    /// a panic in that destructor is not reported (see
+    /// [`TaskBody::run`](crate::TaskBody::run)).
     Skipped,
     /// The task did not run because the run was stopped (its cancel token
     /// was cancelled, its deadline passed, or a task failed under
     /// [`FailFast`](crate::FailurePolicy::FailFast)), or it ran and returned
-    /// [`Cancelled`](crate::Cancelled).
+    /// [`Cancelled`](crate::Cancelled). Any output it kept from an earlier
+    /// run was dropped, as for [`Skipped`](Outcome::Skipped).
     Cancelled,
 }
 

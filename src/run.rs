@@ -24,6 +24,9 @@
 //!    another tag goes into that tag's pool's injector. Either queue
 //!    synchronises the hand-off. (Successor lists run newest edge first, and
 //!    the one processed directly is the oldest, see `release_successors`.)
+//!    After its pushes, the worker wakes a sleeping worker of its pool for
+//!    them, if there is one ([`crate::sleep`]: no ready job waits while a
+//!    worker sleeps).
 //! 4. Count the task finished in the worker's batch (see [`crate::worker`]),
 //!    strictly after every push of step 3, so the run cannot complete while
 //!    the worker still uses it.
@@ -408,6 +411,12 @@ impl<'g> Run<'g> {
     fn release_successors(&self, task: u32, outcome: u32, worker: &WorkerThread) -> Option<u32> {
         let poison = poisons(outcome);
         let own_tag = self.graph.table.tag(task);
+        // The planted bug `taskflow_mutant = "stale_empty_check"` decides
+        // whether to wake a sleeper by whether the deque was empty before
+        // the walk, not at the push; a loom model must then find a worker
+        // waiting for a queued task that its sleeping peer was never woken
+        // for (scripts/loom-mutants.sh).
+        #[cfg(taskflow_mutant = "stale_empty_check")]
         let local_was_empty = worker.local_is_empty();
         let solo = worker.pool().size() == 1;
         let mut next = None;
@@ -444,7 +453,12 @@ impl<'g> Run<'g> {
             worker.push_local(Job::task(self, successor));
             pushed += 1;
         }
-        if pushed > 0 && local_was_empty {
+        // Every group of pushes wakes a sleeper if there is one (see
+        // `crate::sleep`, "no ready job waits while a worker sleeps"): a
+        // peer may have emptied the deque and fallen asleep during the walk.
+        #[cfg(taskflow_mutant = "stale_empty_check")]
+        let pushed = if local_was_empty { pushed } else { 0 };
+        if pushed > 0 {
             worker.pool().pushed_local(pushed);
         }
         next

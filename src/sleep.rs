@@ -1,5 +1,6 @@
 //! How the workers of one pool fall asleep when they find no work, and how a
-//! thread that gives a pool work wakes them, without lost wake-ups.
+//! thread that gives a pool work wakes them: without lost wake-ups, and
+//! without a queued job waiting for a busy worker while another sleeps.
 //!
 //! # State
 //!
@@ -46,18 +47,49 @@
 //! invariant *waiting workers = `sleeping` + `tokens`* holds, so no worker
 //! waits uncounted.
 //!
-//! Pushes from outside the pool (the caller of a run, or a worker of another
-//! tag handing work across) need steps 2-4 for progress and always perform
-//! them. Pushes onto a worker's own deque need them only for parallelism: a
-//! worker never sleeps while its own deque holds a job, so such a job is
-//! never stranded. A worker therefore performs them only when its deque was
-//! empty before its pushes, and a pool of one worker, with nobody to wake,
-//! never does. That is enough to wake sleepers for new work: a worker falls
-//! asleep only after its step-5 search found every deque of the pool empty,
-//! so the next push onto any of them is a push onto an empty deque. (A thief
-//! can empty a deque between its owner's emptiness check and its push; then
-//! that one push wakes nobody, and the sleeper waits for the next one. This
-//! costs parallelism briefly, never progress.)
+//! # No ready job waits while a worker sleeps
+//!
+//! No lost wake-ups is a promise about progress. The protocol promises more,
+//! for parallelism: **a job in a queue of `P` never waits for a busy worker
+//! while a worker of `P` sleeps without being woken for it**, not even when
+//! it sits on the deque of a worker that runs a long task (or a task that
+//! waits for that very job). Every thread that puts jobs into a queue of `P`
+//! therefore performs steps 2-4 of "Waking" right after, whatever the queue
+//! held before:
+//!
+//! 1. the caller of a run, or a worker of another tag, pushing into `P`'s
+//!    injector;
+//! 2. a worker pushing onto its own deque: the ready successors it does not
+//!    run itself, and the halves of a range of sources it splits off;
+//! 3. a worker whose steal moved more jobs into its deque than the one it
+//!    runs. *Prevents:* a batch steal takes the jobs off the victim before
+//!    they appear in the thief's deque, so another worker (the victim
+//!    itself, say) can search in between, find them in neither, and fall
+//!    asleep while the thief runs the one it took (the loom model
+//!    `a_stolen_batch_wakes_the_sleeping_peer` and the planted bug
+//!    `keep_stolen_jobs`).
+//!
+//! Then, by the argument of "Waking" step 3, every worker of `P` that falls
+//! asleep after a push either saw the job in its step-5 search or is counted
+//! in the pusher's load of `sleepers` and woken.
+//!
+//! *Why at every push, not only onto an empty deque:* a worker falls asleep
+//! only after its step-5 search found every queue of `P` empty, so it might
+//! seem enough to wake sleepers for a push onto an empty deque only. But the
+//! deque can empty between that check and the push: a thief takes the last
+//! job meanwhile, searches once more, finds nothing and falls asleep, and
+//! the push, onto a deque that did not look empty, wakes nobody. The job
+//! then waits for the pusher to finish the task it runs next, for as long as
+//! that task takes (the engine once did this; the loom model
+//! `a_queued_task_wakes_the_sleeping_peer` and the planted bug
+//! `stale_empty_check` check that it no longer does). Deciding at the push
+//! leaves no such window; it costs one `SeqCst` fence per group of pushes.
+//! A pool of one worker has nobody to wake and skips all of this.
+//!
+//! The invariant is about queued jobs, not about the work a worker holds
+//! itself: the successor it runs next without queueing it, and the rest of
+//! a walk over sources (more than one only after fast walks, and exposed to
+//! a peer seen asleep; see [`crate::worker`]).
 //!
 //! # Shutdown
 //!

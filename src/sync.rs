@@ -92,14 +92,14 @@ mod imp {
 
 pub(crate) use imp::{Arc, MutexGuard, UnsafeCell, atomic, thread};
 
+#[cfg(taskflow_loom)]
+use loom::hint::spin_loop;
 /// Thread-locals: loom runs a model's threads on one OS thread, so under
 /// loom they must be loom's, one per modelled thread.
 #[cfg(taskflow_loom)]
 pub(crate) use loom::thread_local;
 #[cfg(not(taskflow_loom))]
 pub(crate) use std::thread_local;
-#[cfg(taskflow_loom)]
-use loom::hint::spin_loop;
 
 /// A mutex whose `lock` cannot fail: poisoning is ignored (see module docs).
 #[derive(Debug, Default)]

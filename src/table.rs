@@ -27,7 +27,9 @@
 //! which is short for almost every task. Only a graph with a *hub*, a task
 //! with more than [`HUB_DEGREE`] successors, also gets a sorted predecessor
 //! index ([`PredecessorIndex`]), built before the run that needs it and kept
-//! until the graph changes.
+//! while it indexes every task and edge of the table. The table only grows,
+//! so its task and edge counts tell whether an index is current: a task
+//! added between runs, with or without edges, makes it stale.
 
 use crate::sync::atomic::{AtomicU32, Ordering};
 
@@ -235,6 +237,13 @@ impl PredecessorIndex {
         }
     }
 
+    /// Whether the index covers every task and edge of `table`, which it was
+    /// built from (see the module docs: a table only grows).
+    pub(crate) fn indexes(&self, table: &TaskTable) -> bool {
+        self.offsets.len() == table.task_count() + 1
+            && self.predecessors.len() == table.edge_count()
+    }
+
     /// Whether `to` runs after `from`.
     pub(crate) fn has_edge(&self, from: u32, to: u32) -> bool {
         let to = to as usize;
@@ -329,6 +338,21 @@ pub(crate) mod tests {
         assert!(!index.has_edge(3, 1));
         assert!(index.has_edge(0, HUB_DEGREE + 1));
         assert!(graph.is_hub(0));
+        assert!(index.indexes(&graph));
+    }
+
+    /// A task or an edge added after the index was built makes it stale.
+    #[test]
+    fn an_index_is_stale_once_the_table_grows() {
+        let edges: Vec<(u32, u32)> = (1..=HUB_DEGREE + 1).map(|to| (0, to)).collect();
+        let mut graph = table(HUB_DEGREE as usize + 2, &edges);
+        let index = PredecessorIndex::build(&graph);
+        graph.add_task(0);
+        assert!(!index.indexes(&graph), "a task without edges");
+        let index = PredecessorIndex::build(&graph);
+        graph.add_edge(1, 2, false);
+        graph.count_new_edges();
+        assert!(!index.indexes(&graph), "an edge between old tasks");
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! [`crate::sleep`]). It processes a ready task and then, directly and
 //! without a queue, one successor of the same pool that the task made ready
 //! (which one: see [`crate::run`]); further ready successors go onto its
-//! deque for itself or thieves.
+//! deque for itself or thieves, and a sleeping peer is woken for them. So
+//! is one for the jobs a steal moves into its deque besides the one it runs
+//! (see [`crate::sleep`]: no ready job waits while a worker sleeps).
 //!
 //! # Counting finished work
 //!
@@ -79,8 +81,8 @@ impl WorkerThread {
         &self.pool
     }
 
-    /// Puts a job on this worker's own deque. After a group of pushes onto a
-    /// deque that was empty, call [`Pool::pushed_local`].
+    /// Puts a job on this worker's own deque. After every group of pushes,
+    /// call [`Pool::pushed_local`].
     pub(crate) fn push_local(&self, job: Job) {
         self.local.push(job);
     }
@@ -88,6 +90,21 @@ impl WorkerThread {
     /// Whether this worker's own deque is empty.
     pub(crate) fn local_is_empty(&self) -> bool {
         self.local.is_empty()
+    }
+
+    /// After a steal: the steal may have moved more jobs than the one it
+    /// returned into this worker's deque, where they wait while the worker
+    /// runs that one, so a sleeper is woken for them (see [`crate::sleep`]).
+    fn share_stolen_jobs(&self) {
+        // The planted bug `taskflow_mutant = "keep_stolen_jobs"` wakes nobody
+        // for them; a loom model must then find a thief waiting for a job it
+        // holds back from a sleeping peer (scripts/loom-mutants.sh).
+        if cfg!(taskflow_mutant = "keep_stolen_jobs") {
+            return;
+        }
+        if !self.local_is_empty() {
+            self.pool.pushed_local(1);
+        }
     }
 
     /// Serves the pool until it shuts down.
@@ -122,6 +139,7 @@ impl WorkerThread {
         let backoff = Backoff::new();
         loop {
             if let Some(job) = self.pool.steal(self.index, &self.local) {
+                self.share_stolen_jobs();
                 return Some(job);
             }
             if !backoff.is_completed() {
@@ -130,7 +148,10 @@ impl WorkerThread {
             }
             let (pool, index, local) = (&self.pool, self.index, &self.local);
             match pool.sleep().sleep(|| pool.steal(index, local)) {
-                Slumber::Found(job) => return Some(job),
+                Slumber::Found(job) => {
+                    self.share_stolen_jobs();
+                    return Some(job);
+                }
                 Slumber::Woken => backoff.reset(),
                 Slumber::Shutdown => return None,
             }
@@ -195,7 +216,6 @@ impl WorkerThread {
         } else {
             self.source_grain
         };
-        let was_empty = self.local.is_empty();
         let mut halves = 0;
         while len > grain {
             let upper = len / 2;
@@ -204,7 +224,7 @@ impl WorkerThread {
                 .push(Job::sources(run, start + len..start + len + upper));
             halves += 1;
         }
-        if halves > 0 && was_empty {
+        if halves > 0 {
             self.pool.pushed_local(halves);
         }
         let walk = Instant::now();

@@ -126,6 +126,7 @@ fn signatures_of_the_contract() {
     let _: fn(Task<'static, u32>, Vec<TaskRef>) -> Task<'static, u32> =
         Task::after_all::<Vec<TaskRef>>;
 
+    let _: usize = Executor::MAX_WORKERS;
     let _: Tag = Tag::DEFAULT;
     assert!(matches!(FailurePolicy::default(), FailurePolicy::FailFast));
 }

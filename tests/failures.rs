@@ -759,3 +759,64 @@ fn a_caught_panic_can_be_raised_again_with_its_own_payload() {
         assert_eq!(error.to_string(), "plain");
     });
 }
+
+/// Counts its drops in a shared counter.
+struct DropCounter(Arc<AtomicUsize>);
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A value whose destructor panics.
+struct PanicsWhenDropped;
+
+impl Drop for PanicsWhenDropped {
+    fn drop(&mut self) {
+        panic!("a destructor panicked while the graph was dropped");
+    }
+}
+
+/// When a destructor panics while a graph is dropped, the graph still drops
+/// every other closure and output, and then the panic goes on to the caller,
+/// as a `Vec` does.
+#[test]
+fn a_panicking_destructor_in_a_dropped_graph_leaks_nothing_else() {
+    watchdog(|| {
+        for culprit in ["output", "closure"] {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let mut graph = Graph::new();
+            if culprit == "output" {
+                graph.add(Task::new("culprit", |_: &Context<'_>| {
+                    Ok(PanicsWhenDropped)
+                }));
+            } else {
+                let bomb = PanicsWhenDropped;
+                graph.add(Task::new("culprit", move |_: &Context<'_>| {
+                    let _held = &bomb;
+                    Ok(())
+                }));
+            }
+            for _ in 0..10 {
+                let (held, made) = (DropCounter(Arc::clone(&drops)), Arc::clone(&drops));
+                graph.add(Task::new("counted", move |_: &Context<'_>| {
+                    let _held = &held;
+                    Ok(DropCounter(Arc::clone(&made)))
+                }));
+            }
+            assert!(executor(1).run(&mut graph).unwrap().is_success());
+            let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(graph)));
+            let payload = dropped.expect_err("the destructor's panic reaches the caller");
+            assert_eq!(
+                payload.downcast_ref::<&str>(),
+                Some(&"a destructor panicked while the graph was dropped")
+            );
+            assert_eq!(
+                drops.load(Ordering::SeqCst),
+                20,
+                "a panicking {culprit} left later closures and outputs undropped"
+            );
+        }
+    });
+}

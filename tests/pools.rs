@@ -749,3 +749,222 @@ fn a_panicking_thread_handler_leaves_the_worker_serving() {
         );
     });
 }
+
+/// Pool sizes above `Executor::MAX_WORKERS` are refused by `build`, naming
+/// the tag, the size and the maximum, before anything is allocated for them;
+/// the maximum itself is accepted.
+#[test]
+fn absurd_pool_sizes_are_build_errors() {
+    watchdog(|| {
+        let max = Executor::MAX_WORKERS;
+        let check = |what: String, tag: Option<&str>, workers: usize, result| match result {
+            Err(BuildError::TooManyWorkers {
+                tag: refused,
+                workers: asked,
+                max: limit,
+            }) => {
+                assert_eq!(refused.as_ref().map(Tag::as_str), tag, "{what}");
+                assert_eq!((asked, limit), (workers, max), "{what}");
+                let message = BuildError::TooManyWorkers {
+                    tag: refused,
+                    workers: asked,
+                    max: limit,
+                }
+                .to_string();
+                for part in [
+                    tag.unwrap_or("workers_per_tag"),
+                    &workers.to_string(),
+                    &max.to_string(),
+                ] {
+                    assert!(message.contains(part), "{what}: {message}");
+                }
+            }
+            Err(other) => panic!("{what}: expected TooManyWorkers, got {other:?}"),
+            Ok(executor) => panic!("{what} must be refused, built {executor:?}"),
+        };
+        for workers in [usize::MAX, 1 << 36, 1_000_000, max + 1] {
+            check(
+                format!("tag_workers(x, {workers})"),
+                Some("x"),
+                workers,
+                Executor::builder().tag_workers("x", workers).build(),
+            );
+            check(
+                format!("workers_per_tag({workers})"),
+                None,
+                workers,
+                Executor::builder().workers_per_tag(workers).build(),
+            );
+        }
+        // The maximum is accepted (its pools start only when a graph needs
+        // them), and the default size never exceeds it.
+        let executor = Executor::builder().workers_per_tag(max).build().unwrap();
+        assert_eq!(executor.workers("any"), max);
+        assert!(Executor::new().workers("any") <= max);
+    });
+}
+
+/// The cores in the calling thread's affinity mask.
+#[cfg(target_os = "linux")]
+fn cores_of_this_thread() -> Vec<usize> {
+    let mut cores: Vec<usize> = core_affinity::get_core_ids()
+        .expect("Linux reports a thread's cores")
+        .into_iter()
+        .map(|core| core.id)
+        .collect();
+    cores.sort_unstable();
+    cores
+}
+
+/// `count` tasks on the default tag that meet, each reporting the cores its
+/// worker may run on.
+#[cfg(target_os = "linux")]
+fn cores_of_workers(executor: &Executor, count: usize) -> Result<Vec<Vec<usize>>, Error> {
+    let meet = Rendezvous::new(count);
+    let mut graph = Graph::new();
+    let ids: Vec<TaskId<Vec<usize>>> = (0..count)
+        .map(|_| {
+            let meet = Arc::clone(&meet);
+            graph.add(Task::new("where", move |_: &Context<'_>| {
+                meet.meet()?;
+                Ok(cores_of_this_thread())
+            }))
+        })
+        .collect();
+    let report = executor.run(&mut graph)?;
+    if !report.is_success() {
+        return Err(report.to_string().into());
+    }
+    Ok(ids
+        .iter()
+        .map(|&id| graph.output(id).unwrap().clone())
+        .collect())
+}
+
+/// Pools start on whichever thread first runs a graph with their tag, and a
+/// new thread inherits its creator's affinity mask. Started from a task of a
+/// pinned executor, an unpinned pool must still run on the process's cores,
+/// an executor built there must still size its pools by them, and a pinned
+/// one built there must spread its workers over all of them. (With a mask of
+/// one core there is nothing to inherit wrongly, and the checks hold anyway.)
+#[cfg(target_os = "linux")]
+#[test]
+fn workers_take_the_process_affinity_whatever_thread_starts_their_pool() {
+    watchdog(|| {
+        // Nothing pins the test threads: this is the process's mask.
+        let process = cores_of_this_thread();
+        let cores = process.len();
+        let parallelism = thread::available_parallelism().map_or(1, |n| n.get());
+        let pinned = Executor::builder()
+            .workers_per_tag(1)
+            .pin_workers(true)
+            .build()
+            .unwrap();
+        // Built here; its pool starts inside the pinned executor's task.
+        let unpinned = executor(2);
+        let mut graph = Graph::new();
+        let seen = graph.add(Task::new("on a pinned worker", move |_: &Context<'_>| {
+            let outer = cores_of_this_thread();
+            let lazy = cores_of_workers(&unpinned, 2)?;
+            let default_size = Executor::new().workers("any");
+            let spread = Executor::builder()
+                .workers_per_tag(cores)
+                .pin_workers(true)
+                .build()?;
+            let spread = cores_of_workers(&spread, cores)?;
+            Ok((outer, lazy, default_size, spread))
+        }));
+        let report = pinned.run(&mut graph).unwrap();
+        assert!(report.is_success(), "{report}");
+        let (outer, lazy, default_size, spread) = graph.output(seen).unwrap();
+        assert_eq!(outer.len(), 1, "the outer worker is pinned");
+        let mut wrong = Vec::new();
+        if lazy.iter().any(|worker| worker != &process) {
+            wrong.push(format!("unpinned workers run on {lazy:?}"));
+        }
+        if *default_size != parallelism {
+            wrong.push(format!("Executor::new() made pools of {default_size}"));
+        }
+        let mut spread_over: Vec<usize> = spread.iter().flatten().copied().collect();
+        spread_over.sort_unstable();
+        if spread.iter().any(|worker| worker.len() != 1) || spread_over != process {
+            wrong.push(format!("pinned workers run on {spread:?}"));
+        }
+        assert!(
+            wrong.is_empty(),
+            "started on a worker pinned to {outer:?}, with the process on {process:?} \
+             and a parallelism of {parallelism}: {}",
+            wrong.join("; ")
+        );
+    });
+}
+
+/// Counts the runs in which a task started, for another task to wait on.
+#[derive(Default)]
+struct Starts {
+    count: Mutex<usize>,
+    changed: std::sync::Condvar,
+}
+
+/// A ready task never waits for a busy worker while another worker of its
+/// pool sleeps. `root` finishes with a long list of successors whose two
+/// oldest edges lead to `first` and `second`: its worker runs `first` itself
+/// and queues `second`, and the peer, during the long walk, takes the only
+/// other job (`other`, split off the sources) and falls asleep. `first` then
+/// waits for `second` to start, which it can only do on the peer: if the
+/// push of `second` wakes nobody, `first` gives up after `WAIT` and fails
+/// the run. (The walk is a million edges to one task, which it only counts
+/// down: long enough for the peer to wake, steal and fall asleep again.)
+#[test]
+fn a_task_queued_behind_a_long_one_wakes_the_sleeping_peer() {
+    watchdog(|| {
+        const EDGES: usize = 1_000_000;
+        let started = Arc::new(Starts::default());
+        let mut graph = Graph::new();
+        let root = graph.add(Task::new("root", |_: &Context<'_>| Ok(())));
+        graph.add(Task::new("other", |_: &Context<'_>| Ok(())));
+        let mut runs = 0;
+        let waits = Arc::clone(&started);
+        let first = graph.add(
+            Task::new("first", move |_: &Context<'_>| -> Result<(), Error> {
+                runs += 1;
+                let deadline = std::time::Instant::now() + common::WAIT;
+                let mut count = waits.count.lock().unwrap();
+                while *count < runs {
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        return Err(format!(
+                            "run {runs}: `second` did not start within {:?} while `first` ran",
+                            common::WAIT
+                        )
+                        .into());
+                    }
+                    count = waits.changed.wait_timeout(count, left).unwrap().0;
+                }
+                Ok(())
+            })
+            .after(root),
+        );
+        let signals = Arc::clone(&started);
+        graph.add(
+            Task::new("second", move |_: &Context<'_>| {
+                *signals.count.lock().unwrap() += 1;
+                signals.changed.notify_all();
+                Ok(())
+            })
+            .after(root),
+        );
+        // Newer edges of `root`, walked first: to a task that also waits for
+        // `first`, so that the walk only counts it down.
+        let counted_down =
+            graph.add(Task::new("counted down", |_: &Context<'_>| Ok(())).after(first));
+        for _ in 0..EDGES {
+            graph.precede(root, counted_down).unwrap();
+        }
+        let executor = executor(2);
+        for attempt in 1..=20 {
+            let report = executor.run(&mut graph).unwrap();
+            assert!(report.is_success(), "attempt {attempt}: {report}");
+        }
+    });
+}

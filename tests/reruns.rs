@@ -319,3 +319,113 @@ fn hundreds_of_reruns_stay_correct() {
         }
     });
 }
+
+/// A graph with a hub (a task with more successors than the engine walks to
+/// check a read) checks reads of the hub through an index of predecessors,
+/// built before a run. A task added after that run, with no dependencies,
+/// must still be refused a read of the hub, not read past the index's end;
+/// a task added after the hub must read it.
+#[test]
+fn a_task_added_after_a_run_reads_a_hub_only_if_it_declared_it() {
+    watchdog(|| {
+        let mut graph = Graph::new();
+        let hub: TaskId<u32> = graph.add(Task::new("hub", |_: &Context<'_>| Ok(7)));
+        for _ in 0..40 {
+            graph.add(Task::new("spoke", move |cx: &Context<'_>| Ok(*cx.input(hub)?)).after(hub));
+        }
+        let executor = executor(2);
+        assert!(executor.run(&mut graph).unwrap().is_success());
+
+        let intruder = graph.add(Task::new("intruder", move |cx: &Context<'_>| {
+            Ok(*cx.input(hub)?)
+        }));
+        let report = executor.run_with(&mut graph, keep_going()).unwrap();
+        match report.outcome(intruder) {
+            Outcome::Failed(taskflow_engine::TaskError::Error(error)) => assert!(
+                matches!(
+                    error.downcast_ref::<taskflow_engine::InputError>(),
+                    Some(taskflow_engine::InputError::NotADependency { .. })
+                ),
+                "{error}"
+            ),
+            other => panic!("the intruder must be refused with an InputError: {other:?}"),
+        }
+        assert_eq!(report.failed(), 1, "{report}");
+
+        // A dependent of the hub added after the intruder reads it.
+        let late = graph
+            .add(Task::new("late", move |cx: &Context<'_>| Ok(*cx.input(hub)? + 1)).after(hub));
+        let report = executor.run_with(&mut graph, keep_going()).unwrap();
+        assert_eq!(report.failed(), 1, "only the intruder fails: {report}");
+        assert_eq!(graph.output(late), Some(&8));
+    });
+}
+
+/// What a graph derives as it grows (whether every edge points forward,
+/// whether a cycle check passed, the ranges of sources each tag scans) stays
+/// right when tasks are added between runs: on a lone worker, which runs an
+/// all-forward graph in index order, and on two.
+#[test]
+fn tasks_added_between_runs_keep_the_graphs_derived_state_right() {
+    watchdog(|| {
+        for workers in [1, 2] {
+            let executor = executor(workers);
+            let calls = Arc::new(AtomicUsize::new(0));
+            let counted = |name: &'static str, value: u64| {
+                let calls = Arc::clone(&calls);
+                Task::new(name, move |_: &Context<'_>| {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    Ok(value)
+                })
+            };
+            let sum = |name: &'static str, inputs: Vec<TaskId<u64>>| {
+                let (calls, reads) = (Arc::clone(&calls), inputs.clone());
+                Task::new(name, move |cx: &Context<'_>| {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    reads
+                        .iter()
+                        .map(|&id| cx.input(id).copied())
+                        .sum::<Result<u64, Error>>()
+                })
+                .after_all(inputs)
+            };
+            let mut graph = Graph::new();
+            let a = graph.add(counted("a", 1));
+            let b = graph.add(sum("b", vec![a]));
+            assert!(executor.run(&mut graph).unwrap().is_success());
+
+            // Forward edges only: a new source far after the first one, and
+            // a task after old and new ones.
+            let c = graph.add(counted("c", 10));
+            let d = graph.add(sum("d", vec![b, c]));
+            let report = executor.run(&mut graph).unwrap();
+            assert!(report.is_success(), "{workers} workers: {report}");
+            assert_eq!(graph.output(d), Some(&11), "{workers} workers");
+
+            // A backward edge: `a` now waits for a new source `e`, so the
+            // first source is a source no more and the graph is checked for
+            // cycles (and passes).
+            let e = graph.add(counted("e", 100));
+            graph.precede(e, a).unwrap();
+            let report = executor.run(&mut graph).unwrap();
+            assert!(report.is_success(), "{workers} workers: {report}");
+
+            // Tasks added after the check: a source on a new tag and a task
+            // after everything, neither of which can close a cycle.
+            let f = graph.add(counted("f", 1000).tag("late"));
+            let g = graph.add(sum("g", vec![d, e, f]));
+            calls.store(0, Ordering::SeqCst);
+            let report = executor.run(&mut graph).unwrap();
+            assert!(report.is_success(), "{workers} workers: {report}");
+            assert_eq!(calls.load(Ordering::SeqCst), 7, "every task runs once");
+            assert_eq!(graph.output(g), Some(&1111), "{workers} workers");
+
+            // A cycle closed after tasks were added is still found.
+            graph.precede(g, e).unwrap();
+            assert!(matches!(
+                executor.run(&mut graph),
+                Err(taskflow_engine::GraphError::Cycle { .. })
+            ));
+        }
+    });
+}
