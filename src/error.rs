@@ -269,8 +269,10 @@ pub enum GraphError {
     },
     /// A task handle of another graph was used with this graph.
     ForeignTask,
-    /// The graph holds more tasks (`u32::MAX - 1`) or edges (`2^31 - 1`)
-    /// than the engine can index.
+    /// A task, a tag or an edge was refused because the graph would hold
+    /// more tasks (`u32::MAX - 1`), tags (65,536) or edges (`2^31 - 1`)
+    /// than the engine can index; the graph accepts nothing more after that
+    /// (see [`Graph::add`](crate::Graph::add)).
     TooLarge,
     /// The executor could not start the worker threads of a tag's pool.
     WorkerSpawn {
