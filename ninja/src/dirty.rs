@@ -123,7 +123,7 @@ impl<'a> Scan<'a> {
 
     fn stat(&mut self, file: FileId) -> Result<i64, String> {
         if self.files[file].mtime == UNKNOWN {
-            let path = &self.graph.files[file].path;
+            let path = self.graph.path(file);
             self.files[file].mtime = disk::mtime(path)
                 .map_err(|e| format!("stat({path}): {}", crate::load::io_message(&e)))?;
         }
