@@ -3,10 +3,7 @@
 //! what changes during a build (mtimes, dirtiness) lives beside it, in the
 //! dirty check's and the scheduler's own tables indexed by the same ids.
 
-use std::hash::BuildHasher;
-
-use hashbrown::HashTable;
-use rustc_hash::FxBuildHasher;
+use crate::intern::Interner;
 
 /// Index of a file in [`Graph::files`].
 pub type FileId = usize;
@@ -107,7 +104,8 @@ pub struct Pool {
 #[derive(Debug)]
 pub struct Graph {
     pub files: Vec<File>,
-    paths: Paths,
+    /// File `f`'s path is string `f`.
+    paths: Interner,
     pub edges: Vec<Edge>,
     pub pools: Vec<Pool>,
     /// The names edges' [`Edge::rule`] index.
@@ -115,44 +113,11 @@ pub struct Graph {
     pub defaults: Vec<FileId>,
 }
 
-/// Every file's path, each stored once: all of them in one buffer, found
-/// by a table of file ids hashed by path. A manifest names tens of
-/// thousands of paths, most of them several times; this interns each with
-/// no allocation of its own and looks the others up without copying them.
-#[derive(Debug, Default)]
-struct Paths {
-    text: String,
-    /// Where each file's path ends in `text`; it starts where the one
-    /// before it ends.
-    ends: Vec<usize>,
-    table: HashTable<FileId>,
-}
-
-/// The path of `file`, from a path table's `text` and `ends`.
-fn path_in<'t>(text: &'t str, ends: &[usize], file: FileId) -> &'t str {
-    let start = if file == 0 { 0 } else { ends[file - 1] };
-    &text[start..ends[file]]
-}
-
-impl Paths {
-    fn get(&self, file: FileId) -> &str {
-        path_in(&self.text, &self.ends, file)
-    }
-
-    fn lookup(&self, path: &str, hash: u64) -> Option<FileId> {
-        self.table.find(hash, |&f| self.get(f) == path).copied()
-    }
-}
-
-fn hash_path(path: &str) -> u64 {
-    FxBuildHasher.hash_one(path)
-}
-
 impl Default for Graph {
     fn default() -> Self {
         Graph {
             files: Vec::new(),
-            paths: Paths::default(),
+            paths: Interner::default(),
             edges: Vec::new(),
             pools: vec![
                 Pool {
@@ -174,22 +139,15 @@ impl Default for Graph {
 impl Graph {
     /// The file at canonical `path`, added if new.
     pub fn file(&mut self, path: &str) -> FileId {
-        let hash = hash_path(path);
-        if let Some(id) = self.paths.lookup(path, hash) {
-            return id;
+        let (id, new) = self.paths.intern(path);
+        if new {
+            self.files.push(File::default());
         }
-        let id = self.files.len();
-        self.files.push(File::default());
-        let paths = &mut self.paths;
-        paths.text.push_str(path);
-        paths.ends.push(paths.text.len());
-        let Paths { text, ends, table } = paths;
-        table.insert_unique(hash, id, |&f| hash_path(path_in(text, ends, f)));
         id
     }
 
     pub fn lookup(&self, path: &str) -> Option<FileId> {
-        self.paths.lookup(path, hash_path(path))
+        self.paths.lookup(path)
     }
 
     pub fn path(&self, file: FileId) -> &str {

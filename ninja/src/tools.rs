@@ -208,7 +208,7 @@ fn restat(args: &[String]) -> Result<(), String> {
     let mut log = BuildLog::read(build_log::FILE_NAME.as_ref())
         .map_err(|e| format!("loading build log: {e}"))?;
     let outputs: Vec<String> = if args.is_empty() {
-        log.iter().map(|(p, _)| p.clone()).collect()
+        log.iter().map(|(p, _)| p.to_string()).collect()
     } else {
         args.to_vec()
     };
