@@ -6,10 +6,10 @@
 //! (whose paths, like the logs', [`intern`] keeps); the [`build_log`] and
 //! [`deps_log`] (framed by [`record`]) remember past builds, [`depfile`]
 //! reads what compilers report; [`dirty`] decides what to run (through
-//! [`disk`]); [`schedule`] puts the edges on the engine, [`work`] does one
-//! edge ([`command`] runs it, holding a [`tokens`] jobserver token),
-//! [`status`] prints, [`trace`] records, [`signal`] stops; the binary's CLI
-//! and [`tools`] sit on top.
+//! [`disk`], [`prestat`] statting ahead in parallel); [`schedule`] puts the
+//! edges on the engine, [`work`] does one edge ([`command`] runs it,
+//! holding a [`tokens`] jobserver token), [`status`] prints, [`trace`]
+//! records, [`signal`] stops; the binary's CLI and [`tools`] sit on top.
 
 pub mod build_log;
 pub mod canon;
@@ -24,6 +24,7 @@ pub mod intern;
 pub mod lexer;
 pub mod load;
 pub mod parse;
+pub mod prestat;
 pub mod record;
 pub mod schedule;
 pub mod signal;

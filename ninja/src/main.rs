@@ -303,6 +303,7 @@ fn build(
             &deps_log_guard,
             config.explain,
         );
+        scan.stat_ahead(targets);
         for &target in targets {
             scan.visit(target)?;
         }
