@@ -448,7 +448,7 @@ fn build_loop(
             }
             targets
         };
-        return match build(
+        let code = match build(
             &mut manifest,
             &targets,
             config,
@@ -480,6 +480,10 @@ fn build_loop(
                 1
             }
         };
+        // The process ends here: the system takes the graph back at once,
+        // where freeing it would visit every edge again.
+        std::mem::forget(manifest);
+        return code;
     }
     eprintln!(
         "ninja: error: manifest '{}' still dirty after 100 tries",
