@@ -32,9 +32,7 @@ pub struct EvalString<'a> {
 }
 
 impl<'a> EvalString<'a> {
-    /// Appends text; bytes that are not UTF-8 become U+FFFD.
-    pub(crate) fn push_text(&mut self, text: &'a [u8]) {
-        let text = String::from_utf8_lossy(text);
+    pub(crate) fn push_text(&mut self, text: Cow<'a, str>) {
         match self.rest.last_mut().or(self.first.as_mut()) {
             Some(Piece::Text(last)) => last.to_mut().push_str(&text),
             _ => self.push(Piece::Text(text)),

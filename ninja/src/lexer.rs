@@ -5,6 +5,7 @@
 //! [`ParseError`]: the input is padded with no sentinel, every read is bounds
 //! checked.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::eval::EvalString;
@@ -104,6 +105,9 @@ fn is_simple_varname(c: u8) -> bool {
 pub struct Lexer<'a> {
     file: &'a str,
     input: &'a [u8],
+    /// The input as text, when it is UTF-8 (checked once, here): then a
+    /// run of text is sliced from it rather than validated again.
+    text: Option<&'a str>,
     ofs: usize,
     last_token: usize,
 }
@@ -113,6 +117,7 @@ impl<'a> Lexer<'a> {
         Lexer {
             file,
             input,
+            text: std::str::from_utf8(input).ok(),
             ofs: 0,
             last_token: 0,
         }
@@ -320,11 +325,16 @@ impl<'a> Lexer<'a> {
     /// the literal text not yet pushed, so that a string without escapes is
     /// one borrowed piece.
     fn read_eval_string(&mut self, path: bool) -> Result<EvalString<'a>, ParseError> {
-        let input = self.input;
+        let (input, text) = (self.input, self.text);
         let mut eval = EvalString::default();
+        // Runs start and end at ASCII bytes, so slicing `text` is exact,
+        // and converting the bytes of one alone replaces what it would.
         let flush = |eval: &mut EvalString<'a>, run: usize, p: usize| {
             if run < p {
-                eval.push_text(&input[run..p]);
+                eval.push_text(match text {
+                    Some(text) => Cow::Borrowed(&text[run..p]),
+                    None => String::from_utf8_lossy(&input[run..p]),
+                });
             }
         };
         let mut p = self.ofs;
