@@ -235,7 +235,11 @@ fn real_main(options: &Options, parallelism: usize, tokens: Option<&Tokens>) -> 
         .as_ref()
         .map(|_| Trace::new(std::time::Instant::now()));
     let code = std::thread::scope(|scope| {
-        scope.spawn(|| status.run_ticker());
+        // Only a smart terminal's line is redrawn between updates; elsewhere
+        // the thread would only cost its start and its join.
+        if status.is_smart() {
+            scope.spawn(|| status.run_ticker());
+        }
         let code = build_loop(
             options,
             &config,
