@@ -6,6 +6,11 @@
 //! `out`; the edge's own bindings; the rule's binding (evaluated in this same
 //! environment); then the enclosing file scopes, innermost first. An
 //! undefined variable is empty.
+//!
+//! Nothing here allocates per edge: `$`-strings borrow the manifest's bytes
+//! while it is read, edges' own bindings share one buffer
+//! ([`EdgeBindings`]), `$in`/`$out` are read from the graph by file id, and
+//! values are appended to a buffer the caller passes.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
