@@ -8,7 +8,8 @@
 2. 20,000 trivial edges (`touch $out`), a full build at -j2;
 3. (from cmake-compare.sh) the real project's full build.
 
-Each figure is the median of several runs; ratios are ours / ninja.
+Each figure is the median of several runs, the two tools' runs
+interleaved; ratios are ours / ninja.
 Usage: bench.py [path/to/taskflow-ninja] [--quick]
 """
 import os, shutil, statistics, subprocess, sys, tempfile, time
@@ -79,10 +80,14 @@ try:
         took, out = timed([binary], root)
         if 'no work to do' not in out:
             sys.exit(f'FAILED: {name}: a second run did work: {out[-500:]}')
-    runs = 3 if quick else 7
-    for name, binary in tools:
-        root = os.path.join(work, f'noop-{name}')
-        results[('noop', name)] = statistics.median(timed([binary], root)[0] for _ in range(runs))
+    # Interleaved, so that both tools see the same load on a shared machine.
+    runs = 15 if quick else 11
+    times = {name: [] for name, _ in tools}
+    for _ in range(runs):
+        for name, binary in tools:
+            times[name].append(timed([binary], os.path.join(work, f'noop-{name}'))[0])
+    for name, _ in tools:
+        results[('noop', name)] = statistics.median(times[name])
     edges = targets * (sources + 2)
     # 2. 20,000 trivial edges at -j2, each run in a fresh directory.
     n = 4000 if quick else 20000
@@ -97,6 +102,8 @@ try:
 finally:
     shutil.rmtree(work, ignore_errors=True)
 
+cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), '?')
+print(f'{os.cpu_count()} x {cpu}')
 print(f'{"":40} {"ninja":>9} {"ours":>9} {"ours/ninja":>10}')
 for key, label in [('noop', f'no-op, {edges} edges in {targets} subninjas'),
                    ('touch', f'full build, {n} touch edges, -j2')]:

@@ -8,11 +8,14 @@
 #   4. a second run of ours prints "ninja: no work to do." and runs nothing;
 #   5. after touching one header, ours reruns exactly what ninja reruns;
 #   6. with a broken translation unit, -k 0 builds everything else as ninja does.
-# Also prints the full-build wall times and their ratio (ours / ninja).
-# Usage: cmake-compare.sh [path/to/taskflow-ninja]
+# Also prints the full-build wall times and their ratio (ours / ninja): with
+# RUNS (default 1), the medians of that many full builds, cleaned between
+# and the two tools interleaved.
+# Usage: cmake-compare.sh [path/to/taskflow-ninja] [RUNS]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 ours=${1:-$here/../target/release/taskflow-ninja}
+runs=${2:-1}
 ours=$(cd "$(dirname "$ours")" && pwd)/$(basename "$ours")
 for tool in ninja cmake cc; do
     command -v "$tool" >/dev/null || { echo "SKIPPED: cmake comparison: $tool is not installed"; exit 0; }
@@ -35,6 +38,14 @@ t0=$(now); ninja -C b-ninja -j2 -v > ninja-full.txt; t1=$(now)
 diff <(cmds < ninja-full.txt) <(cmds < ours-full.txt) || fail "full build: different commands"
 n=$(cmds < ours-full.txt | wc -l)
 echo "ok 1: full build ran the same $n commands"
+echo "$t0 $t1 $t2" > times.txt
+for ((run = 1; run < runs; run++)); do
+    ninja -C b-ninja -t clean >/dev/null && rm -f b-ninja/.ninja_log b-ninja/.ninja_deps
+    "$ours" -C b-ours -t clean >/dev/null && rm -f b-ours/.taskflow_log b-ours/.taskflow_deps
+    t0=$(now); ninja -C b-ninja -j2 >/dev/null; t1=$(now)
+    "$ours" -C b-ours -j2 >/dev/null; t2=$(now)
+    echo "$t0 $t1 $t2" >> times.txt
+done
 
 count=0
 while IFS= read -r f; do
@@ -70,6 +81,9 @@ diff <(cd b-ninja && find . -name '*.o' | sort) <(cd b-ours && find . -name '*.o
     || fail "-k 0: different objects built"
 echo "ok 6: -k 0 with a broken file: same commands, exit $ro, '$(tail -1 ours-k0.txt)'"
 
-awk -v a="$t0" -v b="$t1" -v c="$t2" \
-    'BEGIN { printf "full build -j2 wall: ninja %.3f s, ours %.3f s, ratio %.3f\n", b - a, c - b, (c - b) / (b - a) }'
+sort_median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+theirs=$(awk '{ print $2 - $1 }' times.txt | sort_median)
+mine=$(awk '{ print $3 - $2 }' times.txt | sort_median)
+awk -v a="$theirs" -v b="$mine" -v n="$runs" \
+    'BEGIN { printf "full build -j2 wall (median of %d): ninja %.3f s, ours %.3f s, ratio %.3f\n", n, a, b, b / a }'
 echo "cmake comparison: 6 passed, 0 failed"

@@ -10,13 +10,16 @@
 //! and a separate name lets ninja and this runner share a build directory
 //! without rewriting each other's logs. Payload: hash u64, start ms u32, end
 //! ms u32, mtime ns i64 (all LE), then the output path.
+//!
+//! The file is read with one read and decoded in place: outputs are
+//! interned ([`Interner`]), entries are a flat table beside them, so a log
+//! of tens of thousands of records loads with no allocation per record.
 
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use rustc_hash::FxHashMap;
-
+use crate::intern::Interner;
 use crate::record;
 
 pub const FILE_NAME: &str = ".taskflow_log";
@@ -45,7 +48,9 @@ impl Entry {
 /// The loaded log, open for appending.
 #[derive(Debug, Default)]
 pub struct BuildLog {
-    entries: FxHashMap<String, Entry>,
+    outputs: Interner,
+    /// The latest entry of output `i` of `outputs`.
+    entries: Vec<Entry>,
     path: PathBuf,
     file: Option<File>,
     /// Whether the file was torn or started over when read.
@@ -62,11 +67,11 @@ fn encode(path: &str, entry: &Entry, out: &mut Vec<u8>) {
     record::frame(&payload, out);
 }
 
-fn decode(payload: &[u8]) -> Option<(String, Entry)> {
+fn decode(payload: &[u8]) -> Option<(&str, Entry)> {
     let fixed = payload.get(..FIXED)?;
     let u64_at = |i: usize| u64::from_le_bytes(fixed[i..i + 8].try_into().unwrap_or_default());
     let u32_at = |i: usize| u32::from_le_bytes(fixed[i..i + 4].try_into().unwrap_or_default());
-    let path = std::str::from_utf8(&payload[FIXED..]).ok()?.to_string();
+    let path = std::str::from_utf8(&payload[FIXED..]).ok()?;
     Some((
         path,
         Entry {
@@ -88,25 +93,23 @@ impl BuildLog {
             Err(e) => return Err(e),
         };
         let records = record::split(&data, MAGIC);
-        let mut entries = FxHashMap::default();
+        let mut log = BuildLog {
+            path: path.to_path_buf(),
+            repaired: records.torn,
+            ..BuildLog::default()
+        };
         let mut count = 0;
         for &(a, b) in &records.payloads {
             // A record that frames right but does not decode was written by
             // no version of this runner: stop trusting the log there.
             match decode(&data[a..b]) {
-                Some((path, entry)) => {
-                    entries.insert(path, entry);
+                Some((output, entry)) => {
+                    log.set(output, entry);
                     count += 1;
                 }
                 None => break,
             }
         }
-        let mut log = BuildLog {
-            entries,
-            path: path.to_path_buf(),
-            file: None,
-            repaired: records.torn,
-        };
         let valid = if count == records.payloads.len() {
             records.valid_len
         } else {
@@ -124,20 +127,25 @@ impl BuildLog {
         Ok(log)
     }
 
-    pub fn get(&self, output: &str) -> Option<&Entry> {
-        self.entries.get(output)
+    /// Makes `entry` the latest of `output`.
+    fn set(&mut self, output: &str, entry: Entry) {
+        match self.outputs.intern(output) {
+            (_, true) => self.entries.push(entry),
+            (id, false) => self.entries[id] = entry,
+        }
     }
 
-    pub fn len(&self) -> usize {
-        self.entries.len()
+    pub fn get(&self, output: &str) -> Option<&Entry> {
+        self.outputs.lookup(output).map(|id| &self.entries[id])
     }
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Entry)> {
-        self.entries.iter()
+    /// Every output with its latest entry, in the order first recorded.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Entry)> {
+        self.outputs.iter().zip(&self.entries)
     }
 
     /// Records that `outputs` were built, one frame each, in one write.
@@ -145,7 +153,7 @@ impl BuildLog {
         let mut frames = Vec::new();
         for output in outputs {
             encode(output, &entry, &mut frames);
-            self.entries.insert((*output).to_string(), entry);
+            self.set(output, entry);
         }
         if self.file.is_none() {
             self.file = Some(record::open_append(&self.path, MAGIC, 0)?);
@@ -158,23 +166,18 @@ impl BuildLog {
 
     /// Sets the recorded mtime of `output`, for `-t restat`.
     pub fn set_mtime(&mut self, output: &str, mtime: i64) {
-        if let Some(entry) = self.entries.get_mut(output) {
-            entry.mtime = mtime;
+        if let Some(id) = self.outputs.lookup(output) {
+            self.entries[id].mtime = mtime;
         }
-    }
-
-    /// Keeps only the entries `keep` accepts (all of them for `|_| true`).
-    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
-        self.entries.retain(|path, _| keep(path));
     }
 
     /// Rewrites the log with one record per output, and reopens it.
     pub fn recompact(&mut self) -> io::Result<()> {
         let mut frames = Vec::new();
-        let mut paths: Vec<&String> = self.entries.keys().collect();
-        paths.sort();
-        for path in paths {
-            encode(path, &self.entries[path], &mut frames);
+        let mut latest: Vec<(&str, &Entry)> = self.iter().collect();
+        latest.sort_by_key(|&(path, _)| path);
+        for (path, entry) in latest {
+            encode(path, entry, &mut frames);
         }
         self.file = None;
         record::rewrite(&self.path, MAGIC, &frames)?;

@@ -5,13 +5,46 @@
 /// The canonical form of `path`. The empty path stays empty (callers report
 /// it); a path that cancels out entirely becomes `.`.
 pub fn canonicalize(path: &str) -> String {
-    if path.is_empty() {
-        return String::new();
+    let mut path = path.to_string();
+    canonicalize_in_place(&mut path);
+    path
+}
+
+/// Canonicalises `path` where it stands: the loader's paths are evaluated
+/// into a reused buffer, and most are canonical already, which costs one
+/// pass over them and no allocation.
+pub fn canonicalize_in_place(path: &mut String) {
+    if !path.is_empty() && !is_canonical(path) {
+        *path = rebuild(path);
     }
-    // Fast path: nothing to do for the usual `dir/file.o`.
-    if !path.contains("//") && !needs_work(path) {
-        return path.to_string();
+}
+
+/// Whether `rebuild` would return `path` unchanged (for the usual
+/// `dir/file.o` and `../src/file.c`): no empty, `.` or inner `..` parts.
+fn is_canonical(path: &str) -> bool {
+    let (absolute, body) = match path.strip_prefix('/') {
+        Some(body) => (true, body),
+        None => (false, path),
+    };
+    if body.is_empty() {
+        return absolute;
     }
+    // A relative path keeps the `..`s it starts with. Bytes, not
+    // `split`: this runs on every path of a manifest.
+    let mut leading = !absolute;
+    body.as_bytes()
+        .split(|&c| c == b'/')
+        .all(|part| match part {
+            b"" | b"." => false,
+            b".." => leading,
+            _ => {
+                leading = false;
+                true
+            }
+        })
+}
+
+fn rebuild(path: &str) -> String {
     let absolute = path.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split('/') {
@@ -39,13 +72,9 @@ pub fn canonicalize(path: &str) -> String {
     out
 }
 
-fn needs_work(path: &str) -> bool {
-    path.ends_with('/') || path.split('/').any(|part| part == "." || part == "..")
-}
-
 #[cfg(test)]
 mod tests {
-    use super::canonicalize;
+    use super::{canonicalize, is_canonical, rebuild};
 
     #[test]
     fn as_ninja_canonicalizes() {
@@ -69,8 +98,15 @@ mod tests {
             ("./", "."),
             ("foo/..", "."),
             ("a/", "a"),
+            ("../a/../b", "../b"),
+            ("a/../../b", "../b"),
+            ("/../a", "/a"),
+            ("/", "/"),
         ] {
             assert_eq!(canonicalize(input), want, "{input}");
+            // The one-pass check only ever skips work that changes nothing.
+            assert!(!is_canonical(input) || rebuild(input) == input, "{input}");
+            assert!(is_canonical(want) || want == ".", "{want}");
         }
     }
 }

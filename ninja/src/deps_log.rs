@@ -13,8 +13,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use rustc_hash::FxHashMap;
-
+use crate::intern::Interner;
 use crate::record;
 
 pub const FILE_NAME: &str = ".taskflow_deps";
@@ -35,8 +34,8 @@ pub struct Deps {
 /// The loaded deps log, open for appending.
 #[derive(Debug, Default)]
 pub struct DepsLog {
-    paths: Vec<String>,
-    ids: FxHashMap<String, u32>,
+    /// Path `id` is string `id`.
+    paths: Interner,
     /// Indexed by the output's id.
     deps: Vec<Option<Deps>>,
     records: usize,
@@ -79,13 +78,10 @@ impl DepsLog {
     /// Applies one payload; false if it is malformed.
     fn apply(&mut self, payload: &[u8]) -> bool {
         match payload.split_first() {
-            Some((&PATH, path)) => match std::str::from_utf8(path) {
-                Ok(path) if !self.ids.contains_key(path) => {
-                    self.add_path(path);
-                    true
-                }
-                _ => false,
-            },
+            // A path recorded twice was written by no version of this runner.
+            Some((&PATH, path)) => {
+                std::str::from_utf8(path).is_ok_and(|path| self.add_path(path).1)
+            }
             Some((&DEPS, rest)) if rest.len() >= 12 && (rest.len() - 12) % 4 == 0 => {
                 let u32_at =
                     |i: usize| u32::from_le_bytes(rest[i..i + 4].try_into().unwrap_or_default());
@@ -103,22 +99,35 @@ impl DepsLog {
         }
     }
 
-    fn add_path(&mut self, path: &str) -> u32 {
-        let id = self.paths.len() as u32;
-        self.paths.push(path.to_string());
-        self.ids.insert(path.to_string(), id);
-        self.deps.push(None);
+    /// The id of `path`, the next one if it had none; and whether it is new.
+    fn add_path(&mut self, path: &str) -> (u32, bool) {
+        let (id, new) = self.paths.intern(path);
+        if new {
+            self.deps.push(None);
+        }
+        (id as u32, new)
+    }
+
+    /// The id of `path`; a new one is also framed as a path record onto
+    /// `frames`.
+    fn record_path(&mut self, path: &str, frames: &mut Vec<u8>) -> u32 {
+        let (id, new) = self.add_path(path);
+        if new {
+            let mut payload = vec![PATH];
+            payload.extend_from_slice(path.as_bytes());
+            record::frame(&payload, frames);
+        }
         id
     }
 
     pub fn path(&self, id: u32) -> &str {
-        &self.paths[id as usize]
+        self.paths.get(id as usize)
     }
 
     /// The recorded dependencies of `output`.
     pub fn get(&self, output: &str) -> Option<&Deps> {
-        let id = *self.ids.get(output)?;
-        self.deps[id as usize].as_ref()
+        let id = self.paths.lookup(output)?;
+        self.deps[id].as_ref()
     }
 
     /// Every output with recorded deps, for `-t deps`.
@@ -126,30 +135,21 @@ impl DepsLog {
         self.deps
             .iter()
             .enumerate()
-            .filter_map(|(id, d)| Some((self.paths[id].as_str(), d.as_ref()?)))
+            .filter_map(|(id, d)| Some((self.paths.get(id), d.as_ref()?)))
     }
 
     /// Records the deps of `outputs`, unless they are what the log holds.
     pub fn record(&mut self, outputs: &[&str], mtime: i64, deps: &[String]) -> io::Result<()> {
         let mut frames = Vec::new();
-        let mut ids = Vec::with_capacity(deps.len());
-        for path in deps
+        let ids: Vec<u32> = deps
             .iter()
-            .map(String::as_str)
-            .chain(outputs.iter().copied())
-        {
-            if !self.ids.contains_key(path) {
-                self.add_path(path);
-                let mut payload = vec![PATH];
-                payload.extend_from_slice(path.as_bytes());
-                record::frame(&payload, &mut frames);
-            }
-        }
-        for dep in deps {
-            ids.push(self.ids[dep.as_str()]);
-        }
-        for output in outputs {
-            let out = self.ids[*output];
+            .map(|dep| self.record_path(dep, &mut frames))
+            .collect();
+        let outs: Vec<u32> = outputs
+            .iter()
+            .map(|output| self.record_path(output, &mut frames))
+            .collect();
+        for out in outs {
             let new = Deps {
                 mtime,
                 ids: ids.clone(),
@@ -195,26 +195,13 @@ impl DepsLog {
         let mut frames = Vec::new();
         for (out, entry) in deps.iter().enumerate() {
             let Some(entry) = entry else { continue };
-            let dep_paths: Vec<String> = entry
+            // Re-recording into the fresh log, but into memory only.
+            let ids: Vec<u32> = entry
                 .ids
                 .iter()
-                .map(|&id| paths[id as usize].clone())
+                .map(|&id| self.record_path(paths.get(id as usize), &mut frames))
                 .collect();
-            let out_path = paths[out].clone();
-            // Re-recording into the fresh log, but into memory only.
-            let mut ids = Vec::with_capacity(dep_paths.len());
-            for p in dep_paths.iter().chain(std::iter::once(&out_path)) {
-                if !self.ids.contains_key(p) {
-                    self.add_path(p);
-                    let mut payload = vec![PATH];
-                    payload.extend_from_slice(p.as_bytes());
-                    record::frame(&payload, &mut frames);
-                }
-            }
-            for p in &dep_paths {
-                ids.push(self.ids[p]);
-            }
-            let out_id = self.ids[&out_path];
+            let out_id = self.record_path(paths.get(out), &mut frames);
             let mut payload = vec![DEPS];
             payload.extend_from_slice(&out_id.to_le_bytes());
             payload.extend_from_slice(&entry.mtime.to_le_bytes());

@@ -14,12 +14,17 @@
 //! The scan runs once before the build; during it, `restat` can clean
 //! outputs again, and an edge whose dirty inputs were all cleaned is checked
 //! again with [`outputs_dirty`] before it runs (see `work`).
+//!
+//! Before the visit, [`Scan::stat_ahead`] finds the files it will look at
+//! and has them statted in parallel ([`crate::prestat`]); the visit itself
+//! is sequential, as ninja's, and stats only what that left unknown.
 
 use crate::build_log::BuildLog;
 use crate::depfile;
 use crate::deps_log::DepsLog;
 use crate::disk;
 use crate::graph::{Deps, EdgeId, FileId, Graph};
+use crate::prestat;
 
 /// What the scan knows of a file.
 #[derive(Clone, Copy, Debug)]
@@ -63,6 +68,8 @@ pub struct Scan<'a> {
     pub edges: Vec<EdgeStatus>,
     explain: bool,
     stack: Vec<FileId>,
+    /// The graph's file for each deps log path id, once looked up.
+    deps_files: Vec<Option<FileId>>,
 }
 
 /// Prints a `-d explain` line.
@@ -93,6 +100,51 @@ impl<'a> Scan<'a> {
             edges,
             explain,
             stack: Vec::new(),
+            deps_files: Vec::new(),
+        }
+    }
+
+    /// Stats, in parallel, every file that visiting `targets` will stat:
+    /// the outputs and inputs of every edge they depend on, and the
+    /// dependencies the deps log recorded for them.
+    pub fn stat_ahead(&mut self, targets: &[FileId]) {
+        let mut wanted = Vec::new();
+        let mut seen_files = vec![false; self.graph.files.len()];
+        let mut seen_edges = vec![false; self.graph.edges.len()];
+        let mut stack = targets.to_vec();
+        while let Some(file) = stack.pop() {
+            if seen_files[file] {
+                continue;
+            }
+            seen_files[file] = true;
+            if self.files[file].mtime == UNKNOWN {
+                wanted.push(file);
+            }
+            let Some(edge) = self.graph.files[file].producer else {
+                continue;
+            };
+            if std::mem::replace(&mut seen_edges[edge], true) {
+                continue;
+            }
+            let e = &self.graph.edges[edge];
+            stack.extend(e.outs.iter().chain(&e.ins));
+            if e.deps == Some(Deps::Gcc) {
+                let deps_log = self.deps_log;
+                if let Some(deps) = deps_log.get(self.graph.path(e.outs[0])) {
+                    for &id in &deps.ids {
+                        stack.push(self.deps_file(id));
+                    }
+                    seen_files.resize(self.graph.files.len(), false);
+                }
+            }
+        }
+        let mtimes = prestat::mtimes(self.graph, &wanted);
+        for (file, mtime) in wanted.into_iter().zip(mtimes) {
+            // A failed stat stays unknown: the visit stats it again and
+            // reports the error.
+            if let Some(mtime) = mtime {
+                self.files[file].mtime = mtime;
+            }
         }
     }
 
@@ -121,9 +173,23 @@ impl<'a> Scan<'a> {
         id
     }
 
+    /// The graph's file for path `id` of the deps log.
+    fn deps_file(&mut self, id: u32) -> FileId {
+        let index = id as usize;
+        if let Some(&Some(file)) = self.deps_files.get(index) {
+            return file;
+        }
+        let file = self.file(self.deps_log.path(id));
+        if index >= self.deps_files.len() {
+            self.deps_files.resize(index + 1, None);
+        }
+        self.deps_files[index] = Some(file);
+        file
+    }
+
     fn stat(&mut self, file: FileId) -> Result<i64, String> {
         if self.files[file].mtime == UNKNOWN {
-            let path = &self.graph.files[file].path;
+            let path = self.graph.path(file);
             self.files[file].mtime = disk::mtime(path)
                 .map_err(|e| format!("stat({path}): {}", crate::load::io_message(&e)))?;
         }
@@ -133,14 +199,11 @@ impl<'a> Scan<'a> {
     /// Decides whether `file` (and everything it depends on) is dirty.
     pub fn visit(&mut self, file: FileId) -> Result<(), String> {
         let Some(edge) = self.graph.files[file].producer else {
-            if self.files[file].mtime == UNKNOWN {
-                let exists = self.stat(file)? != 0;
-                if !exists {
-                    self.explain(|| {
-                        format!("{} has no in-edge and is missing", self.graph.path(file))
-                    });
-                }
-                self.files[file].dirty = !exists;
+            // Dirty once and for all if missing (explained the first time);
+            // the mtime may be known already, from `stat_ahead`.
+            if self.stat(file)? == 0 && !self.files[file].dirty {
+                self.explain(|| format!("{} has no in-edge and is missing", self.graph.path(file)));
+                self.files[file].dirty = true;
             }
             return Ok(());
         };
@@ -173,24 +236,75 @@ impl<'a> Scan<'a> {
     }
 
     fn visit_edge(&mut self, edge: EdgeId) -> Result<(), String> {
-        let outs = self.graph.edges[edge].outs.clone();
-        for &out in &outs {
-            self.stat(out)?;
+        for i in 0..self.graph.edges[edge].outs.len() {
+            self.stat(self.graph.edges[edge].outs[i])?;
         }
         let mut dirty = !self.load_deps(edge)?;
-        let ins = self.graph.edges[edge].ins.clone();
-        let order_only_start = ins.len() - self.graph.edges[edge].order_only_ins;
-        let discovered = self.edges[edge].discovered.clone();
+        // Lent out while the inputs are visited, which never touch it (a
+        // cycle back to this edge stops at its InStack mark).
+        let discovered = std::mem::take(&mut self.edges[edge].discovered);
+        let inputs = self.visit_inputs(edge, &discovered);
+        self.edges[edge].discovered = discovered;
+        let (dirty_input, mut outputs_ready, most_recent) = inputs?;
+        dirty |= dirty_input;
+        let e = &self.graph.edges[edge];
+        if !dirty {
+            let files = &self.files;
+            dirty = outputs_dirty(
+                self.graph,
+                edge,
+                most_recent,
+                |f| files[f].mtime,
+                self.build_log,
+                self.explain,
+            );
+            // A phony edge's missing outputs take the newest input's mtime.
+            if e.is_phony()
+                && let Some((_, m)) = most_recent
+            {
+                for &out in &e.outs {
+                    if self.files[out].mtime == 0 {
+                        self.files[out].mtime = m;
+                    }
+                }
+            }
+        }
+        if dirty {
+            for &out in &e.outs {
+                self.files[out].dirty = true;
+            }
+            if !(e.is_phony() && e.ins.is_empty()) {
+                outputs_ready = false;
+            }
+        }
+        self.edges[edge].dirty = dirty;
+        self.edges[edge].outputs_ready = outputs_ready;
+        Ok(())
+    }
+
+    /// Visits the inputs of `edge`: explicit and implicit, then the
+    /// discovered ones (which ninja inserts before the order-only ones),
+    /// then the order-only ones. Returns whether a dirtying one is dirty,
+    /// whether all of them are ready, and the newest clean dirtying one.
+    #[allow(clippy::type_complexity)]
+    fn visit_inputs(
+        &mut self,
+        edge: EdgeId,
+        discovered: &[FileId],
+    ) -> Result<(bool, bool, Option<(FileId, i64)>), String> {
+        let ins = self.graph.edges[edge].ins.len();
+        let order_only_start = ins - self.graph.edges[edge].order_only_ins;
+        let mut dirty = false;
         let mut outputs_ready = true;
         let mut most_recent: Option<(FileId, i64)> = None;
-        // Explicit and implicit inputs, then the discovered ones (which ninja
-        // inserts before the order-only ones), then the order-only ones.
-        let order = ins[..order_only_start]
-            .iter()
-            .map(|&f| (f, true))
-            .chain(discovered.iter().map(|&f| (f, true)))
-            .chain(ins[order_only_start..].iter().map(|&f| (f, false)));
-        for (input, dirtying) in order {
+        for k in 0..ins + discovered.len() {
+            let (input, dirtying) = if k < order_only_start {
+                (self.graph.edges[edge].ins[k], true)
+            } else if k < order_only_start + discovered.len() {
+                (discovered[k - order_only_start], true)
+            } else {
+                (self.graph.edges[edge].ins[k - discovered.len()], false)
+            };
             self.visit(input)?;
             if let Some(producer) = self.graph.files[input].producer
                 && !self.edges[producer].outputs_ready
@@ -211,39 +325,7 @@ impl<'a> Scan<'a> {
                 }
             }
         }
-        if !dirty {
-            let files = &self.files;
-            dirty = outputs_dirty(
-                self.graph,
-                edge,
-                most_recent,
-                |f| files[f].mtime,
-                self.build_log,
-                self.explain,
-            );
-            // A phony edge's missing outputs take the newest input's mtime.
-            if self.graph.edges[edge].is_phony()
-                && let Some((_, m)) = most_recent
-            {
-                for &out in &outs {
-                    if self.files[out].mtime == 0 {
-                        self.files[out].mtime = m;
-                    }
-                }
-            }
-        }
-        if dirty {
-            for &out in &outs {
-                self.files[out].dirty = true;
-            }
-            let e = &self.graph.edges[edge];
-            if !(e.is_phony() && e.ins.is_empty()) {
-                outputs_ready = false;
-            }
-        }
-        self.edges[edge].dirty = dirty;
-        self.edges[edge].outputs_ready = outputs_ready;
-        Ok(())
+        Ok((dirty, outputs_ready, most_recent))
     }
 
     /// Loads discovered dependencies; false if they are missing or stale,
@@ -254,29 +336,25 @@ impl<'a> Scan<'a> {
             return Ok(true);
         };
         let out = e.outs[0];
-        let out_path = self.graph.path(out).to_string();
         match kind {
             Deps::Gcc => {
-                let Some(deps) = self.deps_log.get(&out_path) else {
-                    self.explain(|| format!("deps for '{out_path}' are missing"));
+                let deps_log = self.deps_log;
+                let Some(deps) = deps_log.get(self.graph.path(out)) else {
+                    self.explain(|| format!("deps for '{}' are missing", self.graph.path(out)));
                     return Ok(false);
                 };
                 let out_mtime = self.files[out].mtime;
                 if out_mtime > deps.mtime {
                     self.explain(|| {
                         format!(
-                            "stored deps info out of date for '{out_path}' ({} vs {out_mtime})",
+                            "stored deps info out of date for '{}' ({} vs {out_mtime})",
+                            self.graph.path(out),
                             deps.mtime
                         )
                     });
                     return Ok(false);
                 }
-                let paths: Vec<String> = deps
-                    .ids
-                    .iter()
-                    .map(|&id| self.deps_log.path(id).to_string())
-                    .collect();
-                let ids = paths.iter().map(|p| self.file(p)).collect();
+                let ids = deps.ids.iter().map(|&id| self.deps_file(id)).collect();
                 self.edges[edge].discovered = ids;
                 Ok(true)
             }
@@ -300,10 +378,11 @@ impl<'a> Scan<'a> {
                     .targets
                     .first()
                     .map(|t| crate::canon::canonicalize(t));
-                if first.as_deref() != Some(out_path.as_str()) {
+                if first.as_deref() != Some(self.graph.path(out)) {
                     self.explain(|| {
                         format!(
-                            "expected depfile '{path}' to mention '{out_path}', got '{}'",
+                            "expected depfile '{path}' to mention '{}', got '{}'",
+                            self.graph.path(out),
                             first.unwrap_or_default()
                         )
                     });

@@ -6,46 +6,79 @@
 //! `out`; the edge's own bindings; the rule's binding (evaluated in this same
 //! environment); then the enclosing file scopes, innermost first. An
 //! undefined variable is empty.
+//!
+//! Nothing here allocates per edge: `$`-strings borrow the manifest's bytes
+//! while it is read, edges' own bindings share one buffer
+//! ([`EdgeBindings`]), `$in`/`$out` are read from the graph by file id, and
+//! values are appended to a buffer the caller passes.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 
 use rustc_hash::FxHashMap;
 
-/// One piece of a `$`-string.
+use crate::graph::{FileId, Graph};
+
+/// One piece of a `$`-string. While a file is read, both kinds borrow its
+/// bytes; a rule keeps its bindings owned ([`EvalString::into_owned`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Piece {
-    Text(String),
-    Var(String),
+enum Piece<'a> {
+    Text(Cow<'a, str>),
+    Var(Cow<'a, str>),
 }
 
 /// A string with `$variable` references, as read from the manifest.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct EvalString {
-    pieces: Vec<Piece>,
+pub struct EvalString<'a> {
+    /// The first piece, inline: most strings (paths above all) are a
+    /// single piece of text, which then costs no allocation to read.
+    first: Option<Piece<'a>>,
+    rest: Vec<Piece<'a>>,
 }
 
-impl EvalString {
-    pub(crate) fn push_text(&mut self, text: &[u8]) {
-        let text = String::from_utf8_lossy(text);
-        if let Some(Piece::Text(last)) = self.pieces.last_mut() {
-            last.push_str(&text);
-        } else {
-            self.pieces.push(Piece::Text(text.into_owned()));
+impl<'a> EvalString<'a> {
+    pub(crate) fn push_text(&mut self, text: Cow<'a, str>) {
+        match self.rest.last_mut().or(self.first.as_mut()) {
+            Some(Piece::Text(last)) => last.to_mut().push_str(&text),
+            _ => self.push(Piece::Text(text)),
         }
     }
 
-    pub(crate) fn push_var(&mut self, name: &[u8]) {
-        self.pieces
-            .push(Piece::Var(String::from_utf8_lossy(name).into_owned()));
+    pub(crate) fn push_var(&mut self, name: &'a [u8]) {
+        self.push(Piece::Var(String::from_utf8_lossy(name)));
+    }
+
+    fn push(&mut self, piece: Piece<'a>) {
+        if self.first.is_none() {
+            self.first = Some(piece);
+        } else {
+            self.rest.push(piece);
+        }
+    }
+
+    fn pieces(&self) -> impl Iterator<Item = &Piece<'a>> {
+        self.first.iter().chain(&self.rest)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.pieces.is_empty()
+        self.first.is_none()
+    }
+
+    /// The same string, borrowing nothing: for what outlives the file.
+    pub fn into_owned(self) -> EvalString<'static> {
+        let own = |piece: Piece<'a>| match piece {
+            Piece::Text(t) => Piece::Text(Cow::Owned(t.into_owned())),
+            Piece::Var(v) => Piece::Var(Cow::Owned(v.into_owned())),
+        };
+        EvalString {
+            first: self.first.map(own),
+            rest: self.rest.into_iter().map(own).collect(),
+        }
     }
 
     /// Appends the value in `env` to `out`.
     pub fn evaluate_into(&self, env: &dyn Env, out: &mut String) {
-        for piece in &self.pieces {
+        for piece in self.pieces() {
             match piece {
                 Piece::Text(text) => out.push_str(text),
                 Piece::Var(name) => env.lookup(name, out),
@@ -62,8 +95,7 @@ impl EvalString {
     /// A plain text without variables, for tests: `[text][$var]`.
     #[cfg(test)]
     pub(crate) fn to_debug(&self) -> String {
-        self.pieces
-            .iter()
+        self.pieces()
             .map(|p| match p {
                 Piece::Text(t) => format!("[{t}]"),
                 Piece::Var(v) => format!("[${v}]"),
@@ -87,7 +119,7 @@ pub type RuleId = usize;
 #[derive(Debug, Default)]
 pub struct Rule {
     pub name: String,
-    pub bindings: FxHashMap<String, EvalString>,
+    pub bindings: FxHashMap<String, EvalString<'static>>,
 }
 
 /// The variables and rules of one file scope (a file and what it `include`s;
@@ -176,7 +208,7 @@ impl Scopes {
 }
 
 /// A file scope as an [`Env`].
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct ScopeEnv<'a> {
     pub scopes: &'a Scopes,
     pub scope: ScopeId,
@@ -190,18 +222,61 @@ impl Env for ScopeEnv<'_> {
     }
 }
 
-/// The environment of a build statement while it is parsed: its bindings so
-/// far over the file scope. `$in` and `$out` are not defined there.
-#[derive(Debug)]
+/// The evaluated bindings of every build statement, in one buffer: an
+/// edge's are a range of them, so that an edge costs no allocation for its
+/// bindings, however many it has.
+#[derive(Debug, Default)]
+pub struct EdgeBindings {
+    text: String,
+    /// Per binding, where its name and then its value end in `text`; its
+    /// name starts where the binding before it ends.
+    ends: Vec<(usize, usize)>,
+}
+
+impl EdgeBindings {
+    /// How many bindings there are: the end of the next edge's range.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn push(&mut self, name: &str, value: &str) {
+        self.text.push_str(name);
+        let name_end = self.text.len();
+        self.text.push_str(value);
+        self.ends.push((name_end, self.text.len()));
+    }
+
+    /// The value of the last binding called `name` among bindings
+    /// `start..end` (the last one wins, as in ninja's map).
+    fn get(&self, start: usize, end: usize, name: &str) -> Option<&str> {
+        (start..end).rev().find_map(|i| {
+            let name_start = if i == 0 { 0 } else { self.ends[i - 1].1 };
+            let (name_end, value_end) = self.ends[i];
+            (&self.text[name_start..name_end] == name).then(|| &self.text[name_end..value_end])
+        })
+    }
+}
+
+/// The environment of a build statement: its own bindings (those read so
+/// far, while it is parsed) over the file scope. `$in` and `$out` are not
+/// defined here.
+#[derive(Clone, Copy, Debug)]
 pub struct BindingEnv<'a> {
-    pub bindings: &'a [(String, String)],
+    pub bindings: &'a EdgeBindings,
+    /// The statement's bindings are `bindings` `start..end`.
+    pub start: usize,
+    pub end: usize,
     pub parent: ScopeEnv<'a>,
 }
 
 impl Env for BindingEnv<'_> {
     fn lookup(&self, var: &str, out: &mut String) {
-        match self.bindings.iter().rev().find(|(k, _)| k == var) {
-            Some((_, v)) => out.push_str(v),
+        match self.bindings.get(self.start, self.end, var) {
+            Some(v) => out.push_str(v),
             None => self.parent.lookup(var, out),
         }
     }
@@ -215,39 +290,51 @@ pub enum Escape {
     None,
 }
 
-/// The environment of one edge, in which its rule's bindings are evaluated.
+/// A rule binding being evaluated, and the one whose evaluation needed it:
+/// the chain a cycle is reported along.
 #[derive(Debug)]
+struct Frame<'a> {
+    name: &'a str,
+    outer: Option<&'a Frame<'a>>,
+}
+
+/// The environment of one edge, in which its rule's bindings are evaluated.
+#[derive(Clone, Copy, Debug)]
 pub struct EdgeEnv<'a> {
-    pub rule: &'a Rule,
-    pub bindings: &'a [(String, String)],
-    pub parent: ScopeEnv<'a>,
-    pub explicit_ins: &'a [String],
-    pub explicit_outs: &'a [String],
-    pub escape: Escape,
-    /// Rule bindings being evaluated, to report a cycle instead of looping.
-    stack: RefCell<Vec<String>>,
+    rule: &'a Rule,
+    edge: BindingEnv<'a>,
+    graph: &'a Graph,
+    explicit_ins: &'a [FileId],
+    explicit_outs: &'a [FileId],
+    escape: Escape,
+    /// The rule bindings being evaluated, innermost first: a chain on the
+    /// stack, so that evaluating costs no allocation.
+    active: Option<&'a Frame<'a>>,
     /// The first cycle found, if any.
-    pub cycle: RefCell<Option<String>>,
+    cycle: &'a RefCell<Option<String>>,
 }
 
 impl<'a> EdgeEnv<'a> {
+    /// The environment of an edge with `edge`'s bindings and these explicit
+    /// inputs and outputs (whose paths are in `graph`); a cycle among the
+    /// rule's bindings is recorded in `cycle`.
     pub fn new(
         rule: &'a Rule,
-        bindings: &'a [(String, String)],
-        parent: ScopeEnv<'a>,
-        explicit_ins: &'a [String],
-        explicit_outs: &'a [String],
+        edge: BindingEnv<'a>,
+        graph: &'a Graph,
+        (explicit_ins, explicit_outs): (&'a [FileId], &'a [FileId]),
         escape: Escape,
+        cycle: &'a RefCell<Option<String>>,
     ) -> Self {
         EdgeEnv {
             rule,
-            bindings,
-            parent,
+            edge,
+            graph,
             explicit_ins,
             explicit_outs,
             escape,
-            stack: RefCell::new(Vec::new()),
-            cycle: RefCell::new(None),
+            active: None,
+            cycle,
         }
     }
 
@@ -258,16 +345,31 @@ impl<'a> EdgeEnv<'a> {
         out
     }
 
-    fn push_paths(&self, paths: &[String], sep: char, out: &mut String) {
-        for (i, path) in paths.iter().enumerate() {
+    fn push_paths(&self, paths: &[FileId], sep: char, out: &mut String) {
+        for (i, &file) in paths.iter().enumerate() {
             if i > 0 {
                 out.push(sep);
             }
+            let path = self.graph.path(file);
             match self.escape {
                 Escape::Shell => shell_escape_into(path, out),
                 Escape::None => out.push_str(path),
             }
         }
+    }
+
+    fn report_cycle(&self, var: &str) {
+        let mut chain = vec![var];
+        let mut frame = self.active;
+        while let Some(f) = frame {
+            chain.push(f.name);
+            if f.name == var {
+                break;
+            }
+            frame = f.outer;
+        }
+        chain.reverse();
+        self.cycle.borrow_mut().get_or_insert(chain.join(" -> "));
     }
 }
 
@@ -279,25 +381,30 @@ impl Env for EdgeEnv<'_> {
             "out" => return self.push_paths(self.explicit_outs, ' ', out),
             _ => {}
         }
-        if let Some((_, v)) = self.bindings.iter().rev().find(|(k, _)| k == var) {
+        if let Some(v) = self.edge.bindings.get(self.edge.start, self.edge.end, var) {
             out.push_str(v);
             return;
         }
-        if let Some(eval) = self.rule.bindings.get(var) {
-            let looping = self.stack.borrow().iter().position(|v| v == var);
-            if let Some(start) = looping {
-                let mut cycle = self.stack.borrow()[start..].join(" -> ");
-                cycle.push_str(" -> ");
-                cycle.push_str(var);
-                self.cycle.borrow_mut().get_or_insert(cycle);
-                return;
+        if let Some((name, eval)) = self.rule.bindings.get_key_value(var) {
+            let mut frame = self.active;
+            while let Some(f) = frame {
+                if f.name == var {
+                    return self.report_cycle(var);
+                }
+                frame = f.outer;
             }
-            self.stack.borrow_mut().push(var.to_string());
-            eval.evaluate_into(self, out);
-            self.stack.borrow_mut().pop();
+            let frame = Frame {
+                name,
+                outer: self.active,
+            };
+            let inner = EdgeEnv {
+                active: Some(&frame),
+                ..*self
+            };
+            eval.evaluate_into(&inner, out);
             return;
         }
-        self.parent.lookup(var, out);
+        self.edge.parent.lookup(var, out);
     }
 }
 
@@ -323,10 +430,12 @@ pub fn shell_escape_into(path: &str, out: &mut String) {
 mod tests {
     use super::*;
 
-    fn eval(text: &str) -> EvalString {
-        crate::lexer::Lexer::new("t", format!("{text}\n").as_bytes())
+    fn eval(text: &str) -> EvalString<'static> {
+        let input = format!("{text}\n");
+        crate::lexer::Lexer::new("t", input.as_bytes())
             .read_var_value()
             .unwrap()
+            .into_owned()
     }
 
     #[test]
@@ -350,25 +459,31 @@ mod tests {
         rule.bindings
             .insert("command".into(), eval("cc $flags $in -o $out $extra"));
         rule.bindings.insert("extra".into(), eval("[$out]"));
-        let bindings = vec![("flags".to_string(), "-edge".to_string())];
-        let ins = vec!["a b.c".to_string(), "it's".to_string()];
-        let outs = vec!["o".to_string()];
-        let env = EdgeEnv::new(
-            &rule,
-            &bindings,
-            ScopeEnv {
+        let mut bindings = EdgeBindings::default();
+        bindings.push("other", "x");
+        bindings.push("flags", "-shadowed");
+        bindings.push("flags", "-edge");
+        let mut graph = Graph::default();
+        let ins = [graph.file("a b.c"), graph.file("it's")];
+        let outs = [graph.file("o")];
+        let cycle = RefCell::new(None);
+        let edge = BindingEnv {
+            bindings: &bindings,
+            start: 1,
+            end: 3,
+            parent: ScopeEnv {
                 scopes: &scopes,
                 scope: ROOT,
             },
-            &ins,
-            &outs,
-            Escape::Shell,
-        );
+        };
+        let env = EdgeEnv::new(&rule, edge, &graph, (&ins, &outs), Escape::Shell, &cycle);
         assert_eq!(
             env.binding("command"),
             r"cc -edge 'a b.c' 'it'\''s' -o o [o]"
         );
-        assert!(env.cycle.borrow().is_none());
+        // Bindings outside the edge's range are not its own.
+        assert_eq!(env.binding("other"), "");
+        assert!(cycle.borrow().is_none());
     }
 
     #[test]
@@ -376,22 +491,22 @@ mod tests {
         let scopes = Scopes::default();
         let mut rule = Rule::default();
         rule.bindings.insert("command".into(), eval("$a"));
-        rule.bindings.insert("a".into(), eval("$command"));
-        let env = EdgeEnv::new(
-            &rule,
-            &[],
-            ScopeEnv {
+        rule.bindings.insert("a".into(), eval("$b"));
+        rule.bindings.insert("b".into(), eval("$a"));
+        let bindings = EdgeBindings::default();
+        let graph = Graph::default();
+        let cycle = RefCell::new(None);
+        let edge = BindingEnv {
+            bindings: &bindings,
+            start: 0,
+            end: 0,
+            parent: ScopeEnv {
                 scopes: &scopes,
                 scope: ROOT,
             },
-            &[],
-            &[],
-            Escape::Shell,
-        );
+        };
+        let env = EdgeEnv::new(&rule, edge, &graph, (&[], &[]), Escape::Shell, &cycle);
         env.binding("command");
-        assert_eq!(
-            env.cycle.borrow().as_deref(),
-            Some("command -> a -> command")
-        );
+        assert_eq!(cycle.borrow().as_deref(), Some("a -> b -> a"));
     }
 }

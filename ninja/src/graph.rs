@@ -3,7 +3,7 @@
 //! what changes during a build (mtimes, dirtiness) lives beside it, in the
 //! dirty check's and the scheduler's own tables indexed by the same ids.
 
-use rustc_hash::FxHashMap;
+use crate::intern::Interner;
 
 /// Index of a file in [`Graph::files`].
 pub type FileId = usize;
@@ -11,20 +11,23 @@ pub type FileId = usize;
 pub type EdgeId = usize;
 /// Index of a pool in [`Graph::pools`].
 pub type PoolId = usize;
+/// A rule, by the loader's id (`eval::RuleId`): names in [`Graph::rule_name`].
+pub type RuleName = usize;
 
 /// The pool of edges that name none: as deep as `-j`.
 pub const DEFAULT_POOL: PoolId = 0;
 /// The built-in `console` pool: depth 1, and its command gets the terminal.
 pub const CONSOLE_POOL: PoolId = 1;
 
-/// A file: a path the manifest names, and the edges around it.
-#[derive(Debug, Default)]
+/// A file: a path the manifest names, and the edges around it. Its path is
+/// kept in the graph's path table ([`Graph::path`]).
+#[derive(Clone, Copy, Debug, Default)]
 pub struct File {
-    pub path: String,
     /// The edge that produces it, if any.
     pub producer: Option<EdgeId>,
-    /// The edges that take it as an input (any kind).
-    pub consumers: Vec<EdgeId>,
+    /// The first edge that takes it as an input (any kind): what `x^` means,
+    /// and whether it is a root. All of them: [`Graph::consumers`].
+    pub first_consumer: Option<EdgeId>,
 }
 
 /// How discovered dependencies are recorded.
@@ -47,8 +50,8 @@ pub struct Edge {
     pub outs: Vec<FileId>,
     pub explicit_outs: usize,
     pub validations: Vec<FileId>,
-    /// The rule's name, for `-t targets rule` and `-t query`.
-    pub rule: String,
+    /// The rule's name ([`Graph::rule_name`]), for `-t targets rule` and `-t query`.
+    pub rule: RuleName,
     /// `None` for `phony`.
     pub command: Option<String>,
     pub description: String,
@@ -101,9 +104,12 @@ pub struct Pool {
 #[derive(Debug)]
 pub struct Graph {
     pub files: Vec<File>,
-    paths: FxHashMap<String, FileId>,
+    /// File `f`'s path is string `f`.
+    paths: Interner,
     pub edges: Vec<Edge>,
     pub pools: Vec<Pool>,
+    /// The names edges' [`Edge::rule`] index.
+    rule_names: Vec<String>,
     pub defaults: Vec<FileId>,
 }
 
@@ -111,7 +117,7 @@ impl Default for Graph {
     fn default() -> Self {
         Graph {
             files: Vec::new(),
-            paths: FxHashMap::default(),
+            paths: Interner::default(),
             edges: Vec::new(),
             pools: vec![
                 Pool {
@@ -123,6 +129,8 @@ impl Default for Graph {
                     depth: 1,
                 },
             ],
+            // The built-in phony rule, rule 0 in the loader's scopes too.
+            rule_names: vec!["phony".into()],
             defaults: Vec::new(),
         }
     }
@@ -131,24 +139,31 @@ impl Default for Graph {
 impl Graph {
     /// The file at canonical `path`, added if new.
     pub fn file(&mut self, path: &str) -> FileId {
-        if let Some(&id) = self.paths.get(path) {
-            return id;
+        let (id, new) = self.paths.intern(path);
+        if new {
+            self.files.push(File::default());
         }
-        let id = self.files.len();
-        self.files.push(File {
-            path: path.to_string(),
-            ..File::default()
-        });
-        self.paths.insert(path.to_string(), id);
         id
     }
 
     pub fn lookup(&self, path: &str) -> Option<FileId> {
-        self.paths.get(path).copied()
+        self.paths.lookup(path)
     }
 
     pub fn path(&self, file: FileId) -> &str {
-        &self.files[file].path
+        self.paths.get(file)
+    }
+
+    /// Records the name of the next rule; returns its id. The loader adds
+    /// them in the order it adds rules to its scopes, so the ids agree.
+    pub fn add_rule_name(&mut self, name: &str) -> RuleName {
+        self.rule_names.push(name.to_string());
+        self.rule_names.len() - 1
+    }
+
+    /// The name of the rule of `edge`.
+    pub fn rule_name(&self, edge: EdgeId) -> &str {
+        &self.rule_names[self.edges[edge].rule]
     }
 
     pub fn pool(&self, name: &str) -> Option<PoolId> {
@@ -157,13 +172,22 @@ impl Graph {
             .position(|p| p.name == name && !name.is_empty())
     }
 
+    /// The edges that take `file` as an input, in manifest order, once per
+    /// mention (as ninja's out-edges). A walk over every edge: for tools.
+    pub fn consumers(&self, file: FileId) -> impl Iterator<Item = EdgeId> + '_ {
+        self.edges
+            .iter()
+            .enumerate()
+            .flat_map(move |(id, e)| e.ins.iter().filter(move |&&f| f == file).map(move |_| id))
+    }
+
     /// Files that some edge produces and no edge consumes.
     /// In edge order, as ninja's `RootNodes`.
     pub fn roots(&self) -> Vec<FileId> {
         self.edges
             .iter()
             .flat_map(|e| e.outs.iter().copied())
-            .filter(|&f| self.files[f].consumers.is_empty())
+            .filter(|&f| self.files[f].first_consumer.is_none())
             .collect()
     }
 
@@ -185,10 +209,9 @@ impl Graph {
                 .lookup(&path)
                 .ok_or_else(|| format!("unknown target '{path}'"))?;
             let edge = self.files[file]
-                .consumers
-                .first()
+                .first_consumer
                 .ok_or_else(|| format!("'{path}' has no out edge"))?;
-            return Ok(self.edges[*edge].outs[0]);
+            return Ok(self.edges[edge].outs[0]);
         }
         let path = crate::canon::canonicalize(name);
         self.lookup(&path).ok_or_else(|| {

@@ -5,6 +5,7 @@
 //! [`ParseError`]: the input is padded with no sentinel, every read is bounds
 //! checked.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::eval::EvalString;
@@ -104,6 +105,9 @@ fn is_simple_varname(c: u8) -> bool {
 pub struct Lexer<'a> {
     file: &'a str,
     input: &'a [u8],
+    /// The input as text, when it is UTF-8 (checked once, here): then a
+    /// run of text is sliced from it rather than validated again.
+    text: Option<&'a str>,
     ofs: usize,
     last_token: usize,
 }
@@ -113,6 +117,7 @@ impl<'a> Lexer<'a> {
         Lexer {
             file,
             input,
+            text: std::str::from_utf8(input).ok(),
             ofs: 0,
             last_token: 0,
         }
@@ -289,7 +294,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// Reads an identifier (a variable, rule or pool name).
-    pub fn read_ident(&mut self) -> Option<String> {
+    pub fn read_ident(&mut self) -> Option<&'a str> {
         let start = self.ofs;
         let mut p = start;
         while is_varname(self.at(p)) {
@@ -300,24 +305,40 @@ impl<'a> Lexer<'a> {
             return None;
         }
         self.ofs = p;
-        let ident = String::from_utf8_lossy(&self.input[start..p]).into_owned();
+        // Identifiers are ASCII (`is_varname`): this never falls back.
+        let ident = std::str::from_utf8(&self.input[start..p]).unwrap_or_default();
         self.eat_whitespace();
         Some(ident)
     }
 
     /// Reads a path: an escaped string up to a space, ':', '|' or newline.
-    pub fn read_path(&mut self) -> Result<EvalString, ParseError> {
+    pub fn read_path(&mut self) -> Result<EvalString<'a>, ParseError> {
         self.read_eval_string(true)
     }
 
     /// Reads a variable's value: an escaped string up to the newline.
-    pub fn read_var_value(&mut self) -> Result<EvalString, ParseError> {
+    pub fn read_var_value(&mut self) -> Result<EvalString<'a>, ParseError> {
         self.read_eval_string(false)
     }
 
-    fn read_eval_string(&mut self, path: bool) -> Result<EvalString, ParseError> {
+    /// The string's text is kept as runs of the input's bytes: `run..p` is
+    /// the literal text not yet pushed, so that a string without escapes is
+    /// one borrowed piece.
+    fn read_eval_string(&mut self, path: bool) -> Result<EvalString<'a>, ParseError> {
+        let (input, text) = (self.input, self.text);
         let mut eval = EvalString::default();
+        // Runs start and end at ASCII bytes, so slicing `text` is exact,
+        // and converting the bytes of one alone replaces what it would.
+        let flush = |eval: &mut EvalString<'a>, run: usize, p: usize| {
+            if run < p {
+                eval.push_text(match text {
+                    Some(text) => Cow::Borrowed(&text[run..p]),
+                    None => String::from_utf8_lossy(&input[run..p]),
+                });
+            }
+        };
         let mut p = self.ofs;
+        let mut run = p;
         let mut start;
         loop {
             start = p;
@@ -327,20 +348,26 @@ impl<'a> Lexer<'a> {
                     let next = self.at(p + 1);
                     match next {
                         b'$' | b' ' | b':' => {
-                            eval.push_text(&[next]);
+                            // The escaped byte starts the next run.
+                            flush(&mut eval, run, p);
+                            run = p + 1;
                             p += 2;
                         }
                         b'\n' => {
+                            flush(&mut eval, run, p);
                             p += 2;
                             while self.at(p) == b' ' {
                                 p += 1;
                             }
+                            run = p;
                         }
                         b'\r' if self.at(p + 2) == b'\n' => {
+                            flush(&mut eval, run, p);
                             p += 3;
                             while self.at(p) == b' ' {
                                 p += 1;
                             }
+                            run = p;
                         }
                         b'{' => {
                             let mut e = p + 2;
@@ -348,8 +375,10 @@ impl<'a> Lexer<'a> {
                                 e += 1;
                             }
                             if e > p + 2 && self.at(e) == b'}' {
-                                eval.push_var(&self.input[p + 2..e]);
+                                flush(&mut eval, run, p);
+                                eval.push_var(&input[p + 2..e]);
                                 p = e + 1;
+                                run = p;
                             } else {
                                 return Err(self.bad_escape(start));
                             }
@@ -359,16 +388,16 @@ impl<'a> Lexer<'a> {
                             while is_simple_varname(self.at(e)) {
                                 e += 1;
                             }
-                            eval.push_var(&self.input[p + 1..e]);
+                            flush(&mut eval, run, p);
+                            eval.push_var(&input[p + 1..e]);
                             p = e;
-                        }
-                        0 if p + 1 >= self.input.len() => {
-                            return Err(self.bad_escape(start));
+                            run = p;
                         }
                         _ => return Err(self.bad_escape(start)),
                     }
                 }
                 b'\r' if self.at(p + 1) == b'\n' => {
+                    flush(&mut eval, run, p);
                     if !path {
                         p += 2;
                     }
@@ -376,15 +405,17 @@ impl<'a> Lexer<'a> {
                 }
                 b' ' | b':' | b'|' | b'\n' => {
                     if path {
+                        flush(&mut eval, run, p);
+                        break;
+                    }
+                    if c == b'\n' {
+                        flush(&mut eval, run, p);
+                        p += 1;
                         break;
                     }
                     p += 1;
-                    if c == b'\n' {
-                        break;
-                    }
-                    eval.push_text(&[c]);
                 }
-                0 if p >= self.input.len() => {
+                0 if p >= input.len() => {
                     self.last_token = start;
                     return Err(self.error("unexpected EOF"));
                 }
@@ -397,7 +428,6 @@ impl<'a> Lexer<'a> {
                     while !matches!(self.at(e), b'$' | b' ' | b':' | b'\r' | b'\n' | b'|' | 0) {
                         e += 1;
                     }
-                    eval.push_text(&self.input[p..e]);
                     p = e;
                 }
             }

@@ -3,15 +3,23 @@
 //! read; rule bindings (`command`, `description`, ...) once every file is
 //! read, as ninja evaluates them late, so they see the final value of a file
 //! variable.
+//!
+//! Paths are evaluated into one reused buffer, canonicalised there and
+//! interned: a path is copied once, into the graph's path table, the first
+//! time it is named; build bindings go to one buffer for all edges.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::io;
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::canon::canonicalize;
-use crate::eval::{BindingEnv, EdgeEnv, Escape, PHONY, Rule, RuleId, ScopeEnv, ScopeId, Scopes};
-use crate::graph::{DEFAULT_POOL, Deps, Edge, Graph, Pool};
+use crate::canon::{canonicalize, canonicalize_in_place};
+use crate::eval::{
+    BindingEnv, EdgeBindings, EdgeEnv, Env, Escape, EvalString, PHONY, Rule, RuleId, ScopeEnv,
+    ScopeId, Scopes,
+};
+use crate::graph::{DEFAULT_POOL, Deps, Edge, FileId, Graph, Pool};
 use crate::lexer::ParseError;
 use crate::parse::{BuildStmt, Parser, Statement};
 
@@ -70,7 +78,8 @@ pub struct Manifest {
 struct Pending {
     rule: RuleId,
     scope: ScopeId,
-    bindings: Vec<(String, String)>,
+    /// Its bindings: `start..end` of the loader's `bindings`.
+    bindings: (usize, usize),
 }
 
 struct Loader<'r> {
@@ -78,8 +87,11 @@ struct Loader<'r> {
     scopes: Scopes,
     graph: Graph,
     pending: Vec<Pending>,
+    bindings: EdgeBindings,
     files: Vec<String>,
     depth: usize,
+    /// Where each path and build binding is evaluated.
+    scratch: String,
 }
 
 /// Loads `path` and everything it includes.
@@ -89,8 +101,10 @@ pub fn load(reader: &dyn FileReader, path: &str) -> Result<Manifest, LoadError> 
         scopes: Scopes::default(),
         graph: Graph::default(),
         pending: Vec::new(),
+        bindings: EdgeBindings::default(),
         files: Vec::new(),
         depth: 0,
+        scratch: String::new(),
     };
     let input = reader
         .read(path)
@@ -125,8 +139,9 @@ impl Loader<'_> {
         }
         self.files.push(name.to_string());
         let mut parser = Parser::new(name, input);
-        while let Some(statement) = parser.next_statement()? {
-            self.statement(&parser, statement, scope)?;
+        let mut build = BuildStmt::default();
+        while let Some(statement) = parser.next_statement(&mut build)? {
+            self.statement(&parser, statement, &build, scope)?;
         }
         self.depth -= 1;
         Ok(())
@@ -135,7 +150,8 @@ impl Loader<'_> {
     fn statement(
         &mut self,
         parser: &Parser<'_>,
-        statement: Statement,
+        statement: Statement<'_>,
+        build: &BuildStmt<'_>,
         scope: ScopeId,
     ) -> Result<(), LoadError> {
         let env = |scopes| ScopeEnv { scopes, scope };
@@ -145,19 +161,24 @@ impl Loader<'_> {
                 if binding.name == "ninja_required_version" {
                     check_version(&value)?;
                 }
-                self.scopes.set_var(scope, binding.name, value);
+                self.scopes.set_var(scope, binding.name.to_string(), value);
             }
             Statement::Rule {
                 name,
                 bindings,
                 pos,
             } => {
-                if self.scopes.has_own_rule(scope, &name) {
+                if self.scopes.has_own_rule(scope, name) {
                     return Err(parser
                         .error_at(pos, format!("duplicate rule '{name}'"))
                         .into());
                 }
-                let bindings = bindings.into_iter().map(|b| (b.name, b.value)).collect();
+                let bindings = bindings
+                    .into_iter()
+                    .map(|b| (b.name.to_string(), b.value.into_owned()))
+                    .collect();
+                self.graph.add_rule_name(name);
+                let name = name.to_string();
                 self.scopes.add_rule(scope, Rule { name, bindings });
             }
             Statement::Pool {
@@ -167,7 +188,7 @@ impl Loader<'_> {
                 depth_pos,
                 end_pos,
             } => {
-                if self.graph.pool(&name).is_some() {
+                if self.graph.pool(name).is_some() {
                     return Err(parser
                         .error_at(pos, format!("duplicate pool '{name}'"))
                         .into());
@@ -178,9 +199,12 @@ impl Loader<'_> {
                 let depth = depth.evaluate(&env(&self.scopes));
                 let depth = parse_depth(&depth)
                     .ok_or_else(|| parser.error_at(depth_pos, "invalid pool depth"))?;
-                self.graph.pools.push(Pool { name, depth });
+                self.graph.pools.push(Pool {
+                    name: name.to_string(),
+                    depth,
+                });
             }
-            Statement::Build(build) => self.build(parser, build, scope)?,
+            Statement::Build => self.build(parser, build, scope)?,
             Statement::Default { paths } => {
                 for (path, pos) in paths {
                     let path = canonicalize(&path.evaluate(&env(&self.scopes)));
@@ -217,65 +241,68 @@ impl Loader<'_> {
     fn build(
         &mut self,
         parser: &Parser<'_>,
-        build: BuildStmt,
+        build: &BuildStmt<'_>,
         scope: ScopeId,
     ) -> Result<(), LoadError> {
-        let rule = self.scopes.rule(scope, &build.rule).ok_or_else(|| {
+        let rule = self.scopes.rule(scope, build.rule).ok_or_else(|| {
             parser.error_at(
                 build.rule_pos,
                 format!("unknown build rule '{}'", build.rule),
             )
         })?;
+        let parent = ScopeEnv {
+            scopes: &self.scopes,
+            scope,
+        };
         // Build bindings see the file scope and the bindings above them.
-        let mut bindings: Vec<(String, String)> = Vec::with_capacity(build.bindings.len());
-        for binding in build.bindings {
-            let value = binding.value.evaluate(&BindingEnv {
-                bindings: &bindings,
-                parent: ScopeEnv {
-                    scopes: &self.scopes,
-                    scope,
-                },
-            });
-            bindings.push((binding.name, value));
+        let start = self.bindings.len();
+        for binding in &build.bindings {
+            self.scratch.clear();
+            let env = BindingEnv {
+                bindings: &self.bindings,
+                start,
+                end: self.bindings.len(),
+                parent,
+            };
+            binding.value.evaluate_into(&env, &mut self.scratch);
+            self.bindings.push(binding.name, &self.scratch);
         }
         let env = BindingEnv {
-            bindings: &bindings,
-            parent: ScopeEnv {
-                scopes: &self.scopes,
-                scope,
-            },
+            bindings: &self.bindings,
+            start,
+            end: self.bindings.len(),
+            parent,
         };
         let end = build.end_pos;
-        let paths = |list: &[crate::eval::EvalString]| -> Result<Vec<String>, ParseError> {
-            list.iter()
-                .map(|p| {
-                    let path = canonicalize(&p.evaluate(&env));
-                    if path.is_empty() {
-                        Err(parser.error_at(end, "empty path"))
-                    } else {
-                        Ok(path)
-                    }
-                })
-                .collect()
+        let mut intern = |list: &[EvalString<'_>]| -> Result<Vec<FileId>, ParseError> {
+            let mut ids = Vec::with_capacity(list.len());
+            for path in list {
+                self.scratch.clear();
+                path.evaluate_into(&env, &mut self.scratch);
+                canonicalize_in_place(&mut self.scratch);
+                if self.scratch.is_empty() {
+                    return Err(parser.error_at(end, "empty path"));
+                }
+                ids.push(self.graph.file(&self.scratch));
+            }
+            Ok(ids)
         };
-        let outs = paths(&build.outs)?;
-        let ins = paths(&build.ins)?;
-        let validations = paths(&build.validations)?;
+        let outs = intern(&build.outs)?;
+        let ins = intern(&build.ins)?;
+        let validations = intern(&build.validations)?;
 
         let explicit_outs = outs.len() - build.implicit_outs;
         let explicit_ins = ins.len() - build.implicit_ins - build.order_only_ins;
         // The pool is known now, as in ninja, so that an unknown one is
         // reported at its statement.
+        let cycle = RefCell::new(None);
         let pool_name = EdgeEnv::new(
             &self.scopes.rules[rule],
-            &bindings,
-            ScopeEnv {
-                scopes: &self.scopes,
-                scope,
-            },
-            &ins[..explicit_ins],
-            &outs[..explicit_outs],
+            env,
+            &self.graph,
+            (&ins[..explicit_ins], &outs[..explicit_outs]),
             Escape::None,
+            &cycle,
         )
         .binding("pool");
         let pool = if pool_name.is_empty() {
@@ -287,105 +314,111 @@ impl Loader<'_> {
         };
 
         let id = self.graph.edges.len();
-        let mut out_ids = Vec::with_capacity(outs.len());
-        for path in &outs {
-            let file = self.graph.file(path);
+        for &file in &outs {
             if self.graph.files[file].producer.is_some() {
+                let path = self.graph.path(file);
                 return Err(parser
                     .error_at(end, format!("multiple rules generate {path}"))
                     .into());
             }
             self.graph.files[file].producer = Some(id);
-            out_ids.push(file);
         }
-        let mut in_ids = Vec::with_capacity(ins.len());
-        for path in &ins {
-            let file = self.graph.file(path);
-            self.graph.files[file].consumers.push(id);
-            in_ids.push(file);
+        for &file in &ins {
+            self.graph.files[file].first_consumer.get_or_insert(id);
         }
-        let validations = validations.iter().map(|p| self.graph.file(p)).collect();
         self.graph.edges.push(Edge {
-            ins: in_ids,
+            ins,
             explicit_ins,
             order_only_ins: build.order_only_ins,
-            outs: out_ids,
+            outs,
             explicit_outs,
             validations,
-            rule: build.rule,
+            rule,
             pool,
             ..Edge::default()
         });
         self.pending.push(Pending {
             rule,
             scope,
-            bindings,
+            bindings: (start, self.bindings.len()),
         });
         Ok(())
     }
 
     /// Evaluates every edge's rule bindings, now that all files are read.
     fn finish(mut self) -> Result<Manifest, LoadError> {
-        let paths: Vec<&str> = self.graph.files.iter().map(|f| f.path.as_str()).collect();
-        for (edge, pending) in self.graph.edges.iter_mut().zip(&self.pending) {
+        let cycle = RefCell::new(None);
+        // The bindings that only need to be tested, evaluated here.
+        let mut flag = String::new();
+        for (id, pending) in self.pending.iter().enumerate() {
             if pending.rule == PHONY {
                 continue;
             }
-            let ins: Vec<String> = edge
-                .explicit_ins()
-                .iter()
-                .map(|&f| paths[f].to_string())
-                .collect();
-            let outs: Vec<String> = edge
-                .explicit_outs()
-                .iter()
-                .map(|&f| paths[f].to_string())
-                .collect();
-            let rule = &self.scopes.rules[pending.rule];
-            let scope = ScopeEnv {
-                scopes: &self.scopes,
-                scope: pending.scope,
+            let e = &self.graph.edges[id];
+            let env = |escape| {
+                EdgeEnv::new(
+                    &self.scopes.rules[pending.rule],
+                    BindingEnv {
+                        bindings: &self.bindings,
+                        start: pending.bindings.0,
+                        end: pending.bindings.1,
+                        parent: ScopeEnv {
+                            scopes: &self.scopes,
+                            scope: pending.scope,
+                        },
+                    },
+                    &self.graph,
+                    (e.explicit_ins(), e.explicit_outs()),
+                    escape,
+                    &cycle,
+                )
             };
-            let shell = EdgeEnv::new(rule, &pending.bindings, scope, &ins, &outs, Escape::Shell);
+            let shell = env(Escape::Shell);
             let command = shell.binding("command");
-            edge.description = shell.binding("description");
-            edge.rspfile_content = shell.binding("rspfile_content");
-            let deps = shell.binding("deps");
-            edge.restat = !shell.binding("restat").is_empty();
-            edge.generator = !shell.binding("generator").is_empty();
-            if let Some(cycle) = shell.cycle.borrow().as_ref() {
+            let description = shell.binding("description");
+            let rspfile_content = shell.binding("rspfile_content");
+            let gcc = value_in(&shell, "deps", &mut flag) == "gcc";
+            let restat = !value_in(&shell, "restat", &mut flag).is_empty();
+            let generator = !value_in(&shell, "generator", &mut flag).is_empty();
+            if let Some(cycle) = cycle.borrow().as_ref() {
                 return Err(LoadError::Message(format!(
                     "cycle in rule variables: {cycle}"
                 )));
             }
-            let plain = EdgeEnv::new(
-                rule,
-                &pending.bindings,
-                ScopeEnv {
-                    scopes: &self.scopes,
-                    scope: pending.scope,
-                },
-                &ins,
-                &outs,
-                Escape::None,
-            );
-            edge.depfile = plain.binding("depfile");
-            edge.rspfile = plain.binding("rspfile");
-            edge.deps = match deps.as_str() {
-                "gcc" => Some(Deps::Gcc),
+            let plain = env(Escape::None);
+            let depfile = plain.binding("depfile");
+            let rspfile = plain.binding("rspfile");
+            let edge = &mut self.graph.edges[id];
+            edge.deps = if gcc {
+                Some(Deps::Gcc)
+            } else if !depfile.is_empty() {
                 // The runner only runs on POSIX: msvc's /showIncludes does not
                 // occur, so such an edge is treated as ninja treats no deps.
-                _ if !edge.depfile.is_empty() => Some(Deps::Depfile),
-                _ => None,
+                Some(Deps::Depfile)
+            } else {
+                None
             };
-            edge.hash = command_hash(&command, &edge.rspfile_content);
+            edge.hash = command_hash(&command, &rspfile_content);
             edge.command = Some(command);
+            edge.description = description;
+            edge.rspfile_content = rspfile_content;
+            edge.restat = restat;
+            edge.generator = generator;
+            edge.depfile = depfile;
+            edge.rspfile = rspfile;
         }
         Ok(Manifest {
             graph: self.graph,
             files: self.files,
         })
     }
+}
+
+/// The value of binding `name` in `env`, evaluated into `buf`.
+fn value_in<'b>(env: &EdgeEnv<'_>, name: &str, buf: &'b mut String) -> &'b str {
+    buf.clear();
+    env.lookup(name, buf);
+    buf
 }
 
 /// The hash of what the build log compares: the command, and the rspfile

@@ -235,7 +235,11 @@ fn real_main(options: &Options, parallelism: usize, tokens: Option<&Tokens>) -> 
         .as_ref()
         .map(|_| Trace::new(std::time::Instant::now()));
     let code = std::thread::scope(|scope| {
-        scope.spawn(|| status.run_ticker());
+        // Only a smart terminal's line is redrawn between updates; elsewhere
+        // the thread would only cost its start and its join.
+        if status.is_smart() {
+            scope.spawn(|| status.run_ticker());
+        }
         let code = build_loop(
             options,
             &config,
@@ -303,6 +307,7 @@ fn build(
             &deps_log_guard,
             config.explain,
         );
+        scan.stat_ahead(targets);
         for &target in targets {
             scan.visit(target)?;
         }
@@ -447,7 +452,7 @@ fn build_loop(
             }
             targets
         };
-        return match build(
+        let code = match build(
             &mut manifest,
             &targets,
             config,
@@ -479,6 +484,10 @@ fn build_loop(
                 1
             }
         };
+        // The process ends here: the system takes the graph back at once,
+        // where freeing it would visit every edge again.
+        std::mem::forget(manifest);
+        return code;
     }
     eprintln!(
         "ninja: error: manifest '{}' still dirty after 100 tries",

@@ -9,22 +9,22 @@ use crate::lexer::{Lexer, ParseError, Token};
 
 /// A `name = value` line.
 #[derive(Debug)]
-pub struct Binding {
-    pub name: String,
-    pub value: EvalString,
+pub struct Binding<'a> {
+    pub name: &'a str,
+    pub value: EvalString<'a>,
 }
 
 /// A `build` statement, unevaluated.
 #[derive(Debug, Default)]
-pub struct BuildStmt {
-    pub outs: Vec<EvalString>,
+pub struct BuildStmt<'a> {
+    pub outs: Vec<EvalString<'a>>,
     pub implicit_outs: usize,
-    pub rule: String,
-    pub ins: Vec<EvalString>,
+    pub rule: &'a str,
+    pub ins: Vec<EvalString<'a>>,
     pub implicit_ins: usize,
     pub order_only_ins: usize,
-    pub validations: Vec<EvalString>,
-    pub bindings: Vec<Binding>,
+    pub validations: Vec<EvalString<'a>>,
+    pub bindings: Vec<Binding<'a>>,
     /// Where the rule name is, for "unknown build rule".
     pub rule_pos: usize,
     /// Where the statement's last line ends, for errors about its paths.
@@ -33,28 +33,30 @@ pub struct BuildStmt {
 
 /// One statement of a manifest.
 #[derive(Debug)]
-pub enum Statement {
-    Let(Binding),
+pub enum Statement<'a> {
+    Let(Binding<'a>),
     Rule {
-        name: String,
-        bindings: Vec<Binding>,
+        name: &'a str,
+        bindings: Vec<Binding<'a>>,
         pos: usize,
     },
     Pool {
-        name: String,
-        depth: Option<EvalString>,
+        name: &'a str,
+        depth: Option<EvalString<'a>>,
         pos: usize,
         depth_pos: usize,
         /// After the pool's lines, for "expected 'depth =' line".
         end_pos: usize,
     },
-    Build(BuildStmt),
+    /// A build statement, read into the [`BuildStmt`] passed to
+    /// [`Parser::next_statement`].
+    Build,
     /// Each path with the position just after it.
     Default {
-        paths: Vec<(EvalString, usize)>,
+        paths: Vec<(EvalString<'a>, usize)>,
     },
     Include {
-        path: EvalString,
+        path: EvalString<'a>,
         new_scope: bool,
         pos: usize,
     },
@@ -93,14 +95,21 @@ impl<'a> Parser<'a> {
         self.lexer.error_at(pos, message)
     }
 
-    /// The next statement, or `None` at the end of the file.
-    pub fn next_statement(&mut self) -> Result<Option<Statement>, ParseError> {
+    /// The next statement, or `None` at the end of the file. A build
+    /// statement is read into `build`, replacing what it held.
+    pub fn next_statement(
+        &mut self,
+        build: &mut BuildStmt<'a>,
+    ) -> Result<Option<Statement<'a>>, ParseError> {
         loop {
             let token = self.lexer.read_token();
             let pos = self.lexer.position();
             let statement = match token {
                 Token::Pool => self.parse_pool(pos)?,
-                Token::Build => Statement::Build(self.parse_build()?),
+                Token::Build => {
+                    self.parse_build(build)?;
+                    Statement::Build
+                }
                 Token::Rule => self.parse_rule()?,
                 Token::Default => self.parse_default()?,
                 Token::Ident => {
@@ -156,7 +165,7 @@ impl<'a> Parser<'a> {
         )))
     }
 
-    fn parse_let(&mut self) -> Result<Binding, ParseError> {
+    fn parse_let(&mut self) -> Result<Binding<'a>, ParseError> {
         let name = self
             .lexer
             .read_ident()
@@ -166,16 +175,7 @@ impl<'a> Parser<'a> {
         Ok(Binding { name, value })
     }
 
-    /// Indented `name = value` lines after a declaration.
-    fn parse_bindings(&mut self) -> Result<Vec<Binding>, ParseError> {
-        let mut bindings = Vec::new();
-        while self.lexer.peek_token(Token::Indent) {
-            bindings.push(self.parse_let()?);
-        }
-        Ok(bindings)
-    }
-
-    fn parse_pool(&mut self, pos: usize) -> Result<Statement, ParseError> {
+    fn parse_pool(&mut self, pos: usize) -> Result<Statement<'a>, ParseError> {
         let name = self
             .lexer
             .read_ident()
@@ -202,7 +202,7 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn parse_rule(&mut self) -> Result<Statement, ParseError> {
+    fn parse_rule(&mut self) -> Result<Statement<'a>, ParseError> {
         let name = self
             .lexer
             .read_ident()
@@ -213,7 +213,7 @@ impl<'a> Parser<'a> {
         let mut bindings: Vec<Binding> = Vec::new();
         while self.lexer.peek_token(Token::Indent) {
             let binding = self.parse_let()?;
-            if !RULE_BINDINGS.contains(&binding.name.as_str()) {
+            if !RULE_BINDINGS.contains(&binding.name) {
                 return Err(self
                     .lexer
                     .error(format!("unexpected variable '{}'", binding.name)));
@@ -242,7 +242,7 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn parse_default(&mut self) -> Result<Statement, ParseError> {
+    fn parse_default(&mut self) -> Result<Statement<'a>, ParseError> {
         let mut paths = Vec::new();
         loop {
             let path = self.lexer.read_path()?;
@@ -259,7 +259,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Paths until one is empty (the next token is not a path).
-    fn read_paths(&mut self, into: &mut Vec<EvalString>) -> Result<usize, ParseError> {
+    fn read_paths(&mut self, into: &mut Vec<EvalString<'a>>) -> Result<usize, ParseError> {
         let before = into.len();
         loop {
             let path = self.lexer.read_path()?;
@@ -270,8 +270,14 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn parse_build(&mut self) -> Result<BuildStmt, ParseError> {
-        let mut build = BuildStmt::default();
+    fn parse_build(&mut self, build: &mut BuildStmt<'a>) -> Result<(), ParseError> {
+        build.outs.clear();
+        build.ins.clear();
+        build.validations.clear();
+        build.bindings.clear();
+        build.implicit_outs = 0;
+        build.implicit_ins = 0;
+        build.order_only_ins = 0;
         self.read_paths(&mut build.outs)?;
         if self.lexer.peek_token(Token::Pipe) {
             build.implicit_outs = self.read_paths(&mut build.outs)?;
@@ -297,9 +303,12 @@ impl<'a> Parser<'a> {
             self.read_paths(&mut build.validations)?;
         }
         self.expect(Token::Newline)?;
-        build.bindings = self.parse_bindings()?;
+        while self.lexer.peek_token(Token::Indent) {
+            let binding = self.parse_let()?;
+            build.bindings.push(binding);
+        }
         build.end_pos = self.lexer.position();
-        Ok(build)
+        Ok(())
     }
 }
 
@@ -307,10 +316,11 @@ impl<'a> Parser<'a> {
 mod tests {
     use super::*;
 
-    fn parse_all(input: &str) -> Result<Vec<Statement>, ParseError> {
+    fn parse_all(input: &str) -> Result<Vec<Statement<'_>>, ParseError> {
         let mut parser = Parser::new("build.ninja", input.as_bytes());
+        let mut build = BuildStmt::default();
         let mut out = Vec::new();
-        while let Some(s) = parser.next_statement()? {
+        while let Some(s) = parser.next_statement(&mut build)? {
             out.push(s);
         }
         Ok(out)
@@ -322,15 +332,28 @@ mod tests {
 
     #[test]
     fn a_build_with_every_kind_of_path() {
-        let statements = parse_all("build a | b: r c | d || e |@ f\n  x = 1\n").expect("parses");
-        let [Statement::Build(b)] = &statements[..] else {
-            panic!("one build: {statements:?}");
-        };
+        let input = b"build a | b: r c | d || e |@ f\n  x = 1\nbuild g: s\n";
+        let mut parser = Parser::new("build.ninja", input);
+        let mut b = BuildStmt::default();
+        assert!(matches!(
+            parser.next_statement(&mut b),
+            Ok(Some(Statement::Build))
+        ));
         assert_eq!((b.outs.len(), b.implicit_outs), (2, 1));
         assert_eq!(b.rule, "r");
         assert_eq!((b.ins.len(), b.implicit_ins, b.order_only_ins), (3, 1, 1));
         assert_eq!(b.validations.len(), 1);
         assert_eq!(b.bindings[0].name, "x");
+        // The next statement replaces it all.
+        assert!(matches!(
+            parser.next_statement(&mut b),
+            Ok(Some(Statement::Build))
+        ));
+        assert_eq!((b.outs.len(), b.rule, b.ins.len()), (1, "s", 0));
+        assert_eq!(
+            (b.implicit_outs, b.validations.len(), b.bindings.len()),
+            (0, 0, 0)
+        );
     }
 
     #[test]

@@ -95,9 +95,9 @@ fn targets(graph: &Graph, args: &[String]) -> Result<(), String> {
     let mode = args.first().map(String::as_str).unwrap_or("depth");
     match mode {
         "all" => {
-            for edge in &graph.edges {
+            for (id, edge) in graph.edges.iter().enumerate() {
                 for &out in &edge.outs {
-                    println!("{}: {}", graph.path(out), edge.rule);
+                    println!("{}: {}", graph.path(out), graph.rule_name(id));
                 }
             }
         }
@@ -116,11 +116,9 @@ fn targets(graph: &Graph, args: &[String]) -> Result<(), String> {
                 }
             }
             Some(rule) => {
-                let outs: BTreeSet<&str> = graph
-                    .edges
-                    .iter()
-                    .filter(|e| &e.rule == rule)
-                    .flat_map(|e| e.outs.iter().map(|&f| graph.path(f)))
+                let outs: BTreeSet<&str> = (0..graph.edges.len())
+                    .filter(|&e| graph.rule_name(e) == rule)
+                    .flat_map(|e| graph.edges[e].outs.iter().map(|&f| graph.path(f)))
                     .collect();
                 for o in outs {
                     println!("{o}");
@@ -137,7 +135,7 @@ fn targets(graph: &Graph, args: &[String]) -> Result<(), String> {
                     print!("{}", "  ".repeat(indent));
                     match graph.files[file].producer {
                         Some(edge) => {
-                            println!("{}: {}", graph.path(file), graph.edges[edge].rule);
+                            println!("{}: {}", graph.path(file), graph.rule_name(edge));
                             if depth > 1 || depth <= 0 {
                                 list(graph, &graph.edges[edge].ins, depth - 1, indent + 1);
                             }
@@ -210,7 +208,7 @@ fn restat(args: &[String]) -> Result<(), String> {
     let mut log = BuildLog::read(build_log::FILE_NAME.as_ref())
         .map_err(|e| format!("loading build log: {e}"))?;
     let outputs: Vec<String> = if args.is_empty() {
-        log.iter().map(|(p, _)| p.clone()).collect()
+        log.iter().map(|(p, _)| p.to_string()).collect()
     } else {
         args.to_vec()
     };
@@ -286,7 +284,7 @@ fn query(graph: &Graph, args: &[String]) -> Result<(), String> {
         println!("{}:", graph.path(file));
         if let Some(edge) = graph.files[file].producer {
             let e = &graph.edges[edge];
-            println!("  input: {}", e.rule);
+            println!("  input: {}", graph.rule_name(edge));
             let implicit_end = e.ins.len() - e.order_only_ins;
             for (i, &input) in e.ins.iter().enumerate() {
                 let label = if i >= implicit_end {
@@ -306,7 +304,7 @@ fn query(graph: &Graph, args: &[String]) -> Result<(), String> {
             }
         }
         println!("  outputs:");
-        for &edge in &graph.files[file].consumers {
+        for edge in graph.consumers(file) {
             for &out in &graph.edges[edge].outs {
                 println!("    {}", graph.path(out));
             }
