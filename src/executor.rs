@@ -9,6 +9,7 @@ use crate::cancel::CancelToken;
 use crate::completion::InFlight;
 use crate::error::{BuildError, GraphError};
 use crate::graph::Graph;
+use crate::observe::{Observer, ObserverList};
 use crate::options::RunOptions;
 use crate::pin::CorePlan;
 use crate::pool::{Pool, PoolHandle};
@@ -74,6 +75,8 @@ struct Config {
     tag_workers: BTreeMap<Tag, usize>,
     pin_workers: bool,
     threads: ThreadSetup,
+    /// Observers of every run (see [`crate::observe`]).
+    observers: ObserverList,
 }
 
 /// The executor's pools, and where to pin the next worker.
@@ -180,6 +183,7 @@ impl Executor {
     ) -> Result<RunReport, GraphError> {
         let view = graph.prepare()?;
         let pools = self.pools_for(view.tags)?;
+        let options = options.observed_by(&self.config.observers);
         Ok(Run::execute(view, pools, options))
     }
 
@@ -213,7 +217,9 @@ impl Executor {
             .cancel
             .as_ref()
             .map_or_else(CancelToken::new, CancelToken::child);
-        let options = options.cancel_token(token.clone());
+        let options = options
+            .cancel_token(token.clone())
+            .observed_by(&self.config.observers);
         submit(graph, token, &self.in_flight, |graph| {
             let view = graph.prepare()?;
             let pools = self.pools_for(view.tags)?;
@@ -338,6 +344,7 @@ impl fmt::Debug for Executor {
             .field("workers_per_tag", &self.config.workers_per_tag)
             .field("tag_workers", &self.config.tag_workers)
             .field("pin_workers", &self.config.pin_workers)
+            .field("observers", &self.config.observers)
             .field("started_pools", &started)
             .finish()
     }
@@ -448,6 +455,31 @@ impl ExecutorBuilder {
         F: Fn(&Tag, usize) + Send + Sync + 'static,
     {
         self.config.threads.on_stop = Some(std::sync::Arc::new(handler));
+        self
+    }
+
+    /// Adds an observer of every run of the executor (see
+    /// [`crate::observe`]); several may be added, and each sees every run,
+    /// before the observers of the run's own options. A method of it that
+    /// panics is reported once, and not called again by this executor.
+    ///
+    /// ```
+    /// use taskflow_engine::observe::Progress;
+    /// use taskflow_engine::{ExecutorBuilder, Graph, Task};
+    ///
+    /// let progress = Progress::new();
+    /// let executor = ExecutorBuilder::new().observer(progress.clone()).build()?;
+    /// let mut graph = Graph::new();
+    /// graph.add(Task::new("one", |_| Ok(())));
+    /// assert!(executor.run(&mut graph)?.is_success());
+    /// assert_eq!(progress.snapshot().finished, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn observer<O: Observer>(mut self, observer: O) -> Self {
+        self.config
+            .observers
+            .push(std::sync::Arc::new(observer), std::any::type_name::<O>());
         self
     }
 
