@@ -464,15 +464,19 @@ impl ExecutorBuilder {
     /// panics is reported once, and not called again by this executor.
     ///
     /// ```
-    /// use taskflow_engine::observe::Progress;
+    /// use taskflow_engine::observe::{ChromeTrace, Progress};
     /// use taskflow_engine::{ExecutorBuilder, Graph, Task};
     ///
-    /// let progress = Progress::new();
-    /// let executor = ExecutorBuilder::new().observer(progress.clone()).build()?;
+    /// let (progress, trace) = (Progress::new(), ChromeTrace::new());
+    /// let executor = ExecutorBuilder::new()
+    ///     .observer(progress.clone())
+    ///     .observer(trace.clone())
+    ///     .build()?;
     /// let mut graph = Graph::new();
     /// graph.add(Task::new("one", |_| Ok(())));
     /// assert!(executor.run(&mut graph)?.is_success());
     /// assert_eq!(progress.snapshot().finished, 1);
+    /// trace.write_to(std::io::sink())?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]

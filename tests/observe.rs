@@ -1,6 +1,6 @@
 //! Observers (`taskflow_engine::observe`): what events they get and when,
 //! on which worker, in which order; observers of the executor and of one
-//! run; a panicking observer; the progress counter.
+//! run; a panicking observer; the Chrome trace and the progress counter.
 
 mod common;
 
@@ -10,7 +10,9 @@ use std::thread::{self, ThreadId};
 use std::time::Instant;
 
 use common::{Rng, Signal, executor, watchdog};
-use taskflow_engine::observe::{Observer, Progress, ProgressSnapshot, RunInfo, TaskEvent};
+use taskflow_engine::observe::{
+    ChromeTrace, Observer, Progress, ProgressSnapshot, RunInfo, TaskEvent,
+};
 use taskflow_engine::{
     CancelToken, Cancelled, Executor, ExecutorBuilder, FailurePolicy, Graph, Outcome, RunOptions,
     RunReport, Tag, Task, TaskRef,
@@ -223,6 +225,7 @@ fn check_only_run(recorder: &Recorder, report: &RunReport) -> HashMap<TaskRef, &
 fn the_observer_api_has_the_names_and_signatures_of_issue_10() {
     watchdog(|| {
         fn observer<T: Observer + Send + Sync + 'static>() {}
+        observer::<ChromeTrace>();
         observer::<Progress>();
         observer::<Arc<dyn Observer>>();
         // Every method is provided.
@@ -232,6 +235,8 @@ fn the_observer_api_has_the_names_and_signatures_of_issue_10() {
 
         let _: fn(ExecutorBuilder, Silent) -> ExecutorBuilder = ExecutorBuilder::observer;
         let _: fn(RunOptions, Arc<dyn Observer>) -> RunOptions = RunOptions::observer;
+        let _: fn() -> Arc<ChromeTrace> = ChromeTrace::new;
+        let _ = |trace: &ChromeTrace, out: Vec<u8>| -> std::io::Result<()> { trace.write_to(out) };
         let _: fn() -> Arc<Progress> = Progress::new;
         let _: fn(&Progress) -> ProgressSnapshot = Progress::snapshot;
         let _ = |event: &TaskEvent<'_>| -> (TaskRef, String, Tag, usize, u64, Instant) {
@@ -887,6 +892,246 @@ fn a_panicking_observer_is_reported_once_on_stderr() {
         // panic hook in all, not one per event.
         let hook_lines = stderr.matches("planted panic in").count();
         assert_eq!(hook_lines, 4 + 1, "four panics and the report: {stderr}");
+    });
+}
+
+/// The trace's events as JSON values.
+fn trace_events(trace: &ChromeTrace) -> Vec<serde_json::Value> {
+    let mut json = Vec::new();
+    trace.write_to(&mut json).unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&json).expect("the trace is JSON");
+    value["traceEvents"]
+        .as_array()
+        .expect("a traceEvents array")
+        .clone()
+}
+
+#[test]
+fn chrome_trace_records_every_task_as_a_complete_event() {
+    watchdog(|| {
+        let created = Instant::now();
+        let trace = ChromeTrace::new();
+        let executor = executor(2);
+        let mut graph = Graph::new();
+        // The body times itself: the trace's event must span at least that.
+        let body_took = Arc::new(Mutex::new(None));
+        let took = Arc::clone(&body_took);
+        let read = graph.add(
+            Task::new("read", move |_| {
+                let start = Instant::now();
+                let sum = std::hint::black_box((0..100_000u64).sum::<u64>());
+                *took.lock().unwrap() = Some(start.elapsed());
+                Ok(sum)
+            })
+            .tag("io"),
+        );
+        let broken = graph.add(
+            Task::new("broken", move |cx| -> Result<(), _> {
+                let _ = cx.input(read)?;
+                Err("no disk")?
+            })
+            .tag("cpu")
+            .after(read),
+        );
+        graph.add(Task::new("skipped", |_| Ok(())).tag("cpu").after(broken));
+        graph.add(Task::new(String::from("owned name"), |_| Ok(())).tag("cpu"));
+        let options = RunOptions::new()
+            .policy(FailurePolicy::KeepGoing)
+            .observer(trace.clone());
+        let report = executor.run_with(&mut graph, options).unwrap();
+        let elapsed_us = created.elapsed().as_secs_f64() * 1e6;
+        drop(graph); // the trace keeps what it needs
+
+        let events = trace_events(&trace);
+        let tasks: Vec<&serde_json::Value> =
+            events.iter().filter(|event| event["ph"] == "X").collect();
+        assert_eq!(tasks.len(), report.len(), "one complete event per task");
+        let mut by_name = BTreeMap::new();
+        for event in &tasks {
+            assert_eq!(event["pid"], 1);
+            assert!(event["tid"].as_u64().is_some());
+            let (ts, dur) = (
+                event["ts"].as_f64().unwrap(),
+                event["dur"].as_f64().unwrap(),
+            );
+            // Microseconds since the trace was created.
+            assert!(
+                ts >= 0.0 && dur >= 0.0 && ts + dur <= elapsed_us + 1e-3,
+                "{event}"
+            );
+            assert_eq!(event["cat"], event["args"]["tag"]);
+            by_name.insert(event["name"].as_str().unwrap().to_owned(), (*event).clone());
+        }
+        let outcome = |name: &str| {
+            by_name[name]["args"]["outcome"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(outcome("read"), "succeeded");
+        assert_eq!(outcome("broken"), "failed");
+        assert_eq!(by_name["broken"]["args"]["error"], "no disk");
+        assert_eq!(outcome("skipped"), "skipped");
+        assert_eq!(
+            by_name["skipped"]["dur"], 0.0,
+            "a task that never started has no duration"
+        );
+        assert_eq!(outcome("owned name"), "succeeded");
+        assert_eq!(by_name["read"]["args"]["tag"], "io");
+        let body_took = body_took.lock().unwrap().unwrap().as_secs_f64() * 1e6;
+        let read_dur = by_name["read"]["dur"].as_f64().unwrap();
+        assert!(
+            read_dur + 1e-3 >= body_took,
+            "the event ({read_dur} µs) spans the body ({body_took} µs)"
+        );
+        let run = by_name["read"]["args"]["run"].as_u64().unwrap();
+        assert!(tasks.iter().all(|event| event["args"]["run"] == run));
+        let indices: Vec<u64> = by_name
+            .values()
+            .map(|event| event["args"]["task"].as_u64().unwrap())
+            .collect();
+        assert_eq!(
+            indices
+                .iter()
+                .copied()
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+            4
+        );
+    });
+}
+
+#[test]
+fn chrome_trace_has_one_named_track_per_tag_and_worker() {
+    watchdog(|| {
+        let trace = ChromeTrace::new();
+        let executor = Executor::builder()
+            .workers_per_tag(2)
+            .observer(trace.clone())
+            .build()
+            .unwrap();
+        let rendezvous = common::Rendezvous::new(2);
+        let mut graph = Graph::new();
+        for tag in ["io", "cpu"] {
+            for index in 0..2 {
+                // Both tasks of a tag meet, so both workers of its pool run one.
+                let meeting = Arc::clone(&rendezvous);
+                let meeting = if tag == "io" { Some(meeting) } else { None };
+                graph.add(
+                    Task::new(format!("{tag} {index}"), move |_| {
+                        if let Some(meeting) = &meeting {
+                            meeting.meet()?;
+                        }
+                        Ok(())
+                    })
+                    .tag(tag),
+                );
+            }
+        }
+        assert!(executor.run(&mut graph).unwrap().is_success());
+        let events = trace_events(&trace);
+        let names: BTreeMap<u64, String> = events
+            .iter()
+            .filter(|event| event["ph"] == "M" && event["name"] == "thread_name")
+            .map(|event| {
+                (
+                    event["tid"].as_u64().unwrap(),
+                    event["args"]["name"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let mut used: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+        for event in events.iter().filter(|event| event["ph"] == "X") {
+            used.entry(event["tid"].as_u64().unwrap())
+                .or_default()
+                .push(event["args"]["tag"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(
+            names.len(),
+            used.len(),
+            "every track is named, and only those used: {names:?}"
+        );
+        for (tid, tags) in &used {
+            let name = &names[tid];
+            let (tag, worker) = name
+                .split_once(" worker ")
+                .expect("named `<tag> worker <i>`");
+            assert!(
+                tags.iter().all(|t| t == tag),
+                "a track holds one tag's tasks"
+            );
+            assert!(worker.parse::<usize>().unwrap() < 2);
+        }
+        let io_tracks: Vec<&String> = names
+            .values()
+            .filter(|name| name.starts_with("io "))
+            .collect();
+        assert_eq!(
+            io_tracks,
+            ["io worker 0", "io worker 1"],
+            "the two io tasks met, so ran on both workers"
+        );
+    });
+}
+
+#[test]
+fn chrome_trace_events_nest_per_track() {
+    watchdog(|| {
+        let trace = ChromeTrace::new();
+        let executor = executor(2);
+        let mut graph = Graph::new();
+        let mut rng = Rng::new(3);
+        let mut ids = Vec::new();
+        for index in 0..500usize {
+            let mut task = Task::new("t", |_| {
+                std::hint::black_box((0..500).sum::<u64>());
+                Ok(())
+            })
+            .tag(["a", "b"][index % 2]);
+            if index > 0 {
+                task = task.after(ids[rng.below(index)]);
+            }
+            ids.push(graph.add(task));
+        }
+        for _ in 0..2 {
+            let report = executor
+                .run_with(&mut graph, RunOptions::new().observer(trace.clone()))
+                .unwrap();
+            assert!(report.is_success());
+        }
+        let mut tracks: BTreeMap<u64, Vec<(f64, f64)>> = BTreeMap::new();
+        for event in trace_events(&trace)
+            .iter()
+            .filter(|event| event["ph"] == "X")
+        {
+            let (ts, dur) = (
+                event["ts"].as_f64().unwrap(),
+                event["dur"].as_f64().unwrap(),
+            );
+            tracks
+                .entry(event["tid"].as_u64().unwrap())
+                .or_default()
+                .push((ts, ts + dur));
+        }
+        assert_eq!(tracks.values().map(Vec::len).sum::<usize>(), 1000);
+        // The rounding of nanoseconds to microseconds in f64, at most.
+        let slack = 1e-3;
+        for spans in tracks.values_mut() {
+            spans.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)));
+            let mut open: Vec<f64> = Vec::new();
+            for &(start, end) in spans.iter() {
+                while open
+                    .last()
+                    .is_some_and(|&outer_end| outer_end <= start + slack)
+                {
+                    open.pop();
+                }
+                if let Some(&outer_end) = open.last() {
+                    assert!(end <= outer_end + slack, "overlapping events on one track");
+                }
+                open.push(end);
+            }
+        }
     });
 }
 

@@ -1,5 +1,6 @@
 //! Observing runs: the [`Observer`] trait, the events the engine hands it,
-//! and the observers that come with the crate ([`Progress`]).
+//! and the observers that come with the crate ([`ChromeTrace`] and
+//! [`Progress`]).
 //!
 //! An observer is told when a run starts, when each of its tasks starts and
 //! finishes, and when the run finishes, with its report. Give one to every
@@ -81,6 +82,7 @@
 //! goes through the process's panic hook, which by default prints it: muting
 //! the method keeps stderr to a line or two per observer, not one per task.
 
+mod chrome;
 mod dispatch;
 mod progress;
 
@@ -93,6 +95,7 @@ use crate::report::{Outcome, RunReport};
 use crate::run::Run;
 use crate::tag::Tag;
 
+pub use chrome::ChromeTrace;
 pub(crate) use dispatch::{ObserverList, Observers};
 pub use progress::{Progress, ProgressSnapshot};
 
@@ -261,6 +264,8 @@ pub struct TaskEvent<'a> {
     /// When the event happened: read from the clock the first time an
     /// observer asks, so that observers that do not ask cost no clock read.
     at: OnceCell<Instant>,
+    /// For a task that ran, its start event's clock, to tell its duration.
+    started: Option<&'a OnceCell<Instant>>,
 }
 
 impl<'a> TaskEvent<'a> {
@@ -271,12 +276,16 @@ impl<'a> TaskEvent<'a> {
             task,
             worker,
             at: OnceCell::new(),
+            started: None,
         }
     }
 
     /// The finish event of the task this start event is about.
     pub(crate) fn finished(&self) -> TaskEvent<'_> {
-        TaskEvent::new(self.run, self.task, self.worker)
+        TaskEvent {
+            started: Some(&self.at),
+            ..TaskEvent::new(self.run, self.task, self.worker)
+        }
     }
 
     /// The task's handle: the one [`Graph::add`](crate::Graph::add) returned
@@ -319,6 +328,19 @@ impl<'a> TaskEvent<'a> {
     #[must_use]
     pub fn at(&self) -> Instant {
         *self.at.get_or_init(Instant::now)
+    }
+
+    /// For the finish of a task that ran: when it started, if an observer
+    /// read [`at`](TaskEvent::at) in its start event (the crate's own
+    /// observers that show durations do).
+    pub(crate) fn started_at(&self) -> Option<Instant> {
+        self.started.and_then(|at| at.get().copied())
+    }
+
+    /// The task's name as a value that outlives the graph (see
+    /// [`Run::name_cow`]).
+    pub(crate) fn name_cow(&self) -> std::borrow::Cow<'static, str> {
+        self.run.name_cow(self.task)
     }
 }
 
