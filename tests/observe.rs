@@ -1,6 +1,7 @@
 //! Observers (`taskflow_engine::observe`): what events they get and when,
 //! on which worker, in which order; observers of the executor and of one
-//! run; a panicking observer; the Chrome trace and the progress counter.
+//! run; a panicking observer; the Chrome trace, the progress counter and
+//! (with the `log` feature) the log observer.
 
 mod common;
 
@@ -1283,4 +1284,90 @@ fn progress_snapshots_taken_during_a_parallel_run_are_consistent() {
         );
         assert!(reads > 0);
     });
+}
+
+#[cfg(feature = "log")]
+mod log_observer {
+    use super::*;
+    use taskflow_engine::observe::LogObserver;
+
+    /// Keeps the records of target `taskflow`.
+    struct Capture(Mutex<Vec<(log::Level, String)>>);
+
+    impl log::Log for Capture {
+        fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+            metadata.target() == "taskflow"
+        }
+
+        fn log(&self, record: &log::Record<'_>) {
+            if self.enabled(record.metadata()) {
+                self.0
+                    .lock()
+                    .unwrap()
+                    .push((record.level(), record.args().to_string()));
+            }
+        }
+
+        fn flush(&self) {}
+    }
+
+    static CAPTURE: Capture = Capture(Mutex::new(Vec::new()));
+
+    #[test]
+    fn log_observer_logs_each_start_and_end() {
+        watchdog(|| {
+            log::set_logger(&CAPTURE).expect("the only logger of this test binary");
+            log::set_max_level(log::LevelFilter::Info);
+            let executor = Executor::builder()
+                .workers_per_tag(1)
+                .observer(LogObserver::new())
+                .build()
+                .unwrap();
+            let mut graph = Graph::new();
+            let read = graph.add(Task::new("read a.txt", |_| Ok(())).tag("io"));
+            let broken = graph.add(
+                Task::new("parse a.txt", |_| -> Result<(), _> { Err("bad byte")? }).after(read),
+            );
+            graph.add(Task::new("never", |_| Ok(())).after(broken));
+            let report = executor
+                .run_with(
+                    &mut graph,
+                    RunOptions::new().policy(FailurePolicy::KeepGoing),
+                )
+                .unwrap();
+            assert_eq!(report.failed(), 1);
+            let records = CAPTURE.0.lock().unwrap().clone();
+            let lines: Vec<String> = records
+                .iter()
+                .map(|(level, line)| format!("{level} {line}"))
+                .collect();
+            let has = |prefix: &str| lines.iter().any(|line| line.starts_with(prefix));
+            assert!(has("INFO start read a.txt "), "{lines:#?}");
+            assert!(
+                lines
+                    .iter()
+                    .any(|line| line.starts_with("INFO end   read a.txt")
+                        && line.contains("on io worker 0 after ")),
+                "{lines:#?}"
+            );
+            assert!(has("INFO start parse a.txt"), "{lines:#?}");
+            assert!(
+                lines
+                    .iter()
+                    .any(|line| line.starts_with("WARN failed parse a.txt")
+                        && line.ends_with(": bad byte")),
+                "{lines:#?}"
+            );
+            assert!(has("INFO skip  never"), "{lines:#?}");
+            assert!(
+                has("INFO run ") && has("WARN run "),
+                "the run's start and its unsuccessful end: {lines:#?}"
+            );
+            let starts = lines
+                .iter()
+                .filter(|line| line.starts_with("INFO start"))
+                .count();
+            assert_eq!(starts, 2, "a start per task that ran");
+        });
+    }
 }

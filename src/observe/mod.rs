@@ -1,6 +1,6 @@
 //! Observing runs: the [`Observer`] trait, the events the engine hands it,
-//! and the observers that come with the crate ([`ChromeTrace`] and
-//! [`Progress`]).
+//! and the observers that come with the crate ([`ChromeTrace`],
+//! [`Progress`] and, with the `log` feature, `LogObserver`).
 //!
 //! An observer is told when a run starts, when each of its tasks starts and
 //! finishes, and when the run finishes, with its report. Give one to every
@@ -84,6 +84,8 @@
 
 mod chrome;
 mod dispatch;
+#[cfg(feature = "log")]
+mod log;
 mod progress;
 
 use std::cell::OnceCell;
@@ -97,6 +99,8 @@ use crate::tag::Tag;
 
 pub use chrome::ChromeTrace;
 pub(crate) use dispatch::{ObserverList, Observers};
+#[cfg(feature = "log")]
+pub use log::LogObserver;
 pub use progress::{Progress, ProgressSnapshot};
 
 /// Watches runs: told when a run starts, when each of its tasks starts and
