@@ -480,10 +480,11 @@ impl ExecutorBuilder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
-    pub fn observer<O: Observer>(mut self, observer: O) -> Self {
+    pub fn observer(mut self, observer: impl Observer) -> Self {
+        let name = std::any::type_name_of_val(&observer);
         self.config
             .observers
-            .push(std::sync::Arc::new(observer), std::any::type_name::<O>());
+            .push(std::sync::Arc::new(observer), name);
         self
     }
 

@@ -35,11 +35,11 @@ use crate::tag::Tag;
 /// track of the worker that settled it, so that every task is one event of
 /// the same kind.
 ///
-/// A task costs the trace two clock reads, one record (under 100 bytes)
-/// pushed under a mutex, and a copy of its name if the name was not a
-/// `&'static str`. Events of one track nest properly (see the
-/// [module docs](super)); runs of several executors that share the trace
-/// share the tracks of their tags' workers.
+/// A task costs the trace two clock reads, one 48-byte record pushed under
+/// a mutex, and a copy of its name if the name was not a `&'static str`.
+/// Events of one track nest properly (see the [module docs](super)); runs
+/// of several executors that share one trace share the tracks of their
+/// tags' workers, where their events may overlap.
 ///
 /// ```
 /// use taskflow_engine::observe::ChromeTrace;
@@ -86,8 +86,7 @@ struct Recorded {
 
 impl Recorded {
     /// The index of the track of `tag`'s worker `worker`, added if new.
-    /// Tracks are few (tags times workers), and a task's tag is most often
-    /// the very `Tag` of the last one, so a scan is quick.
+    /// Tracks are few (tags times workers), so a scan is quick.
     fn track(&mut self, tag: &Tag, worker: u32) -> u32 {
         let index = match self
             .tracks
@@ -100,7 +99,9 @@ impl Recorded {
                 self.tracks.len() - 1
             }
         };
-        u32::try_from(index).expect("fewer than 2^30 tracks")
+        // Two bits of a record's `track_and_outcome` hold the outcome.
+        assert!(index < 1 << 30, "a trace holds fewer than 2^30 tracks");
+        index as u32
     }
 
     /// The error of the failed task at `index` of `tasks`.
