@@ -111,6 +111,9 @@ pub(crate) struct Run<'g> {
     /// Whether one thread processes every task (see the module docs): one
     /// tag, whose pool has one worker.
     exclusive: bool,
+    /// Whether the run has observers: a flag that `settle` tests for every
+    /// task, like `exclusive`, rather than the length of `observers`.
+    observed: bool,
     /// Failures as (task index, error); locked only when a task fails.
     failures: Mutex<Vec<(u32, TaskError)>>,
     /// Each task's outcome code, written by the worker that processes it.
@@ -156,6 +159,7 @@ impl<'g> Run<'g> {
     /// The state of a run of `graph` on `pools`, not started.
     pub(crate) fn new(graph: GraphView<'g>, pools: Box<[Arc<Pool>]>, options: RunOptions) -> Self {
         let tasks = graph.names.len();
+        let observers = options.observers.into_observers();
         let exclusive = pools.len() == 1 && pools[0].size() == 1;
         let scanned: usize = if exclusive && graph.in_index_order {
             0
@@ -175,7 +179,8 @@ impl<'g> Run<'g> {
             cancelled: AtomicUsize::new(0),
             completion: Arc::new(Completion::new(tasks + scanned)),
             id: crate::sync::next_unique_id().get(),
-            observers: options.observers.into_observers(),
+            observed: !observers.is_empty(),
+            observers,
             graph,
         }
     }
@@ -189,7 +194,7 @@ impl<'g> Run<'g> {
     /// The jobs point at `self`: the run must stay where it is, alive and
     /// unmoved, until its completion is done.
     pub(crate) unsafe fn start(&self) {
-        if !self.observers.is_empty() {
+        if self.observed {
             self.observers.run_started(&self.info());
         }
         if self.task_count() == 0 {
@@ -225,7 +230,7 @@ impl<'g> Run<'g> {
         let skipped = self.skipped.load(Ordering::Relaxed);
         let cancelled = self.cancelled.load(Ordering::Relaxed);
         let report = RunReport::new(self.graph.id, codes, failures, skipped, cancelled);
-        if !self.observers.is_empty() {
+        if self.observed {
             self.observers.run_finished(&info, &report);
         }
         report
@@ -350,7 +355,7 @@ impl<'g> Run<'g> {
             self.did_not_run(task, worker, &self.skipped, SKIPPED)
         } else if self.is_stopped() {
             self.did_not_run(task, worker, &self.cancelled, CANCELLED)
-        } else if self.observers.is_empty() {
+        } else if !self.observed {
             self.run_body(task, worker)
         } else {
             self.run_body_observed(task, worker)
@@ -439,7 +444,7 @@ impl<'g> Run<'g> {
                 drop_panic_payload(payload);
             }
         });
-        if !self.observers.is_empty() {
+        if self.observed {
             let seen = if outcome == SKIPPED {
                 Outcome::Skipped
             } else {

@@ -89,7 +89,6 @@ impl fmt::Debug for ObserverList {
 
 impl Observers {
     /// Whether the run has no observer, so that it need build no event.
-    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
