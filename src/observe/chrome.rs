@@ -86,12 +86,15 @@ struct Recorded {
 
 impl Recorded {
     /// The index of the track of `tag`'s worker `worker`, added if new.
-    /// Tracks are few (tags times workers), so a scan is quick.
+    /// Tracks are few (tags times workers), so a scan is quick; and a tag
+    /// from a literal is the same text at the same place in every clone, so
+    /// the texts are compared only when their places differ.
     fn track(&mut self, tag: &Tag, worker: u32) -> u32 {
+        let same = |known: &Tag| std::ptr::eq(known.as_str(), tag.as_str()) || known == tag;
         let index = match self
             .tracks
             .iter()
-            .position(|(known, known_worker)| *known_worker == worker && known == tag)
+            .position(|(known, known_worker)| *known_worker == worker && same(known))
         {
             Some(index) => index,
             None => {
