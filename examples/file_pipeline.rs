@@ -4,21 +4,27 @@
 //! Processing turns a file's text into its sorted vocabulary with word
 //! counts; compressing front-codes that sorted list (each entry stores only
 //! what differs from the previous one). Every task logs its start and end
-//! with its worker and tag; at the end the example prints each file's sizes,
-//! the wall time, and the serial sum of the task times.
+//! with its worker and tag; while the run goes on, a thread prints its
+//! progress (from a [`Progress`] observer) on stderr; at the end the example
+//! prints each file's sizes, the wall time, and the serial sum of the task
+//! times. With `--trace FILE` it also writes the run as a Chrome trace
+//! ([`ChromeTrace`]), which <https://ui.perfetto.dev> and `chrome://tracing`
+//! open.
 //!
 //! ```text
 //! cargo run --release --example file_pipeline
 //! RUST_LOG=warn cargo run --release --example file_pipeline   # results only
+//! cargo run --release --example file_pipeline -- --trace pipeline.json
 //! ```
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use taskflow_engine::{Context, Error, Executor, Graph, Task, TaskBody, TaskId};
+use taskflow_engine::observe::{ChromeTrace, Progress};
+use taskflow_engine::{Context, Error, Executor, Graph, RunOptions, Task, TaskBody, TaskId};
 
 const FILES: [&str; 5] = [
     "file1.txt",
@@ -165,10 +171,39 @@ fn write_inputs(directory: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
         .collect()
 }
 
+/// The command line: `[--trace FILE]`.
+fn trace_path() -> Result<Option<PathBuf>, String> {
+    let mut args = std::env::args_os().skip(1);
+    match (args.next(), args.next(), args.next()) {
+        (None, ..) => Ok(None),
+        (Some(flag), Some(path), None) if flag == "--trace" => Ok(Some(path.into())),
+        _ => Err("usage: file_pipeline [--trace FILE]".into()),
+    }
+}
+
+/// Prints `progress` on stderr each time it changed, every 50 ms, until
+/// `done` hears from the main thread (or loses it), then once more.
+fn show_progress(progress: &Progress, done: mpsc::Receiver<()>) {
+    let mut shown = None;
+    loop {
+        let finished =
+            done.recv_timeout(Duration::from_millis(50)) != Err(mpsc::RecvTimeoutError::Timeout);
+        let now = progress.snapshot();
+        if shown != Some(now) || finished {
+            eprintln!("progress: {now}");
+            shown = Some(now);
+        }
+        if finished {
+            return;
+        }
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
         .format_timestamp_millis()
         .init();
+    let trace_path = trace_path()?;
 
     let directory =
         std::env::temp_dir().join(format!("taskflow-file-pipeline-{}", std::process::id()));
@@ -217,10 +252,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .workers_per_tag(2)
         .pin_workers(true)
         .build()?;
+    let progress = Progress::new();
+    let mut options = RunOptions::new().observer(progress.clone());
+    let trace = trace_path.as_ref().map(|_| ChromeTrace::new());
+    if let Some(trace) = &trace {
+        options = options.observer(trace.clone());
+    }
+    let (done, finished) = mpsc::channel();
     let started = Instant::now();
-    let report = executor.run(&mut graph)?;
+    let report = std::thread::scope(|scope| {
+        scope.spawn(|| show_progress(&progress, finished));
+        let report = executor.run_with(&mut graph, options);
+        let _ = done.send(());
+        report
+    })?;
     let wall = started.elapsed();
     std::fs::remove_dir_all(&directory)?;
+    if let (Some(trace), Some(path)) = (&trace, &trace_path) {
+        trace.write_to(std::fs::File::create(path)?)?;
+        println!(
+            "trace written to {} (open it in https://ui.perfetto.dev)",
+            path.display()
+        );
+    }
 
     println!("{report}");
     if !report.is_success() {

@@ -8,6 +8,7 @@ use crate::cancel::CancelToken;
 use crate::completion::InFlight;
 use crate::error::{BuildError, GraphError};
 use crate::graph::Graph;
+use crate::observe::{Observer, ObserverList};
 use crate::options::RunOptions;
 use crate::pin::CorePlan;
 use crate::pool::{Pool, PoolHandle};
@@ -87,6 +88,8 @@ struct Config {
     tag_workers: BTreeMap<Tag, usize>,
     pin_workers: bool,
     threads: ThreadSetup,
+    /// Observers of every run (see [`crate::observe`]).
+    observers: ObserverList,
 }
 
 /// The executor's pools, and where to pin the next worker.
@@ -216,6 +219,7 @@ impl Executor {
     ) -> Result<RunReport, GraphError> {
         let view = graph.prepare()?;
         let pools = self.pools_for(view.tags)?;
+        let options = options.observed_by(&self.shared.config.observers);
         Ok(Run::execute(view, pools, options))
     }
 
@@ -249,7 +253,9 @@ impl Executor {
             .cancel
             .as_ref()
             .map_or_else(CancelToken::new, CancelToken::child);
-        let options = options.cancel_token(token.clone());
+        let options = options
+            .cancel_token(token.clone())
+            .observed_by(&self.shared.config.observers);
         let owner: std::sync::Arc<dyn Send + Sync> = self.shared.clone();
         submit(graph, token, &self.shared.in_flight, owner, |graph| {
             let view = graph.prepare()?;
@@ -380,6 +386,7 @@ impl fmt::Debug for Executor {
             .field("workers_per_tag", &self.shared.config.workers_per_tag)
             .field("tag_workers", &self.shared.config.tag_workers)
             .field("pin_workers", &self.shared.config.pin_workers)
+            .field("observers", &self.shared.config.observers)
             .field("started_pools", &started)
             .finish()
     }
@@ -498,6 +505,36 @@ impl ExecutorBuilder {
         F: Fn(&Tag, usize) + Send + Sync + 'static,
     {
         self.config.threads.on_stop = Some(std::sync::Arc::new(handler));
+        self
+    }
+
+    /// Adds an observer of every run of the executor (see
+    /// [`crate::observe`]); several may be added, and each sees every run,
+    /// before the observers of the run's own options. A method of it that
+    /// panics is reported once, and not called again by this executor.
+    ///
+    /// ```
+    /// use taskflow_engine::observe::{ChromeTrace, Progress};
+    /// use taskflow_engine::{ExecutorBuilder, Graph, Task};
+    ///
+    /// let (progress, trace) = (Progress::new(), ChromeTrace::new());
+    /// let executor = ExecutorBuilder::new()
+    ///     .observer(progress.clone())
+    ///     .observer(trace.clone())
+    ///     .build()?;
+    /// let mut graph = Graph::new();
+    /// graph.add(Task::new("one", |_| Ok(())));
+    /// assert!(executor.run(&mut graph)?.is_success());
+    /// assert_eq!(progress.snapshot().finished, 1);
+    /// trace.write_to(std::io::sink())?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn observer(mut self, observer: impl Observer) -> Self {
+        let name = std::any::type_name_of_val(&observer);
+        self.config
+            .observers
+            .push(std::sync::Arc::new(observer), name);
         self
     }
 

@@ -148,6 +148,7 @@ mod graph;
 mod handle;
 mod job;
 mod name;
+pub mod observe;
 mod options;
 mod pin;
 mod pool;
@@ -177,6 +178,8 @@ pub use error::{BuildError, Error, GraphError, InputError, Panic, TaskError};
 pub use executor::{Executor, ExecutorBuilder};
 pub use graph::Graph;
 pub use handle::{TaskId, TaskRef};
+#[doc(no_inline)]
+pub use observe::{Observer, RunInfo, TaskEvent};
 pub use options::{FailurePolicy, RunOptions};
 pub use report::{Outcome, RunReport};
 pub use submit::RunHandle;

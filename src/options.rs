@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use crate::cancel::CancelToken;
+use crate::observe::{Observer, ObserverList};
 
 /// What a run does after a task fails (returns an error or panics). See
 /// the crate docs' "Handling failures" for both at work.
@@ -43,6 +44,7 @@ pub struct RunOptions {
     pub(crate) policy: FailurePolicy,
     pub(crate) cancel: Option<CancelToken>,
     pub(crate) deadline: Option<Instant>,
+    pub(crate) observers: ObserverList,
 }
 
 impl RunOptions {
@@ -86,6 +88,36 @@ impl RunOptions {
     #[must_use]
     pub fn deadline(mut self, deadline: Instant) -> Self {
         self.deadline = Some(deadline);
+        self
+    }
+
+    /// Adds an observer of this run alone, called after the executor's own
+    /// (see [`crate::observe`]); several may be added. A method of it that
+    /// panics is reported once and not called again in the run of these
+    /// options (nor of their clones).
+    ///
+    /// ```
+    /// use taskflow_engine::observe::Progress;
+    /// use taskflow_engine::{Executor, Graph, RunOptions, Task};
+    ///
+    /// let progress = Progress::new();
+    /// let mut graph = Graph::new();
+    /// graph.add(Task::new("one", |_| Ok(())));
+    /// let report = Executor::new().run_with(&mut graph, RunOptions::new().observer(progress.clone()))?;
+    /// assert!(report.is_success());
+    /// assert_eq!(progress.snapshot().finished, 1);
+    /// # Ok::<(), taskflow_engine::GraphError>(())
+    /// ```
+    #[must_use]
+    pub fn observer(mut self, observer: std::sync::Arc<dyn Observer>) -> Self {
+        self.observers
+            .push(observer, "given to RunOptions::observer");
+        self
+    }
+
+    /// These options with `executor`'s observers before the run's own.
+    pub(crate) fn observed_by(mut self, executor: &ObserverList) -> Self {
+        self.observers.prepend(executor);
         self
     }
 }

@@ -11,6 +11,9 @@
 //!    *cancelled*; otherwise its body runs, panics caught, and it *succeeded*
 //!    or *failed*. A failure is recorded and, under fail-fast, stops the run.
 //!    The task's pending word is reset to its in-degree for the next run.
+//!    A run with observers (see [`crate::observe`]) tells them here: before
+//!    and after the body, or once for a task that does not run; so every
+//!    task's `task_finished` comes before step 4, which lets the run end.
 //! 2. Store the outcome code in the task's byte of the run's outcome array,
 //!    which becomes the report's.
 //! 3. For each successor: if the task failed, was skipped or cancelled
@@ -68,13 +71,14 @@ use std::panic::{self, AssertUnwindSafe};
 use crate::cancel::{CancelToken, Cancelled};
 use crate::completion::Completion;
 use crate::context::Context;
-use crate::error::{InputError, Panic, TaskError, drop_panic_payload};
+use crate::error::{Error, InputError, Panic, TaskError, drop_panic_payload};
 use crate::graph::GraphView;
 use crate::handle::TaskRef;
 use crate::job::Job;
+use crate::observe::{Observers, RunInfo, TaskEvent};
 use crate::options::{FailurePolicy, RunOptions};
 use crate::pool::Pool;
-use crate::report::RunReport;
+use crate::report::{Outcome, RunReport};
 use crate::state::{
     CANCELLED, CANCELLED_ITSELF, FAILED, PENDING_MASK, POISONED, SKIPPED, SUCCEEDED, poisons,
     recorded,
@@ -114,6 +118,9 @@ pub(crate) struct Run<'g> {
     /// Whether one thread processes every task (see the module docs): one
     /// tag, whose pool has one worker.
     exclusive: bool,
+    /// Whether the run has observers: a flag that `settle` tests for every
+    /// task, like `exclusive`, rather than the length of `observers`.
+    observed: bool,
     /// Failures as (task index, error); locked only when a task fails.
     failures: Mutex<Vec<(u32, TaskError)>>,
     /// Each task's outcome code, written by the worker that processes it.
@@ -123,6 +130,10 @@ pub(crate) struct Run<'g> {
     skipped: AtomicUsize,
     cancelled: AtomicUsize,
     completion: Arc<Completion>,
+    /// The run's process-unique id, for observers.
+    id: u64,
+    /// The executor's observers, then the run's own (see [`crate::observe`]).
+    observers: Observers,
 }
 
 // SAFETY: the only fields that are not `Sync` are the task bodies in
@@ -155,6 +166,7 @@ impl<'g> Run<'g> {
     /// The state of a run of `graph` on `pools`, not started.
     pub(crate) fn new(graph: GraphView<'g>, pools: Box<[Arc<Pool>]>, options: RunOptions) -> Self {
         let tasks = graph.names.len();
+        let observers = options.observers.into_observers();
         let exclusive = pools.len() == 1 && pools[0].size() == 1;
         let scanned: usize = if exclusive && graph.in_index_order {
             0
@@ -176,6 +188,9 @@ impl<'g> Run<'g> {
             skipped: AtomicUsize::new(0),
             cancelled: AtomicUsize::new(0),
             completion: Arc::new(Completion::new(tasks + scanned)),
+            id: crate::sync::next_unique_id().get(),
+            observed: !observers.is_empty(),
+            observers,
             graph,
         }
     }
@@ -189,6 +204,9 @@ impl<'g> Run<'g> {
     /// The jobs point at `self`: the run must stay where it is, alive and
     /// unmoved, until its completion is done.
     pub(crate) unsafe fn start(&self) {
+        if self.observed {
+            self.observers.run_started(&self.info());
+        }
         if self.task_count() == 0 {
             return;
         }
@@ -206,6 +224,7 @@ impl<'g> Run<'g> {
 
     /// The report of a run whose completion is done.
     pub(crate) fn into_report(self) -> RunReport {
+        let info = self.info();
         // `Completion::wait` returned, which happens after every worker's
         // AcqRel subtraction, so every outcome store and count is visible,
         // and no worker touches the run any more.
@@ -220,7 +239,20 @@ impl<'g> Run<'g> {
         // ORDERING: Relaxed, both: see above.
         let skipped = self.skipped.load(Ordering::Relaxed);
         let cancelled = self.cancelled.load(Ordering::Relaxed);
-        RunReport::new(self.graph.id, codes, failures, skipped, cancelled)
+        let report = RunReport::new(self.graph.id, codes, failures, skipped, cancelled);
+        if self.observed {
+            self.observers.run_finished(&info, &report);
+        }
+        report
+    }
+
+    /// The run's id, for observers.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn info(&self) -> RunInfo {
+        RunInfo::new(self.id, self.graph.names.len())
     }
 
     pub(crate) fn completion(&self) -> &Arc<Completion> {
@@ -343,11 +375,13 @@ impl<'g> Run<'g> {
     /// (an outcome code, or [`CANCELLED_ITSELF`]).
     fn settle(&self, task: u32, poisoned: bool, worker: usize) -> u32 {
         let outcome = if poisoned {
-            self.did_not_run(task, &self.skipped, SKIPPED)
+            self.did_not_run(task, worker, &self.skipped, SKIPPED)
         } else if self.is_stopped() {
-            self.did_not_run(task, &self.cancelled, CANCELLED)
-        } else {
+            self.did_not_run(task, worker, &self.cancelled, CANCELLED)
+        } else if !self.observed {
             self.run_body(task, worker)
+        } else {
+            self.run_body_observed(task, worker)
         };
         // ORDERING: Relaxed: read only by the caller after completion, which
         // the worker's later AcqRel subtraction orders after this store.
@@ -357,24 +391,54 @@ impl<'g> Run<'g> {
 
     /// Runs the task's body with panics caught; returns its outcome code.
     fn run_body(&self, task: u32, worker: usize) -> u32 {
+        match self.call_body(task, worker) {
+            Ok(Ok(())) => SUCCEEDED,
+            Ok(Err(error)) if is_cancelled(&*error) => self.cancelled_itself(),
+            Ok(Err(error)) => self.fail(task, TaskError::Error(error)),
+            Err(payload) => self.fail(task, TaskError::Panicked(Panic::new(payload))),
+        }
+    }
+
+    /// [`run_body`](Run::run_body) between the observers' start and finish
+    /// events. A failure's outcome is built before the observers see it and
+    /// then moved into the run's failures.
+    #[inline(never)]
+    fn run_body_observed(&self, task: u32, worker: usize) -> u32 {
+        let started = TaskEvent::new(self, task, worker);
+        self.observers.task_started(&started);
+        let outcome = match self.call_body(task, worker) {
+            Ok(Ok(())) => Outcome::Succeeded,
+            Ok(Err(error)) if is_cancelled(&*error) => Outcome::Cancelled,
+            Ok(Err(error)) => Outcome::Failed(TaskError::Error(error)),
+            Err(payload) => Outcome::Failed(TaskError::Panicked(Panic::new(payload))),
+        };
+        self.observers.task_finished(&started.finished(), &outcome);
+        match outcome {
+            Outcome::Succeeded => SUCCEEDED,
+            Outcome::Failed(error) => self.fail(task, error),
+            Outcome::Cancelled => self.cancelled_itself(),
+            Outcome::Skipped => unreachable!("a task whose body ran is not skipped"),
+        }
+    }
+
+    /// Calls the task's body with panics caught.
+    #[inline]
+    fn call_body(&self, task: u32, worker: usize) -> std::thread::Result<Result<(), Error>> {
         let cx = Context::new(self, task, worker);
-        let result = self.graph.bodies[task as usize].with_mut(|body| {
+        self.graph.bodies[task as usize].with_mut(|body| {
             // SAFETY: this worker owns `task` (module docs), so nothing else
             // reads or writes its body until the AcqRel decrements that
             // follow; `&mut` for the duration of the call is exclusive.
             let body = unsafe { (*body).get_mut() };
             panic::catch_unwind(AssertUnwindSafe(|| body.run(&cx)))
-        });
-        match result {
-            Ok(Ok(())) => SUCCEEDED,
-            Ok(Err(error)) if is_cancelled(&*error) => {
-                // ORDERING: Relaxed: as in `did_not_run`.
-                self.cancelled.fetch_add(1, Ordering::Relaxed);
-                CANCELLED_ITSELF
-            }
-            Ok(Err(error)) => self.fail(task, TaskError::Error(error)),
-            Err(payload) => self.fail(task, TaskError::Panicked(Panic::new(payload))),
-        }
+        })
+    }
+
+    /// Records that the task ran and returned [`Cancelled`].
+    fn cancelled_itself(&self) -> u32 {
+        // ORDERING: Relaxed: as in `did_not_run`.
+        self.cancelled.fetch_add(1, Ordering::Relaxed);
+        CANCELLED_ITSELF
     }
 
     fn fail(&self, task: u32, error: TaskError) -> u32 {
@@ -389,9 +453,10 @@ impl<'g> Run<'g> {
     }
 
     /// Records that `task` did not run (it ends `outcome`, counted in
-    /// `count`), and drops the output an earlier run left in it.
+    /// `count`; `worker` settled it), drops the output an earlier run left
+    /// in it, and tells the observers.
     #[cold]
-    fn did_not_run(&self, task: u32, count: &AtomicUsize, outcome: u32) -> u32 {
+    fn did_not_run(&self, task: u32, worker: usize, count: &AtomicUsize, outcome: u32) -> u32 {
         // ORDERING: Relaxed: read by the caller after completion, which the
         // worker's later AcqRel subtraction orders after this increment.
         count.fetch_add(1, Ordering::Relaxed);
@@ -404,6 +469,15 @@ impl<'g> Run<'g> {
                 drop_panic_payload(payload);
             }
         });
+        if self.observed {
+            let seen = if outcome == SKIPPED {
+                Outcome::Skipped
+            } else {
+                Outcome::Cancelled
+            };
+            self.observers
+                .task_finished(&TaskEvent::new(self, task, worker), &seen);
+        }
         outcome
     }
 

@@ -195,8 +195,10 @@ impl Submission {
 impl Drop for Submission {
     fn drop(&mut self) {
         // Only a run that is done is dropped (see the module docs): first
-        // the run state, then the graph it borrowed.
-        drop(self.run.take());
+        // the run state, then the graph it borrowed. A run whose handle was
+        // dropped still builds its report, for its observers'
+        // `run_finished`.
+        drop(self.run.take().map(Run::into_report));
         if let Some(graph) = self.graph.take() {
             // SAFETY: the pointer is the leaked box's and still owned here
             // (`into_parts` takes it out), and the run that borrowed the
