@@ -133,37 +133,13 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
-mod arena;
-mod body;
-mod cancel;
 #[cfg(doctest)]
 mod compile_fail;
-mod completion;
-mod context;
-mod cycle;
-mod dot;
-mod error;
-mod executor;
 mod graph;
-mod handle;
-mod job;
-mod name;
 pub mod observe;
-mod options;
-mod pin;
-mod pool;
-mod queue;
-mod report;
-mod run;
-mod sleep;
-mod state;
-mod submit;
+mod results;
+mod runtime;
 mod sync;
-mod table;
-mod tag;
-mod task;
-mod threads;
-mod worker;
 
 /// The README's Rust blocks, run as doctests (its quick start among them), so
 /// that the README cannot drift from the API.
@@ -171,17 +147,17 @@ mod worker;
 #[doc = include_str!("../README.md")]
 mod readme_doctests {}
 
-pub use body::TaskBody;
-pub use cancel::{CancelToken, Cancelled};
-pub use context::Context;
-pub use error::{BuildError, Error, GraphError, InputError, Panic, TaskError};
-pub use executor::{Executor, ExecutorBuilder};
 pub use graph::Graph;
-pub use handle::{TaskId, TaskRef};
+pub use graph::body::TaskBody;
+pub use graph::handle::{TaskId, TaskRef};
+pub use graph::tag::Tag;
+pub use graph::task::Task;
 #[doc(no_inline)]
 pub use observe::{Observer, RunInfo, TaskEvent};
-pub use options::{FailurePolicy, RunOptions};
-pub use report::{Outcome, RunReport};
-pub use submit::RunHandle;
-pub use tag::Tag;
-pub use task::Task;
+pub use results::error::{BuildError, Error, GraphError, InputError, Panic, TaskError};
+pub use results::report::{Outcome, RunReport};
+pub use runtime::cancel::{CancelToken, Cancelled};
+pub use runtime::context::Context;
+pub use runtime::executor::{Executor, ExecutorBuilder};
+pub use runtime::options::{FailurePolicy, RunOptions};
+pub use runtime::submit::RunHandle;

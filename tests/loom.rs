@@ -10,7 +10,7 @@
 //! `UnsafeCell` of the engine is loom's (see `src/sync.rs`), and the work
 //! queues are a loom-visible stand-in with the same behaviour as the real
 //! ones (LIFO pop and FIFO steal for a pool of several workers, FIFO for a
-//! pool's only worker; see `src/queue.rs`). The models below drive the engine's own
+//! pool's only worker; see `src/runtime/queue.rs`). The models below drive the engine's own
 //! public API, so loom explores the real executor, workers, sleep/wake
 //! protocol and completion protocol, each on the smallest graph and thread
 //! count that can show its race.

@@ -17,10 +17,10 @@ use std::time::Instant;
 use serde::{Serialize, Serializer};
 
 use super::{Observer, RunInfo, TaskEvent};
-use crate::name::Name;
-use crate::report::Outcome;
+use crate::graph::name::Name;
+use crate::graph::tag::Tag;
+use crate::results::report::Outcome;
 use crate::sync::Mutex;
-use crate::tag::Tag;
 
 /// Records every task of the runs it observes, to write them out as a trace
 /// that Perfetto (<https://ui.perfetto.dev>) and `chrome://tracing` open.

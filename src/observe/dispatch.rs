@@ -9,8 +9,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
 use super::{Observer, RunInfo, TaskEvent};
-use crate::error::Panic;
-use crate::report::{Outcome, RunReport};
+use crate::results::error::Panic;
+use crate::results::report::{Outcome, RunReport};
 use crate::sync::atomic::{AtomicU8, Ordering};
 
 /// The observers given to an executor or to one run's options, in the

@@ -6,7 +6,7 @@ use std::time::Duration;
 use ::log::{Level, info, log_enabled, warn};
 
 use super::{Observer, RunInfo, TaskEvent};
-use crate::report::{Outcome, RunReport};
+use crate::results::report::{Outcome, RunReport};
 
 /// The target of every record the observer logs.
 const TARGET: &str = "taskflow";

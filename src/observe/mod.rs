@@ -92,10 +92,10 @@ use std::cell::OnceCell;
 use std::fmt;
 use std::time::Instant;
 
-use crate::handle::TaskRef;
-use crate::report::{Outcome, RunReport};
-use crate::run::Run;
-use crate::tag::Tag;
+use crate::graph::handle::TaskRef;
+use crate::graph::tag::Tag;
+use crate::results::report::{Outcome, RunReport};
+use crate::runtime::run::Run;
 
 pub use chrome::ChromeTrace;
 pub(crate) use dispatch::{ObserverList, Observers};

@@ -18,7 +18,7 @@ use std::thread::{self, ThreadId};
 use crossbeam_utils::CachePadded;
 
 use super::{Observer, RunInfo, TaskEvent};
-use crate::report::Outcome;
+use crate::results::report::Outcome;
 use crate::sync::Mutex;
 use crate::sync::atomic::{AtomicUsize, Ordering};
 

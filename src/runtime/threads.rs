@@ -5,8 +5,8 @@
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 
-use crate::error::drop_panic_payload;
-use crate::tag::Tag;
+use crate::graph::tag::Tag;
+use crate::results::error::drop_panic_payload;
 
 // The handlers are shared with `std`'s `Arc` even under loom: they are
 // configuration, set before any thread starts and only read after, not part

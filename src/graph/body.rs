@@ -9,10 +9,10 @@ use std::any::Any;
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::ptr::NonNull;
 
-use crate::arena::BodyArena;
+use crate::graph::arena::BodyArena;
 
-use crate::context::Context;
-use crate::error::Error;
+use crate::results::error::Error;
+use crate::runtime::context::Context;
 
 /// The work of a task, for tasks written as types rather than closures.
 ///
@@ -287,9 +287,9 @@ mod tests {
     use std::sync::Arc;
 
     use super::{INLINE_BYTES, PendingBody};
-    use crate::arena::BodyArena;
-    use crate::context::Context;
-    use crate::error::Error;
+    use crate::graph::arena::BodyArena;
+    use crate::results::error::Error;
+    use crate::runtime::context::Context;
 
     /// A body holding `N` bytes besides a counted handle, so tests can tell
     /// when it is dropped.

@@ -28,9 +28,9 @@
 //!    synchronises the hand-off. (Successor lists run newest edge first, and
 //!    the one processed directly is the oldest, see `release_successors`.)
 //!    After its pushes, the worker wakes a sleeping worker of its pool for
-//!    them, if there is one ([`crate::sleep`]: no ready job waits while a
+//!    them, if there is one ([`crate::runtime::sleep`]: no ready job waits while a
 //!    worker sleeps).
-//! 4. Count the task finished in the worker's batch (see [`crate::worker`]),
+//! 4. Count the task finished in the worker's batch (see [`crate::runtime::worker`]),
 //!    strictly after every push of step 3, so the run cannot complete while
 //!    the worker still uses it.
 //!
@@ -61,33 +61,33 @@
 //!
 //! Every task is thus processed exactly once: by whoever owns it, and
 //! ownership passes only through its last dependency. A run completes when
-//! all its units of work were counted (see [`crate::completion`]); no job of
+//! all its units of work were counted (see [`crate::runtime::completion`]); no job of
 //! it can remain queued then, because every queued job stands for an
 //! unfinished unit.
 
 use std::borrow::Cow;
 use std::panic::{self, AssertUnwindSafe};
 
-use crate::cancel::{CancelToken, Cancelled};
-use crate::completion::Completion;
-use crate::context::Context;
-use crate::error::{Error, InputError, Panic, TaskError, drop_panic_payload};
 use crate::graph::GraphView;
-use crate::handle::TaskRef;
-use crate::job::Job;
+use crate::graph::handle::TaskRef;
+use crate::graph::tag::Tag;
 use crate::observe::{Observers, RunInfo, TaskEvent};
-use crate::options::{FailurePolicy, RunOptions};
-use crate::pool::Pool;
-use crate::report::{Outcome, RunReport};
-use crate::state::{
+use crate::results::error::{Error, InputError, Panic, TaskError, drop_panic_payload};
+use crate::results::report::{Outcome, RunReport};
+use crate::runtime::cancel::{CancelToken, Cancelled};
+use crate::runtime::completion::Completion;
+use crate::runtime::context::Context;
+use crate::runtime::job::Job;
+use crate::runtime::options::{FailurePolicy, RunOptions};
+use crate::runtime::pool::Pool;
+use crate::runtime::state::{
     CANCELLED, CANCELLED_ITSELF, FAILED, PENDING_MASK, POISONED, SKIPPED, SUCCEEDED, poisons,
     recorded,
 };
+use crate::runtime::worker::WorkerThread;
 use crate::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use crate::sync::{Arc, Mutex};
 use crate::sync::{into_bytes, zeroed_bytes};
-use crate::tag::Tag;
-use crate::worker::WorkerThread;
 
 /// The ordering of the pending-count decrement (see `release_successors`).
 /// The planted bug `taskflow_mutant = "relaxed_pending"` weakens it to
@@ -528,7 +528,7 @@ impl<'g> Run<'g> {
             pushed += 1;
         }
         // Every group of pushes wakes a sleeper if there is one (see
-        // `crate::sleep`, "no ready job waits while a worker sleeps"): a
+        // `crate::runtime::sleep`, "no ready job waits while a worker sleeps"): a
         // peer may have emptied the deque and fallen asleep during the walk.
         #[cfg(taskflow_mutant = "stale_empty_check")]
         let pushed = if local_was_empty { pushed } else { 0 };

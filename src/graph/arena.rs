@@ -1,7 +1,7 @@
 //! [`BodyArena`]: contiguous storage for a graph's task bodies.
 //!
 //! A body cell (a task's closure or [`TaskBody`](crate::TaskBody) value with
-//! the slot for its output, see [`crate::body`]) would otherwise be one heap
+//! the slot for its output, see [`crate::graph::body`]) would otherwise be one heap
 //! allocation per task: an allocator call while building, a free when the
 //! graph drops, and a malloc header between neighbours that a run walks. The
 //! arena packs the cells into large chunks instead. Cells are never freed

@@ -3,16 +3,16 @@
 //!
 //! A worker pops jobs from its own deque, steals from its pool when that is
 //! empty, spins briefly when there is nothing to steal, and then sleeps (see
-//! [`crate::sleep`]). It processes a ready task and then, directly and
+//! [`crate::runtime::sleep`]). It processes a ready task and then, directly and
 //! without a queue, one successor of the same pool that the task made ready
-//! (which one: see [`crate::run`]); further ready successors go onto its
+//! (which one: see [`crate::runtime::run`]); further ready successors go onto its
 //! deque for itself or thieves, and a sleeping peer is woken for them. So
 //! is one for the jobs a steal moves into its deque besides the one it runs
-//! (see [`crate::sleep`]: no ready job waits while a worker sleeps).
+//! (see [`crate::runtime::sleep`]: no ready job waits while a worker sleeps).
 //!
 //! # Counting finished work
 //!
-//! A worker counts the units of work (see [`crate::completion`]) it finishes
+//! A worker counts the units of work (see [`crate::runtime::completion`]) it finishes
 //! for a run in a private [`Batch`] and subtracts the batch from the run's
 //! [`Completion`] only when its own deque runs dry or it turns to a job of
 //! another run. The unit of the job it is processing is counted last, after
@@ -26,12 +26,12 @@
 
 use std::ptr::NonNull;
 
-use crate::completion::Completion;
-use crate::job::{Job, Work};
-use crate::pool::Pool;
-use crate::queue::LocalQueue;
-use crate::run::Run;
-use crate::sleep::Slumber;
+use crate::runtime::completion::Completion;
+use crate::runtime::job::{Job, Work};
+use crate::runtime::pool::Pool;
+use crate::runtime::queue::LocalQueue;
+use crate::runtime::run::Run;
+use crate::runtime::sleep::Slumber;
 use crate::sync::{Arc, Backoff, Instant};
 use std::time::Duration;
 
@@ -94,7 +94,7 @@ impl WorkerThread {
 
     /// After a steal: the steal may have moved more jobs than the one it
     /// returned into this worker's deque, where they wait while the worker
-    /// runs that one, so a sleeper is woken for them (see [`crate::sleep`]).
+    /// runs that one, so a sleeper is woken for them (see [`crate::runtime::sleep`]).
     fn share_stolen_jobs(&self) {
         // The planted bug `taskflow_mutant = "keep_stolen_jobs"` wakes nobody
         // for them; a loom model must then find a thief waiting for a job it

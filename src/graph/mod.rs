@@ -7,21 +7,31 @@
 //! allocates one outcome byte per task (which becomes its report) and
 //! nothing else in proportion to the graph.
 
+pub(crate) mod arena;
+pub(crate) mod body;
+mod cycle;
+mod dot;
+pub(crate) mod handle;
+pub(crate) mod name;
+pub(crate) mod table;
+pub(crate) mod tag;
+pub(crate) mod task;
+
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Range;
 
-use crate::arena::BodyArena;
-use crate::body::RawBody;
-use crate::cycle::tasks_on_cycles;
-use crate::error::GraphError;
-use crate::handle::{GraphId, TaskId, TaskRef};
-use crate::name::Name;
-use crate::state::MAX_EDGES;
+use crate::graph::arena::BodyArena;
+use crate::graph::body::RawBody;
+use crate::graph::cycle::tasks_on_cycles;
+use crate::graph::handle::{GraphId, TaskId, TaskRef};
+use crate::graph::name::Name;
+use crate::graph::table::{MAX_TAGS, PredecessorIndex, TaskTable};
+use crate::graph::tag::Tag;
+use crate::graph::task::Task;
+use crate::results::error::GraphError;
+use crate::runtime::state::MAX_EDGES;
 use crate::sync::UnsafeCell;
-use crate::table::{MAX_TAGS, PredecessorIndex, TaskTable};
-use crate::tag::Tag;
-use crate::task::Task;
 
 /// A graph of tasks with dependencies, run by an [`Executor`](crate::Executor).
 ///
@@ -75,7 +85,7 @@ pub struct Graph<'env> {
     /// that was added without dependencies (and so every source, and maybe
     /// tasks that gained dependencies since).
     source_bounds: Vec<Range<u32>>,
-    /// Built for graphs with a hub (see [`crate::table`]), and rebuilt
+    /// Built for graphs with a hub (see [`crate::graph::table`]), and rebuilt
     /// before a run once the table has grown past what it indexes.
     predecessors: Option<PredecessorIndex>,
     /// Whether every edge goes from a lower to a higher index, which makes
@@ -337,7 +347,7 @@ impl<'env> Graph<'env> {
     }
 
     /// The tasks' names, the tag table and the task table, for code outside
-    /// this module that reads the graph's structure ([`crate::dot`]).
+    /// this module that reads the graph's structure ([`crate::graph::dot`]).
     pub(crate) fn structure(&self) -> (&[Name], &[Tag], &TaskTable) {
         (&self.names, &self.tags, &self.table)
     }

@@ -4,12 +4,12 @@
 //!
 //! A run's work is counted in units: one per task, processed, plus one per
 //! task index in the source ranges its pools scan (a pool finds its source
-//! tasks by scanning a range of indices, see [`crate::job`]). Every queued
+//! tasks by scanning a range of indices, see [`crate::runtime::job`]). Every queued
 //! job stands for at least one unfinished unit, so a run whose units are all
 //! counted has no job left anywhere.
 //!
 //! Workers do not count each unit on this shared counter. Each keeps a
-//! private [`Batch`](crate::worker) of the units it finished for one run and
+//! private [`Batch`](crate::runtime::worker) of the units it finished for one run and
 //! subtracts it here only when it runs out of local work or turns to another
 //! run, so a run costs one shared atomic operation per batch, not per task.
 //!
@@ -22,7 +22,7 @@
 //! The subtraction that reaches zero locks the mutex, marks the run done,
 //! takes what was left there, unlocks, and then, in this order: notifies
 //! blocked waiters, wakes the registered [`Waker`], drops the detached
-//! submission (see [`crate::submit`]) and releases the executor's
+//! submission (see [`crate::runtime::submit`]) and releases the executor's
 //! [`InFlight`] count, last, so that an executor dropped elsewhere, which
 //! waits for that count, finds the submission (and the share of the
 //! executor it holds) gone. The waker and the graph's destructors are user
@@ -36,7 +36,7 @@
 
 use std::task::Waker;
 
-use crate::error::drop_panic_payload;
+use crate::results::error::drop_panic_payload;
 use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::{Arc, Condvar, Mutex};
 

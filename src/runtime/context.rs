@@ -2,10 +2,10 @@
 
 use std::fmt;
 
-use crate::error::{Error, InputError};
-use crate::handle::{TaskId, TaskRef};
-use crate::run::Run;
-use crate::tag::Tag;
+use crate::graph::handle::{TaskId, TaskRef};
+use crate::graph::tag::Tag;
+use crate::results::error::{Error, InputError};
+use crate::runtime::run::Run;
 
 /// Handed to a task's body while it runs: the outputs of its dependencies,
 /// whether its run was stopped, and who it is.

@@ -2,14 +2,14 @@
 
 use std::io;
 
-use crate::job::Job;
-use crate::pin::{CorePlan, place_current_thread};
-use crate::queue::{Injector, LocalQueue, Steal, Stealer};
-use crate::sleep::Sleep;
+use crate::graph::tag::Tag;
+use crate::runtime::job::Job;
+use crate::runtime::pin::{CorePlan, place_current_thread};
+use crate::runtime::queue::{Injector, LocalQueue, Steal, Stealer};
+use crate::runtime::sleep::Sleep;
+use crate::runtime::threads::ThreadSetup;
+use crate::runtime::worker::WorkerThread;
 use crate::sync::{Arc, thread};
-use crate::tag::Tag;
-use crate::threads::ThreadSetup;
-use crate::worker::WorkerThread;
 
 /// The shared part of one tag's pool: what its workers and the threads that
 /// feed it use.
@@ -44,7 +44,7 @@ impl Pool {
 
     /// Tells the pool that one of its workers put `jobs` jobs onto its own
     /// deque (pushed them, or stole them into it), so that sleeping workers
-    /// can help (see [`crate::sleep`]). A pool of one has nobody to wake.
+    /// can help (see [`crate::runtime::sleep`]). A pool of one has nobody to wake.
     pub(crate) fn pushed_local(&self, jobs: usize) {
         if self.size() > 1 {
             self.sleep.notify(jobs);

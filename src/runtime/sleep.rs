@@ -89,7 +89,7 @@
 //! The invariant is about queued jobs, not about the work a worker holds
 //! itself: the successor it runs next without queueing it, and the rest of
 //! a walk over sources (more than one only after fast walks, and exposed to
-//! a peer seen asleep; see [`crate::worker`]).
+//! a peer seen asleep; see [`crate::runtime::worker`]).
 //!
 //! # Shutdown
 //!

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 
-use crate::tag::Tag;
+use crate::graph::tag::Tag;
 
 /// The error a task returns: any error that can cross threads.
 ///

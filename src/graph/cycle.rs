@@ -6,7 +6,7 @@
 //! exactly when its component has two or more tasks or a self-edge. Both
 //! passes are iterative, so deep graphs cannot overflow the stack.
 
-use crate::table::{Successors, TaskTable};
+use crate::graph::table::{Successors, TaskTable};
 
 /// The tasks that lie on a cycle, in increasing order; empty when the graph
 /// is acyclic.
@@ -137,7 +137,7 @@ impl<'a, F: Fn(u32) -> bool> Tarjan<'a, F> {
 #[cfg(test)]
 mod tests {
     use super::tasks_on_cycles;
-    use crate::table::tests::table;
+    use crate::graph::table::tests::table;
 
     #[test]
     fn an_acyclic_graph_has_none() {

@@ -23,12 +23,12 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context as TaskContext, Poll};
 
-use crate::cancel::CancelToken;
-use crate::completion::{Completion, InFlight, Polled};
-use crate::error::GraphError;
 use crate::graph::Graph;
-use crate::report::RunReport;
-use crate::run::Run;
+use crate::results::error::GraphError;
+use crate::results::report::RunReport;
+use crate::runtime::cancel::CancelToken;
+use crate::runtime::completion::{Completion, InFlight, Polled};
+use crate::runtime::run::Run;
 use crate::sync::Arc;
 
 /// A run in flight, started by [`Executor::submit`](crate::Executor::submit).

@@ -4,7 +4,7 @@
 //!
 //! Each task has one 16-byte [`Slot`]: the run's pending word, the task's
 //! in-degree (which also decides whether a successor needs
-//! an atomic decrement at all, see [`crate::run`]), its tag, its out-degree
+//! an atomic decrement at all, see [`crate::runtime::run`]), its tag, its out-degree
 //! and the head of its successor list, so processing a task and handing on
 //! each successor touch one slot each.
 //!
@@ -55,7 +55,7 @@ struct Link {
 /// One task's record.
 #[derive(Debug)]
 pub(crate) struct Slot {
-    /// The run's pending word (see [`crate::state`]). Between runs it equals
+    /// The run's pending word (see [`crate::runtime::state`]). Between runs it equals
     /// `in_degree`: a run resets every word it used.
     pub(crate) pending: AtomicU32,
     /// The number of edges into the task, duplicates included, as of the

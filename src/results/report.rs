@@ -3,9 +3,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::error::{GraphError, TaskError};
-use crate::handle::{GraphId, TaskRef};
-use crate::state::{CANCELLED, SKIPPED, SUCCEEDED};
+use crate::graph::handle::{GraphId, TaskRef};
+use crate::results::error::{GraphError, TaskError};
+use crate::runtime::state::{CANCELLED, SKIPPED, SUCCEEDED};
 
 /// What happened to one task in a run.
 ///
@@ -94,7 +94,7 @@ static CANCELLED_OUTCOME: Outcome = Outcome::Cancelled;
 #[must_use = "a run's task failures are in its report; check `is_success()` or `failures()`"]
 pub struct RunReport {
     graph: GraphId,
-    /// One outcome code (see [`crate::state`]) per task.
+    /// One outcome code (see [`crate::runtime::state`]) per task.
     codes: Box<[u8]>,
     /// The failed tasks, in order of index.
     failures: Vec<Failure>,

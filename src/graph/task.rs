@@ -4,11 +4,11 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-use crate::body::{PendingBody, TaskBody};
-use crate::context::Context;
-use crate::error::Error;
-use crate::handle::TaskRef;
-use crate::tag::Tag;
+use crate::graph::body::{PendingBody, TaskBody};
+use crate::graph::handle::TaskRef;
+use crate::graph::tag::Tag;
+use crate::results::error::Error;
+use crate::runtime::context::Context;
 
 /// A task: a name, a body, an optional tag and the tasks it runs after.
 ///

@@ -4,20 +4,20 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::cancel::CancelToken;
-use crate::completion::InFlight;
-use crate::error::{BuildError, GraphError};
 use crate::graph::Graph;
+use crate::graph::tag::Tag;
 use crate::observe::{Observer, ObserverList};
-use crate::options::RunOptions;
-use crate::pin::CorePlan;
-use crate::pool::{Pool, PoolHandle};
-use crate::report::RunReport;
-use crate::run::Run;
-use crate::submit::{RunHandle, submit};
+use crate::results::error::{BuildError, GraphError};
+use crate::results::report::RunReport;
+use crate::runtime::cancel::CancelToken;
+use crate::runtime::completion::InFlight;
+use crate::runtime::options::RunOptions;
+use crate::runtime::pin::CorePlan;
+use crate::runtime::pool::{Pool, PoolHandle};
+use crate::runtime::run::Run;
+use crate::runtime::submit::{RunHandle, submit};
+use crate::runtime::threads::ThreadSetup;
 use crate::sync::{Arc, Mutex};
-use crate::tag::Tag;
-use crate::threads::ThreadSetup;
 
 /// Runs graphs on worker threads, one pool per tag.
 ///
@@ -396,7 +396,7 @@ impl fmt::Debug for Executor {
 /// parallelism of the process's affinity mask (and cgroup quota), at most
 /// [`Executor::MAX_WORKERS`].
 fn thread_budget() -> usize {
-    crate::pin::available_parallelism().min(Executor::MAX_WORKERS)
+    crate::runtime::pin::available_parallelism().min(Executor::MAX_WORKERS)
 }
 
 /// Configures an [`Executor`]: pool sizes per tag, pinning, and how worker
@@ -450,7 +450,7 @@ impl ExecutorBuilder {
     /// Whether to pin workers to cores, spread over the cores of the
     /// process's affinity mask in the order pools start. A platform that
     /// refuses leaves them unpinned. Unpinned workers run on every core of
-    /// that mask, whichever thread starts their pool (see `src/pin.rs` for
+    /// that mask, whichever thread starts their pool (see `src/runtime/pin.rs` for
     /// what the process's mask is on each platform).
     /// Off by default.
     #[must_use]

@@ -2,7 +2,7 @@
 
 use std::ptr::NonNull;
 
-use crate::run::Run;
+use crate::runtime::run::Run;
 
 /// Work for a pool: one ready task of a run; a range of task indices whose
 /// sources (tasks without dependencies) of the pool's tag the worker runs,
@@ -13,7 +13,7 @@ use crate::run::Run;
 /// does not complete, and so its caller does not return and free it, while
 /// any of its units of work is unfinished, and every job stands for at least
 /// one: a task job for its task, a range job for each index it has yet to
-/// scan (see [`crate::completion`] for the units and [`crate::worker`] for
+/// scan (see [`crate::runtime::completion`] for the units and [`crate::runtime::worker`] for
 /// when they are counted).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Job {

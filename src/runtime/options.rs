@@ -3,8 +3,8 @@
 
 use std::time::Instant;
 
-use crate::cancel::CancelToken;
 use crate::observe::{Observer, ObserverList};
+use crate::runtime::cancel::CancelToken;
 
 /// What a run does after a task fails (returns an error or panics). See
 /// the crate docs' "Handling failures" for both at work.

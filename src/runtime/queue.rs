@@ -49,7 +49,7 @@ mod imp {
         /// The deque of a worker whose pool has other workers to steal.
         Shared(deque::Worker<T>),
         /// The queue of a pool's only worker, first in, first out (see
-        /// [`crate::run`] for why a lone worker runs ready tasks in that
+        /// [`crate::runtime::run`] for why a lone worker runs ready tasks in that
         /// order). Nobody steals from it, so it needs none of the deque's
         /// synchronisation (a deque's pop costs a `SeqCst` fence).
         Solo(RefCell<VecDeque<T>>),

@@ -1,0 +1,33 @@
+//! Running graphs: the [`Executor`](executor::Executor) and its per-tag
+//! worker pools, the workers' loop, their queues and sleep, one run's state
+//! and how it processes a task, how a run counts its finished work, and what
+//! a running task sees of its run.
+//!
+//! - [`executor`]: the executor, its builder, and running a graph on it;
+//!   [`submit`]: runs that do not block their caller.
+//! - [`pool`], [`threads`], [`pin`]: one tag's workers, how their threads
+//!   start and stop, and where they run.
+//! - [`worker`], [`queue`], [`job`], [`sleep`]: the loop a worker runs, the
+//!   deques it pops and steals from, what sits in them, and how idle
+//!   workers sleep without lost wake-ups.
+//! - [`run`], [`state`], [`completion`]: one run's state, the completion
+//!   protocol per task and the per-task pending word, and counting a run's
+//!   finished work to its end.
+//! - [`context`], [`options`], [`cancel`]: what a task sees, how a run
+//!   treats failures, and cancelling.
+
+pub(crate) mod cancel;
+pub(crate) mod completion;
+pub(crate) mod context;
+pub(crate) mod executor;
+pub(crate) mod job;
+pub(crate) mod options;
+pub(crate) mod pin;
+pub(crate) mod pool;
+pub(crate) mod queue;
+pub(crate) mod run;
+pub(crate) mod sleep;
+pub(crate) mod state;
+pub(crate) mod submit;
+pub(crate) mod threads;
+pub(crate) mod worker;
