@@ -155,6 +155,7 @@ pub use graph::task::Task;
 #[doc(no_inline)]
 pub use observe::{Observer, RunInfo, TaskEvent};
 pub use results::error::{BuildError, Error, GraphError, InputError, Panic, TaskError};
+pub use results::join::JoinError;
 pub use results::report::{Outcome, RunReport};
 pub use runtime::cancel::{CancelToken, Cancelled};
 pub use runtime::context::Context;

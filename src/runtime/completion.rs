@@ -2,7 +2,9 @@
 //! waits for it (a blocked caller, an async task's waker, or nobody: a
 //! detached submission) that the last of it finished.
 //!
-//! A run's work is counted in units: one per task, processed, plus one per
+//! A run's work is counted in units: one per task, processed, one per task
+//! spawned while it runs (added before the spawned task is published, see
+//! [`crate::runtime::spawn`]), plus one per
 //! task index in the source ranges its pools scan (a pool finds its source
 //! tasks by scanning a range of indices, see [`crate::runtime::job`]). Every queued
 //! job stands for at least one unfinished unit, so a run whose units are all
@@ -92,6 +94,17 @@ impl Completion {
             }),
             signal: Condvar::new(),
         }
+    }
+
+    /// Adds `units` units of work that did not exist when the run started:
+    /// spawned tasks (see [`crate::runtime::spawn`]). The caller holds an
+    /// unfinished unit of the run (the spawning task's), so the count
+    /// cannot reach zero before this.
+    pub(crate) fn add(&self, units: usize) {
+        // ORDERING: Relaxed: the caller's own unfinished unit keeps the
+        // count above zero, and every later subtraction is a read-modify-
+        // write of this word, which sees the addition.
+        self.remaining.fetch_add(units, Ordering::Relaxed);
     }
 
     /// Counts `units` more units as finished, and crosses the finish line

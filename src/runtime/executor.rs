@@ -15,6 +15,8 @@ use crate::runtime::options::RunOptions;
 use crate::runtime::pin::CorePlan;
 use crate::runtime::pool::{Pool, PoolHandle};
 use crate::runtime::run::Run;
+use crate::runtime::spawn::inbox::Inbox;
+use crate::runtime::spawn::{PoolSource, SpawnState};
 use crate::runtime::submit::{RunHandle, submit};
 use crate::runtime::threads::ThreadSetup;
 use crate::sync::{Arc, Mutex};
@@ -52,9 +54,12 @@ use crate::sync::{Arc, Mutex};
 /// # Ok::<(), taskflow_engine::BuildError>(())
 /// ```
 ///
-/// Running a graph from inside one of this executor's tasks blocks that
-/// worker until the inner run completes; if the inner graph needs the same
-/// pool and every worker of it blocks so, the runs deadlock.
+/// A graph may be run from inside one of this executor's own tasks: the
+/// worker that runs the task then helps with the inner run's tasks of its
+/// own pool until the inner run completes (and sleeps, using no CPU, while
+/// none is ready), so even a pool of one worker runs nested graphs of its
+/// own tag, a thousand levels deep (see [`Context::join`](crate::Context::join)
+/// for the rule a waiting worker follows).
 ///
 /// Tasks of one run should wait for each other only through dependencies. A
 /// worker may run a few short tasks without dependencies in a row before
@@ -220,7 +225,26 @@ impl Executor {
         let view = graph.prepare()?;
         let pools = self.pools_for(view.tags)?;
         let options = options.observed_by(&self.shared.config.observers);
-        Ok(Run::execute(view, pools, options))
+        Ok(Run::execute(view, pools, options, self.spawn_state(true)))
+    }
+
+    /// What a run needs to spawn tasks: a way to start the pool of a new
+    /// tag, and, for a run started on one of this executor's own workers
+    /// (when `nested` may be), an inbox for that worker's wait.
+    fn spawn_state(&self, nested: bool) -> SpawnState {
+        let shared = std::sync::Arc::clone(&self.shared);
+        let source: PoolSource = std::sync::Arc::new(move |tag: &Tag| {
+            shared
+                .pools_for(std::slice::from_ref(tag))
+                .map(|pools| Arc::clone(&pools[0]))
+        });
+        let helper = nested
+            .then(|| self.shared.config.threads.is_current_worker())
+            .filter(|&on_worker| on_worker)
+            .and_then(|_| crate::runtime::worker::WorkerThread::current())
+            .filter(|worker| worker.may_help())
+            .map(|worker| Arc::new(Inbox::new(worker.pool())));
+        SpawnState::new(Some(source), helper)
     }
 
     /// Starts a run of `graph` and returns at once, with a handle to
@@ -260,7 +284,7 @@ impl Executor {
         submit(graph, token, &self.shared.in_flight, owner, |graph| {
             let view = graph.prepare()?;
             let pools = self.pools_for(view.tags)?;
-            Ok(Run::new(view, pools, options))
+            Ok(Run::new(view, pools, options, self.spawn_state(false)))
         })
     }
 
@@ -283,22 +307,29 @@ impl Executor {
 
     /// The pool of each tag, started if new.
     fn pools_for(&self, tags: &[Tag]) -> Result<Box<[Arc<Pool>]>, GraphError> {
-        let mut registry = self.shared.registry.lock();
+        self.shared.pools_for(tags)
+    }
+}
+
+impl Shared {
+    /// The pool of each tag, started if new.
+    fn pools_for(&self, tags: &[Tag]) -> Result<Box<[Arc<Pool>]>, GraphError> {
+        let mut registry = self.registry.lock();
         let budgeted = tags
             .iter()
             .filter(|tag| {
-                !registry.pools.contains_key(*tag) && self.shared.config.fixed_size(tag).is_none()
+                !registry.pools.contains_key(*tag) && self.config.fixed_size(tag).is_none()
             })
             .count();
         let share = registry.budget_share(budgeted);
         tags.iter()
             .map(|tag| {
-                let size = match self.shared.config.fixed_size(tag) {
+                let size = match self.config.fixed_size(tag) {
                     Some(workers) => PoolSize::Fixed(workers),
                     None => PoolSize::FromBudget(share),
                 };
                 registry
-                    .pool(tag, size, &self.shared.config.threads)
+                    .pool(tag, size, &self.config.threads)
                     .map_err(|source| GraphError::WorkerSpawn {
                         tag: tag.clone(),
                         source,

@@ -15,6 +15,9 @@
 //!   finished work to its end.
 //! - [`context`], [`options`], [`cancel`]: what a task sees, how a run
 //!   treats failures, and cancelling.
+//! - [`spawn`]: tasks that add tasks while the run runs, waits for them,
+//!   and runs started from inside a task: the protocol, and how a waiting
+//!   worker helps.
 
 pub(crate) mod cancel;
 pub(crate) mod completion;
@@ -27,6 +30,7 @@ pub(crate) mod pool;
 pub(crate) mod queue;
 pub(crate) mod run;
 pub(crate) mod sleep;
+pub(crate) mod spawn;
 pub(crate) mod state;
 pub(crate) mod submit;
 pub(crate) mod threads;

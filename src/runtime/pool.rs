@@ -7,8 +7,11 @@ use crate::runtime::job::Job;
 use crate::runtime::pin::{CorePlan, place_current_thread};
 use crate::runtime::queue::{Injector, LocalQueue, Steal, Stealer};
 use crate::runtime::sleep::Sleep;
+use crate::runtime::spawn::inbox::Inbox;
 use crate::runtime::threads::ThreadSetup;
 use crate::runtime::worker::WorkerThread;
+use crate::sync::Mutex;
+use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::{Arc, thread};
 
 /// The shared part of one tag's pool: what its workers and the threads that
@@ -24,9 +27,50 @@ pub(crate) struct Pool {
     /// The number of workers.
     size: usize,
     sleep: Sleep,
+    /// Inboxes of waits on this pool that hold jobs (see
+    /// [`crate::runtime::spawn::inbox`]): every non-empty one is here at
+    /// least once; an entry may be stale.
+    announced: Mutex<std::collections::VecDeque<Arc<Inbox>>>,
+    /// The length of `announced`, written under its lock, read without.
+    announcements: AtomicUsize,
 }
 
 impl Pool {
+    /// The tag whose tasks the pool runs.
+    pub(crate) fn tag(&self) -> &Tag {
+        &self.tag
+    }
+
+    /// Tells the pool's thieves that `inbox` holds jobs (see
+    /// [`crate::runtime::spawn::inbox`]). The caller holds the inbox's lock
+    /// and wakes a sleeper after unlocking.
+    pub(crate) fn announce(&self, inbox: Arc<Inbox>) {
+        let mut announced = self.announced.lock();
+        announced.push_back(inbox);
+        // ORDERING: Relaxed: a hint for thieves; a sleeper's search reads it
+        // after its SeqCst fence, and the announcer's wake-up fence comes
+        // after this store (`crate::runtime::sleep`).
+        self.announcements.store(announced.len(), Ordering::Relaxed);
+    }
+
+    /// One job from an announced inbox, if any.
+    fn steal_announced(&self) -> Option<Job> {
+        // ORDERING: Relaxed: see `announce`.
+        while self.announcements.load(Ordering::Relaxed) > 0 {
+            let inbox = {
+                let mut announced = self.announced.lock();
+                let inbox = announced.pop_front();
+                // ORDERING: Relaxed: see `announce`.
+                self.announcements.store(announced.len(), Ordering::Relaxed);
+                inbox?
+            };
+            if let Some(job) = inbox.steal() {
+                return Some(job);
+            }
+        }
+        None
+    }
+
     /// The number of workers.
     pub(crate) fn size(&self) -> usize {
         self.size
@@ -70,7 +114,7 @@ impl Pool {
                 }
             }
             if !contended {
-                return None;
+                return self.steal_announced();
             }
         }
     }
@@ -118,6 +162,8 @@ impl PoolHandle {
             size,
             injector: Injector::new(),
             sleep: Sleep::new(),
+            announced: Mutex::new(std::collections::VecDeque::new()),
+            announcements: AtomicUsize::new(0),
             tag,
         });
         let mut handle = PoolHandle {

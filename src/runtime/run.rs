@@ -60,7 +60,13 @@
 //! graph was built in, and the order its memory is laid out in.
 //!
 //! Every task is thus processed exactly once: by whoever owns it, and
-//! ownership passes only through its last dependency. A run completes when
+//! ownership passes only through its last dependency.
+//!
+//! A task that spawned (see [`crate::runtime::spawn`]) does step 3 only
+//! once its whole subtree ended: at once if every descendant ended before
+//! its body returned, else the last descendant to end does it, from
+//! whichever worker it ran on (`after_spawning_body`). Step 4 counts the
+//! task's own unit either way. A run completes when
 //! all its units of work were counted (see [`crate::runtime::completion`]); no job of
 //! it can remain queued then, because every queued job stands for an
 //! unfinished unit.
@@ -77,9 +83,10 @@ use crate::results::report::{Outcome, RunReport};
 use crate::runtime::cancel::{CancelToken, Cancelled};
 use crate::runtime::completion::Completion;
 use crate::runtime::context::Context;
-use crate::runtime::job::Job;
+use crate::runtime::job::{Job, MAX_RANGE};
 use crate::runtime::options::{FailurePolicy, RunOptions};
 use crate::runtime::pool::Pool;
+use crate::runtime::spawn::SpawnState;
 use crate::runtime::state::{
     CANCELLED, CANCELLED_ITSELF, FAILED, PENDING_MASK, POISONED, SKIPPED, SUCCEEDED, poisons,
     recorded,
@@ -102,9 +109,9 @@ const PENDING_DECREMENT: Ordering = Ordering::Relaxed;
 /// of [`Run::execute`], which blocks until the run completes; jobs point to
 /// it (see [`Job`] for why that is sound).
 pub(crate) struct Run<'g> {
-    graph: GraphView<'g>,
+    pub(in crate::runtime) graph: GraphView<'g>,
     /// The pool of each of the graph's tags, by tag index.
-    pools: Box<[Arc<Pool>]>,
+    pub(in crate::runtime) pools: Box<[Arc<Pool>]>,
     policy: FailurePolicy,
     /// The run's own token: a child of the caller's, if any, so that a
     /// fail-fast stop can cancel it (waking tasks that wait on it, see
@@ -117,7 +124,7 @@ pub(crate) struct Run<'g> {
     stopped: AtomicBool,
     /// Whether one thread processes every task (see the module docs): one
     /// tag, whose pool has one worker.
-    exclusive: bool,
+    pub(in crate::runtime) exclusive: bool,
     /// Whether the run has observers: a flag that `settle` tests for every
     /// task, like `exclusive`, rather than the length of `observers`.
     observed: bool,
@@ -134,6 +141,8 @@ pub(crate) struct Run<'g> {
     id: u64,
     /// The executor's observers, then the run's own (see [`crate::observe`]).
     observers: Observers,
+    /// The tasks spawned during the run, and the run's helper, if any.
+    pub(in crate::runtime) spawn: SpawnState,
 }
 
 // SAFETY: the only fields that are not `Sync` are the task bodies in
@@ -154,17 +163,26 @@ impl<'g> Run<'g> {
         graph: GraphView<'g>,
         pools: Box<[Arc<Pool>]>,
         options: RunOptions,
+        spawn: SpawnState,
     ) -> RunReport {
-        let run = Run::new(graph, pools, options);
+        let run = Run::new(graph, pools, options, spawn);
         // SAFETY: `run` stays on this stack frame, unmoved, until the wait
         // below returned.
         unsafe { run.start() };
-        run.completion.wait();
+        match run.spawn.helper.clone() {
+            Some(inbox) => run.help_until_complete(&inbox),
+            None => run.completion.wait(),
+        }
         run.into_report()
     }
 
     /// The state of a run of `graph` on `pools`, not started.
-    pub(crate) fn new(graph: GraphView<'g>, pools: Box<[Arc<Pool>]>, options: RunOptions) -> Self {
+    pub(crate) fn new(
+        graph: GraphView<'g>,
+        pools: Box<[Arc<Pool>]>,
+        options: RunOptions,
+        spawn: SpawnState,
+    ) -> Self {
         let tasks = graph.names.len();
         let observers = options.observers.into_observers();
         let exclusive = pools.len() == 1 && pools[0].size() == 1;
@@ -192,6 +210,7 @@ impl<'g> Run<'g> {
             observed: !observers.is_empty(),
             observers,
             graph,
+            spawn,
         }
     }
 
@@ -211,14 +230,32 @@ impl<'g> Run<'g> {
             return;
         }
         if self.exclusive && self.graph.in_index_order {
-            self.pools[0].inject(Job::in_order(self));
+            self.inject(&self.pools[0], Job::in_order(self));
             return;
         }
         for (tag, pool) in self.pools.iter().enumerate() {
             let sources = self.graph.source_bounds[tag].clone();
-            if !sources.is_empty() {
-                pool.inject(Job::sources(self, sources));
+            if sources.len() > MAX_RANGE as usize {
+                let middle = sources.start + MAX_RANGE;
+                self.inject(pool, Job::sources(self, sources.start..middle));
+                self.inject(pool, Job::sources(self, middle..sources.end));
+            } else if !sources.is_empty() {
+                self.inject(pool, Job::sources(self, sources));
             }
+        }
+    }
+
+    /// Gives `pool` a job of this run from outside it: into the run's own
+    /// inbox there if a worker of `pool` waits for the run (see
+    /// [`crate::runtime::spawn`]), else into its injector.
+    #[inline]
+    fn inject(&self, pool: &Pool, job: Job) {
+        match &self.spawn.helper {
+            Some(inbox) if std::ptr::eq(inbox.pool(), pool) => {
+                // The run's inbox is not forwarded while the run lasts.
+                let _ = inbox.push(job);
+            }
+            _ => pool.inject(job),
         }
     }
 
@@ -240,6 +277,7 @@ impl<'g> Run<'g> {
         let skipped = self.skipped.load(Ordering::Relaxed);
         let cancelled = self.cancelled.load(Ordering::Relaxed);
         let report = RunReport::new(self.graph.id, codes, failures, skipped, cancelled);
+        let report = self.spawn.add_to(report);
         if self.observed {
             self.observers.run_finished(&info, &report);
         }
@@ -338,7 +376,12 @@ impl<'g> Run<'g> {
         let poisoned = slot.pending.load(Ordering::Relaxed) & POISONED != 0;
         slot.pending
             .store(self.graph.table.in_degree(task), Ordering::Relaxed);
-        let outcome = self.settle(task, poisoned, worker.index());
+        let outcome = self.settle(task, poisoned, worker);
+        if let Some(subtree) = worker.take_spawned() {
+            // SAFETY: a subtree is owned by the run until it ends.
+            let subtree = unsafe { subtree.as_ref() };
+            return self.after_spawning_body(task, outcome, subtree, worker);
+        }
         self.release_successors(task, outcome, worker)
     }
 
@@ -355,7 +398,11 @@ impl<'g> Run<'g> {
             slot.pending
                 .store(self.graph.table.in_degree(task), Ordering::Relaxed);
         }
-        let outcome = self.settle(task, poisoned, worker.index());
+        let mut outcome = self.settle(task, poisoned, worker);
+        if let Some(subtree) = worker.take_spawned() {
+            // SAFETY: a subtree is owned by the run until it ends.
+            outcome = self.join_in_order(outcome, unsafe { subtree.as_ref() }, worker);
+        }
         if poisons(outcome) {
             for successor in self.graph.table.successors(task) {
                 let word = &self.graph.table.slot(successor).pending;
@@ -373,11 +420,11 @@ impl<'g> Run<'g> {
     /// Runs `task`, or records why it does not run (a `poisoned` dependency,
     /// or a stopped run), stores its outcome code and returns how it settled
     /// (an outcome code, or [`CANCELLED_ITSELF`]).
-    fn settle(&self, task: u32, poisoned: bool, worker: usize) -> u32 {
+    fn settle(&self, task: u32, poisoned: bool, worker: &WorkerThread) -> u32 {
         let outcome = if poisoned {
-            self.did_not_run(task, worker, &self.skipped, SKIPPED)
+            self.did_not_run(task, worker.index(), &self.skipped, SKIPPED)
         } else if self.is_stopped() {
-            self.did_not_run(task, worker, &self.cancelled, CANCELLED)
+            self.did_not_run(task, worker.index(), &self.cancelled, CANCELLED)
         } else if !self.observed {
             self.run_body(task, worker)
         } else {
@@ -390,7 +437,7 @@ impl<'g> Run<'g> {
     }
 
     /// Runs the task's body with panics caught; returns its outcome code.
-    fn run_body(&self, task: u32, worker: usize) -> u32 {
+    fn run_body(&self, task: u32, worker: &WorkerThread) -> u32 {
         match self.call_body(task, worker) {
             Ok(Ok(())) => SUCCEEDED,
             Ok(Err(error)) if is_cancelled(&*error) => self.cancelled_itself(),
@@ -403,8 +450,8 @@ impl<'g> Run<'g> {
     /// events. A failure's outcome is built before the observers see it and
     /// then moved into the run's failures.
     #[inline(never)]
-    fn run_body_observed(&self, task: u32, worker: usize) -> u32 {
-        let started = TaskEvent::new(self, task, worker);
+    fn run_body_observed(&self, task: u32, worker: &WorkerThread) -> u32 {
+        let started = TaskEvent::new(self, task, worker.index());
         self.observers.task_started(&started);
         let outcome = match self.call_body(task, worker) {
             Ok(Ok(())) => Outcome::Succeeded,
@@ -423,15 +470,25 @@ impl<'g> Run<'g> {
 
     /// Calls the task's body with panics caught.
     #[inline]
-    fn call_body(&self, task: u32, worker: usize) -> std::thread::Result<Result<(), Error>> {
-        let cx = Context::new(self, task, worker);
-        self.graph.bodies[task as usize].with_mut(|body| {
+    fn call_body(
+        &self,
+        task: u32,
+        worker: &WorkerThread,
+    ) -> std::thread::Result<Result<(), Error>> {
+        let cx = Context::new(self, task, worker.index());
+        let result = self.graph.bodies[task as usize].with_mut(|body| {
             // SAFETY: this worker owns `task` (module docs), so nothing else
             // reads or writes its body until the AcqRel decrements that
             // follow; `&mut` for the duration of the call is exclusive.
             let body = unsafe { (*body).get_mut() };
             panic::catch_unwind(AssertUnwindSafe(|| body.run(&cx)))
-        })
+        });
+        // A body that spawned leaves its subtree for `process` (one test of
+        // a pointer for every other body).
+        if let Some(subtree) = cx.subtree() {
+            worker.set_spawned(std::ptr::NonNull::new(subtree.cast_mut()));
+        }
+        result
     }
 
     /// Records that the task ran and returned [`Cancelled`].
@@ -443,13 +500,18 @@ impl<'g> Run<'g> {
 
     fn fail(&self, task: u32, error: TaskError) -> u32 {
         self.failures.lock().push((task, error));
+        self.stop_if_fail_fast();
+        FAILED
+    }
+
+    /// After a failure: stops the run under fail-fast.
+    pub(crate) fn stop_if_fail_fast(&self) {
         if self.policy == FailurePolicy::FailFast {
             // ORDERING: Relaxed: see `is_stopped`.
             self.stopped.store(true, Ordering::Relaxed);
             // Wakes the run's tasks that wait for a stop.
             self.token.cancel();
         }
-        FAILED
     }
 
     /// Records that `task` did not run (it ends `outcome`, counted in
@@ -482,7 +544,12 @@ impl<'g> Run<'g> {
     }
 
     /// Step 3: hands the task's successors on.
-    fn release_successors(&self, task: u32, outcome: u32, worker: &WorkerThread) -> Option<u32> {
+    pub(crate) fn release_successors(
+        &self,
+        task: u32,
+        outcome: u32,
+        worker: &WorkerThread,
+    ) -> Option<u32> {
         let poison = poisons(outcome);
         let own_tag = self.graph.table.tag(task);
         // The planted bug `taskflow_mutant = "stale_empty_check"` decides
@@ -502,7 +569,7 @@ impl<'g> Run<'g> {
             }
             let tag = self.graph.table.tag(successor);
             if tag != own_tag {
-                self.pools[tag as usize].inject(Job::task(self, successor));
+                self.inject(&self.pools[tag as usize], Job::task(self, successor));
             } else if solo {
                 // In order (module docs): the next task runs directly, the
                 // others queue oldest edge first, so they are collected and
@@ -542,7 +609,7 @@ impl<'g> Run<'g> {
     /// `poison`), and returns whether that was its last one, which makes the
     /// caller its owner.
     #[inline]
-    fn take_ownership(&self, successor: u32, poison: bool) -> bool {
+    pub(crate) fn take_ownership(&self, successor: u32, poison: bool) -> bool {
         let word = &self.graph.table.slot(successor).pending;
         if self.graph.table.in_degree(successor) == 1 {
             // The only dependency: no other task touches the word this run.
@@ -588,19 +655,33 @@ impl<'g> Run<'g> {
                 reader: self.name_cow(reader),
             });
         }
-        let declared = match self.graph.predecessors {
-            Some(index) if self.graph.table.is_hub(dependency.index) => {
-                index.has_edge(dependency.index, reader)
-            }
-            _ => self.graph.table.has_edge(dependency.index, reader),
-        };
-        if !declared {
+        if !self.has_declared_edge(dependency.index, reader) {
             return Err(InputError::NotADependency {
                 reader: self.name_cow(reader),
                 dependency: self.name_cow(dependency.index),
             });
         }
-        let body = self.graph.bodies[dependency.index as usize].with(|body| {
+        Ok(self.static_output(dependency.index))
+    }
+
+    /// Whether the graph has the edge `dependency -> reader`.
+    pub(crate) fn has_declared_edge(&self, dependency: u32, reader: u32) -> bool {
+        if dependency as usize >= self.graph.names.len() {
+            return false;
+        }
+        match self.graph.predecessors {
+            Some(index) if self.graph.table.is_hub(dependency) => {
+                index.has_edge(dependency, reader)
+            }
+            _ => self.graph.table.has_edge(dependency, reader),
+        }
+    }
+
+    /// The output slot of the graph's task `dependency`, which has ended
+    /// before the caller's task started: a declared dependency of it, or of
+    /// the task that spawned it.
+    pub(crate) fn static_output(&self, dependency: u32) -> &'g dyn std::any::Any {
+        let body = self.graph.bodies[dependency as usize].with(|body| {
             // SAFETY: `dependency` is a declared dependency of the running
             // task `reader`, which started only after `dependency`
             // succeeded: its owner wrote the body before handing
@@ -612,7 +693,7 @@ impl<'g> Run<'g> {
             // reference, lasts (the graph, and so the body, outlives it).
             unsafe { (*body).get() }
         });
-        Ok(body.output())
+        body.output()
     }
 
     pub(crate) fn name_cow(&self, task: u32) -> Cow<'static, str> {
@@ -648,6 +729,6 @@ impl Held {
 /// Whether a task's error is [`Cancelled`], or has it in its `source()`
 /// chain (a `Cancelled` wrapped by an error-handling crate or a caller's own
 /// error type).
-fn is_cancelled(error: &(dyn std::error::Error + 'static)) -> bool {
+pub(crate) fn is_cancelled(error: &(dyn std::error::Error + 'static)) -> bool {
     std::iter::successors(Some(error), |error| error.source()).any(|error| error.is::<Cancelled>())
 }

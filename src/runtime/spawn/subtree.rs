@@ -1,0 +1,130 @@
+//! [`Subtree`]: what a task that spawned counts until its whole subtree
+//! ended, and the inbox its children of its own pool queue in.
+//!
+//! Created on a task's first spawn (a task that never spawns has none and
+//! pays nothing), owned by the run until it ends. See
+//! [`crate::runtime::spawn`] for the protocol.
+
+use crate::runtime::pool::Pool;
+use crate::runtime::spawn::inbox::Inbox;
+use crate::sync::Arc;
+use crate::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+/// Whose subtree it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Owner {
+    /// A task of the graph, by index.
+    Static(u32),
+    /// A spawned task, by node index.
+    Spawned(u32),
+}
+
+/// The subtree of one task that spawned (module docs).
+#[derive(Debug)]
+pub(crate) struct Subtree {
+    pub(crate) owner: Owner,
+    /// The subtree of the owner's parent, for a spawned owner. It outlives
+    /// this one: it counts this one's end.
+    pub(crate) parent: Option<std::ptr::NonNull<Subtree>>,
+    /// 1 while the owner's body runs, plus 1 per child whose subtree has not
+    /// ended. The decrement that reaches zero ends the subtree.
+    pub(crate) open: AtomicU32,
+    /// Some descendant's subtree ended poisoned (failed, skipped, or
+    /// cancelled itself, or with such a descendant).
+    pub(crate) failed: AtomicBool,
+    /// Whether the owner's own outcome poisons its dependents; stored
+    /// before the body's decrement of `open`.
+    pub(crate) own_poisons: AtomicBool,
+    /// The owner's children of its own pool queue here while its body runs.
+    pub(crate) inbox: Arc<Inbox>,
+    /// The owner's children, in spawn order, for its `join`'s answer;
+    /// touched by the owner's body only.
+    pub(crate) children: crate::sync::Mutex<Vec<u32>>,
+}
+
+// SAFETY: `parent` points at a `Subtree`, which is `Sync`, owned by the same
+// run and alive while this one is (module docs).
+unsafe impl Send for Subtree {}
+// SAFETY: as above.
+unsafe impl Sync for Subtree {}
+
+impl Subtree {
+    pub(crate) fn new(owner: Owner, parent: Option<&Subtree>, pool: &Pool) -> Self {
+        Subtree {
+            owner,
+            parent: parent.map(std::ptr::NonNull::from),
+            open: AtomicU32::new(1),
+            failed: AtomicBool::new(false),
+            own_poisons: AtomicBool::new(false),
+            inbox: Arc::new(Inbox::new(pool)),
+            children: crate::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The parent's subtree.
+    pub(crate) fn parent(&self) -> Option<&Subtree> {
+        // SAFETY: the parent's subtree outlives this one (see `parent`).
+        self.parent.map(|parent| unsafe { parent.as_ref() })
+    }
+
+    /// Counts one more child; the owner's body is running, so `open` is at
+    /// least 1 and the subtree cannot end meanwhile.
+    pub(crate) fn add_child(&self) {
+        // ORDERING: Relaxed: the child is published after this, through a
+        // synchronising queue, and every decrement is a read-modify-write
+        // of this word, which sees this increment.
+        self.open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts the end of one child's subtree (poisoned or not); returns
+    /// whether it was the last thing open, which ends this subtree.
+    pub(crate) fn child_ended(&self, poisons: bool) -> bool {
+        if poisons {
+            // ORDERING: Relaxed: the AcqRel decrement below comes later in
+            // this thread, and whoever ends the subtree reads after its own
+            // AcqRel decrement, which takes this in.
+            self.failed.store(true, Ordering::Relaxed);
+        }
+        self.count_down()
+    }
+
+    /// The owner's body returned with outcome `poisons`; returns whether
+    /// its subtree ended with it (every child ended before).
+    pub(crate) fn body_returned(&self, poisons: bool) -> bool {
+        // ORDERING: Relaxed: published by the AcqRel decrement below.
+        self.own_poisons.store(poisons, Ordering::Relaxed);
+        self.count_down()
+    }
+
+    /// One decrement of `open`; wakes a waiting `join` when only the body
+    /// is left.
+    fn count_down(&self) -> bool {
+        // ORDERING: AcqRel. Release publishes this child's (or body's)
+        // effects: outputs, outcome words, the flags above; Acquire, in the
+        // decrement that ends the subtree or that a join observes, takes in
+        // every earlier one (one release sequence).
+        let before = self.open.fetch_sub(1, Ordering::AcqRel);
+        // The planted bug `taskflow_mutant = "join_never_signalled"` does
+        // not wake a waiting join; the loom model
+        // `join_races_a_child_completion` must then find it stuck.
+        if before == 2 && !cfg!(taskflow_mutant = "join_never_signalled") {
+            self.inbox.signal();
+        }
+        before == 1
+    }
+
+    /// Whether only the owner's body is left open: every child spawned so
+    /// far ended (its join may return).
+    pub(crate) fn children_ended(&self) -> bool {
+        // ORDERING: Acquire: takes in the children's Release decrements,
+        // and so their outputs.
+        self.open.load(Ordering::Acquire) == 1
+    }
+
+    /// Whether the subtree ends poisoned; read by whoever ended it.
+    pub(crate) fn poisons(&self) -> bool {
+        // ORDERING: Relaxed, both: the caller's AcqRel decrement that ended
+        // the subtree took in every store to them.
+        self.own_poisons.load(Ordering::Relaxed) || self.failed.load(Ordering::Relaxed)
+    }
+}
