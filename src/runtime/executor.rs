@@ -505,9 +505,10 @@ impl ExecutorBuilder {
         self
     }
 
-    /// The stack size of every worker thread, in bytes (the default is the
-    /// standard library's, 2 MiB unless `RUST_MIN_STACK` says otherwise).
-    /// Tasks that recurse deeply need more.
+    /// The stack size of every worker thread, in bytes (the default is
+    /// 16 MiB, room for a thousand levels of waits that help, see
+    /// [`Context::join`](crate::Context::join); only the pages a thread
+    /// touches are committed). Tasks that recurse deeply need more.
     #[must_use]
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.config.threads.stack_size = Some(bytes);

@@ -8,7 +8,7 @@ use crate::runtime::pin::{CorePlan, place_current_thread};
 use crate::runtime::queue::{Injector, LocalQueue, Steal, Stealer};
 use crate::runtime::sleep::Sleep;
 use crate::runtime::spawn::inbox::Inbox;
-use crate::runtime::threads::ThreadSetup;
+use crate::runtime::threads::{DEFAULT_WORKER_STACK, ThreadSetup};
 use crate::runtime::worker::WorkerThread;
 use crate::sync::Mutex;
 use crate::sync::atomic::{AtomicUsize, Ordering};
@@ -177,9 +177,7 @@ impl PoolHandle {
             // already started.
             let mut builder =
                 thread::Builder::new().name(setup.thread_name(&handle.pool.tag, index));
-            if let Some(bytes) = setup.stack_size {
-                builder = builder.stack_size(bytes);
-            }
+            builder = builder.stack_size(setup.stack_size.unwrap_or(DEFAULT_WORKER_STACK));
             let setup = setup.clone();
             let thread = builder.spawn(move || {
                 place_current_thread(placement);
