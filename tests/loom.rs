@@ -443,3 +443,143 @@ fn a_stolen_batch_wakes_the_sleeping_peer() {
         assert!(report.is_success(), "{report:?}");
     });
 }
+
+/// A value one task writes and another reads, in loom's `UnsafeCell`, so
+/// that loom reports the read as a race unless the engine ordered it after
+/// the write.
+#[derive(Default)]
+struct Handed(loom::cell::UnsafeCell<u32>);
+
+// SAFETY: every access goes through loom's checked `with`/`with_mut`, which
+// reports the accesses that are not ordered.
+unsafe impl Sync for Handed {}
+
+impl Handed {
+    fn write(&self, value: u32) {
+        // SAFETY: loom checks that no access races with this one.
+        self.0.with_mut(|cell| unsafe { *cell = value });
+    }
+
+    fn read(&self) -> u32 {
+        // SAFETY: as above.
+        self.0.with(|cell| unsafe { *cell })
+    }
+}
+
+/// Model 14 (spawn): a child finishes on one worker while its parent's
+/// body returns on the other, without a join. Whichever of the two ends
+/// the parent's subtree releases the dependent, which must see what the
+/// child wrote: the subtree's AcqRel decrements are the only order between
+/// them.
+#[test]
+fn a_child_finishes_while_its_parent_returns() {
+    check(2, || {
+        let executor = executor(2);
+        let handed = Arc::new(Handed::default());
+        let mut graph = Graph::new();
+        let written = Arc::clone(&handed);
+        let parent = graph.add(Task::new("parent", move |cx: &Context<'_>| {
+            let written = Arc::clone(&written);
+            cx.spawn(Task::new("child", move |_: &Context<'_>| {
+                written.write(7);
+                Ok(())
+            }))?;
+            Ok(())
+        }));
+        let dependent = graph
+            .add(Task::new("dependent", move |_: &Context<'_>| Ok(handed.read())).after(parent));
+        let report = executor.run(&mut graph).expect("a valid graph");
+        assert!(report.is_success(), "{report:?}");
+        assert_eq!(report.len(), 3);
+        assert_eq!(graph.output(dependent), Some(&7));
+    });
+}
+
+/// Model 15 (spawn): the last descendant to end, a grandchild on the
+/// other worker, releases the parent's static dependent, which reads the
+/// parent's output: it must not start before the parent's body returned,
+/// nor miss the grandchild's write.
+#[test]
+fn the_last_descendant_releases_a_static_dependent() {
+    check(2, || {
+        let executor = executor(2);
+        let handed = Arc::new(Handed::default());
+        let mut graph = Graph::new();
+        let written = Arc::clone(&handed);
+        let parent = graph.add(Task::new("parent", move |cx: &Context<'_>| {
+            let written = Arc::clone(&written);
+            cx.spawn(Task::new("child", move |cx: &Context<'_>| {
+                let written = Arc::clone(&written);
+                cx.spawn(Task::new("grandchild", move |_: &Context<'_>| {
+                    written.write(5);
+                    Ok(())
+                }))?;
+                Ok(())
+            }))?;
+            Ok(10u32)
+        }));
+        let dependent = graph.add(
+            Task::new("dependent", move |cx: &Context<'_>| {
+                Ok(cx.input(parent)? + handed.read())
+            })
+            .after(parent),
+        );
+        let report = executor.run(&mut graph).expect("a valid graph");
+        assert!(report.is_success(), "{report:?}");
+        assert_eq!(report.len(), 4);
+        assert_eq!(graph.output(dependent), Some(&15));
+    });
+}
+
+/// Model 16 (join): a parent joins a child that runs on another tag's
+/// worker, so the join's look at the count and its wait race with the
+/// child's end and its signal. A lost signal leaves the join waiting
+/// forever: a deadlock. After the join the parent reads the child's output.
+#[test]
+fn join_races_a_child_completion() {
+    check(2, || {
+        let executor = executor(1);
+        let mut graph = Graph::new();
+        let parent = graph.add(
+            Task::new("parent", |cx: &Context<'_>| {
+                let child =
+                    cx.spawn(Task::new("child", |_: &Context<'_>| Ok(3u32)).tag("other"))?;
+                cx.join()?;
+                Ok(*cx.input(child)? + 1)
+            })
+            .tag("home"),
+        );
+        let report = executor.run(&mut graph).expect("a valid graph");
+        assert!(report.is_success(), "{report:?}");
+        assert_eq!(graph.output(parent), Some(&4));
+    });
+}
+
+/// Model 17 (nested run): a task runs a graph from inside itself, on a
+/// pool of one worker; the nested graph has a task of the worker's own tag,
+/// which the waiting worker runs itself, and one of another tag, which the
+/// other pool runs. The waiting worker must find the run finished however
+/// the two end: it counts what it finished before it waits, and the run's
+/// completion wakes it.
+#[test]
+fn a_helping_worker_finds_the_awaited_run_finished() {
+    check(2, || {
+        let executor = Arc::new(executor(1));
+        let inner = Arc::clone(&executor);
+        let mut graph = Graph::new();
+        let outer = graph.add(
+            Task::new("outer", move |_: &Context<'_>| {
+                let mut nested = Graph::new();
+                let here = nested.add(Task::new("here", |_: &Context<'_>| Ok(1u32)).tag("home"));
+                let there = nested.add(Task::new("there", |_: &Context<'_>| Ok(2u32)).tag("other"));
+                let report = inner.run(&mut nested)?;
+                assert!(report.is_success(), "{report:?}");
+                Ok(nested.output(here).unwrap() + nested.output(there).unwrap())
+            })
+            .tag("home"),
+        );
+        let report = executor.run(&mut graph).expect("a valid graph");
+        assert!(report.is_success(), "{report:?}");
+        assert_eq!(graph.output(outer), Some(&3));
+    });
+}

@@ -18,9 +18,11 @@ fn small_graph(tag: &'static str) -> (Graph<'static>, taskflow_engine::TaskId<u3
     let one = graph.add(Task::new("one", |_: &Context<'_>| Ok(1u32)).tag(tag));
     let two = graph.add(Task::new("two", |_: &Context<'_>| Ok(2u32)).tag(tag));
     let sum = graph.add(
-        Task::new("sum", move |cx: &Context<'_>| Ok(cx.input(one)? + cx.input(two)? + 3))
-            .tag(tag)
-            .after_all([one, two]),
+        Task::new("sum", move |cx: &Context<'_>| {
+            Ok(cx.input(one)? + cx.input(two)? + 3)
+        })
+        .tag(tag)
+        .after_all([one, two]),
     );
     (graph, sum)
 }
@@ -144,7 +146,10 @@ fn a_satisfied_wait_returns_while_another_wait_is_busy() {
         let report = executor(3).run(&mut graph).unwrap();
         assert!(report.is_success(), "{report}");
         let took = *graph.output(quick).unwrap();
-        assert!(took < Duration::from_secs(2), "the satisfied join took {took:?}");
+        assert!(
+            took < Duration::from_secs(2),
+            "the satisfied join took {took:?}"
+        );
     });
 }
 

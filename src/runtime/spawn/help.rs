@@ -44,7 +44,12 @@ impl WorkerThread {
                 Some(job) => self.process_job(job),
                 None => {
                     // Count what was finished, so that an awaited run whose
-                    // last units this worker holds can complete.
+                    // last units this worker holds can complete. (The
+                    // planted bug `taskflow_mutant = "help_waits_before_flush"`
+                    // does not; the loom model
+                    // `a_helping_worker_finds_the_awaited_run_finished` must
+                    // then find the wait stuck.)
+                    #[cfg(not(taskflow_mutant = "help_waits_before_flush"))]
                     self.flush();
                     match inbox.wait_for_owner(&done) {
                         Found::Job(job) => self.process_job(job),
@@ -53,6 +58,8 @@ impl WorkerThread {
                 }
             }
         }
+        #[cfg(taskflow_mutant = "help_waits_before_flush")]
+        self.flush();
         self.help_depth.set(self.help_depth.get() - 1);
         self.help_target.set(outer_target);
         self.batch.replace(outer_batch);

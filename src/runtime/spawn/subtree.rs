@@ -10,6 +10,15 @@ use crate::runtime::spawn::inbox::Inbox;
 use crate::sync::Arc;
 use crate::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
+/// The ordering of a subtree's decrements (see `count_down`). The planted
+/// bug `taskflow_mutant = "subtree_relaxed_end"` weakens it to `Relaxed`;
+/// the loom model `a_child_finishes_while_its_parent_returns` must then find
+/// the race on the child's effects.
+#[cfg(not(taskflow_mutant = "subtree_relaxed_end"))]
+const SUBTREE_DECREMENT: Ordering = Ordering::AcqRel;
+#[cfg(taskflow_mutant = "subtree_relaxed_end")]
+const SUBTREE_DECREMENT: Ordering = Ordering::Relaxed;
+
 /// Whose subtree it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Owner {
@@ -53,7 +62,16 @@ impl Subtree {
         Subtree {
             owner,
             parent: parent.map(std::ptr::NonNull::from),
-            open: AtomicU32::new(1),
+            // The planted bug `taskflow_mutant = "subtree_body_uncounted"`
+            // does not count the body, so a child may end the subtree while
+            // the body still runs; the loom model
+            // `the_last_descendant_releases_a_static_dependent` must find
+            // the dependent reading the parent's output too early.
+            open: AtomicU32::new(if cfg!(taskflow_mutant = "subtree_body_uncounted") {
+                0
+            } else {
+                1
+            }),
             failed: AtomicBool::new(false),
             own_poisons: AtomicBool::new(false),
             inbox: Arc::new(Inbox::new(pool)),
@@ -103,7 +121,7 @@ impl Subtree {
         // effects: outputs, outcome words, the flags above; Acquire, in the
         // decrement that ends the subtree or that a join observes, takes in
         // every earlier one (one release sequence).
-        let before = self.open.fetch_sub(1, Ordering::AcqRel);
+        let before = self.open.fetch_sub(1, SUBTREE_DECREMENT);
         // The planted bug `taskflow_mutant = "join_never_signalled"` does
         // not wake a waiting join; the loom model
         // `join_races_a_child_completion` must then find it stuck.
