@@ -34,7 +34,7 @@ pub struct Context<'a> {
     who: Owner,
     worker: usize,
     /// The running task's subtree, once it spawned (see
-    /// [`crate::runtime::spawn`]); owned by the run.
+    /// `crate::runtime::spawn`); owned by the run.
     subtree: AtomicPtr<Subtree>,
     /// One past the newest child the last `join` covered: the parent may
     /// read the outputs of children below it.
@@ -69,9 +69,8 @@ impl<'a> Context<'a> {
         (!subtree.is_null()).then_some(subtree.cast_const())
     }
 
-    /// Adds `task` to the running run as a child of the running task
-    /// (see [`crate::runtime::spawn`] for how it works), and returns its
-    /// handle.
+    /// Adds `task` to the running run as a child of the running task, and
+    /// returns its handle.
     ///
     /// The child runs on its own tag's pool ([`Tag::DEFAULT`] without one;
     /// a tag new to the executor gets a pool, as a run would start it),

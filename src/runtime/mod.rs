@@ -10,9 +10,10 @@
 //! - [`worker`], [`queue`], [`job`], [`sleep`]: the loop a worker runs, the
 //!   deques it pops and steals from, what sits in them, and how idle
 //!   workers sleep without lost wake-ups.
-//! - [`run`], [`state`], [`completion`]: one run's state, the completion
-//!   protocol per task and the per-task pending word, and counting a run's
-//!   finished work to its end.
+//! - [`run`], [`state`], [`completion`], [`input`]: one run's state, the
+//!   completion protocol per task and the per-task pending word, counting a
+//!   run's finished work to its end, what a task may read, and the
+//!   successors a lone worker holds back ([`held`]).
 //! - [`context`], [`options`], [`cancel`]: what a task sees, how a run
 //!   treats failures, and cancelling.
 //! - [`spawn`]: tasks that add tasks while the run runs, waits for them,
@@ -23,6 +24,8 @@ pub(crate) mod cancel;
 pub(crate) mod completion;
 pub(crate) mod context;
 pub(crate) mod executor;
+pub(crate) mod held;
+pub(crate) mod input;
 pub(crate) mod job;
 pub(crate) mod options;
 pub(crate) mod pin;

@@ -64,7 +64,7 @@ impl Pool {
                 self.announcements.store(announced.len(), Ordering::Relaxed);
                 inbox?
             };
-            if let Some(job) = inbox.steal() {
+            if let Some(job) = Inbox::steal(&inbox) {
                 return Some(job);
             }
         }

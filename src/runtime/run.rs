@@ -78,11 +78,12 @@ use crate::graph::GraphView;
 use crate::graph::handle::TaskRef;
 use crate::graph::tag::Tag;
 use crate::observe::{Observers, RunInfo, TaskEvent};
-use crate::results::error::{Error, InputError, Panic, TaskError, drop_panic_payload};
+use crate::results::error::{Error, Panic, TaskError, drop_panic_payload};
 use crate::results::report::{Outcome, RunReport};
 use crate::runtime::cancel::{CancelToken, Cancelled};
 use crate::runtime::completion::Completion;
 use crate::runtime::context::Context;
+use crate::runtime::held::Held;
 use crate::runtime::job::{Job, MAX_RANGE};
 use crate::runtime::options::{FailurePolicy, RunOptions};
 use crate::runtime::pool::Pool;
@@ -253,7 +254,7 @@ impl<'g> Run<'g> {
         match &self.spawn.helper {
             Some(inbox) if std::ptr::eq(inbox.pool(), pool) => {
                 // The run's inbox is not forwarded while the run lasts.
-                let _ = inbox.push(job);
+                let _ = crate::runtime::spawn::inbox::Inbox::push(inbox, job);
             }
             _ => pool.inject(job),
         }
@@ -643,86 +644,8 @@ impl<'g> Run<'g> {
         word.fetch_sub(1, PENDING_DECREMENT) & PENDING_MASK == 1
     }
 
-    /// The output of `dependency` for the running task `reader`, if `reader`
-    /// declared that dependency.
-    pub(crate) fn input(
-        &self,
-        reader: u32,
-        dependency: TaskRef,
-    ) -> Result<&'g dyn std::any::Any, InputError> {
-        if dependency.graph != self.graph.id {
-            return Err(InputError::ForeignTask {
-                reader: self.name_cow(reader),
-            });
-        }
-        if !self.has_declared_edge(dependency.index, reader) {
-            return Err(InputError::NotADependency {
-                reader: self.name_cow(reader),
-                dependency: self.name_cow(dependency.index),
-            });
-        }
-        Ok(self.static_output(dependency.index))
-    }
-
-    /// Whether the graph has the edge `dependency -> reader`.
-    pub(crate) fn has_declared_edge(&self, dependency: u32, reader: u32) -> bool {
-        if dependency as usize >= self.graph.names.len() {
-            return false;
-        }
-        match self.graph.predecessors {
-            Some(index) if self.graph.table.is_hub(dependency) => {
-                index.has_edge(dependency, reader)
-            }
-            _ => self.graph.table.has_edge(dependency, reader),
-        }
-    }
-
-    /// The output slot of the graph's task `dependency`, which has ended
-    /// before the caller's task started: a declared dependency of it, or of
-    /// the task that spawned it.
-    pub(crate) fn static_output(&self, dependency: u32) -> &'g dyn std::any::Any {
-        let body = self.graph.bodies[dependency as usize].with(|body| {
-            // SAFETY: `dependency` is a declared dependency of the running
-            // task `reader`, which started only after `dependency`
-            // succeeded: its owner wrote the body before handing
-            // `reader` on, through the AcqRel decrement that reached
-            // zero or, for a sole dependency, through a queue or on the
-            // same thread.
-            // Each task runs at most once per run, so the body is not
-            // written again while the run, and so the returned
-            // reference, lasts (the graph, and so the body, outlives it).
-            unsafe { (*body).get() }
-        });
-        body.output()
-    }
-
     pub(crate) fn name_cow(&self, task: u32) -> Cow<'static, str> {
         self.graph.names[task as usize].to_cow()
-    }
-}
-
-/// Ready successors a lone worker holds back during one walk of a successor
-/// list, to queue them oldest edge first once the walk is over (the list
-/// comes newest first). Holds up to eight; the walk queues any more at once.
-#[derive(Default)]
-struct Held {
-    successors: [u32; 8],
-    len: usize,
-}
-
-impl Held {
-    /// Holds `successor` back, or returns false when full.
-    fn push(&mut self, successor: u32) -> bool {
-        let Some(slot) = self.successors.get_mut(self.len) else {
-            return false;
-        };
-        *slot = successor;
-        self.len += 1;
-        true
-    }
-
-    fn oldest_first(&self) -> impl Iterator<Item = &u32> {
-        self.successors[..self.len].iter().rev()
     }
 }
 

@@ -143,7 +143,7 @@ impl WorkerThread {
             Some(inbox) => {
                 let inbox = unsafe { inbox.as_ref() };
                 // A wait's inbox is never forwarded while it is waited on.
-                let _ = inbox.push(job);
+                let _ = Inbox::push(inbox, job);
             }
             None => self.local.push(job),
         }

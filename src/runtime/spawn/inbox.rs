@@ -101,8 +101,8 @@ impl Inbox {
     /// Queues `job`, following forwards; returns the job if its place is
     /// the pool's own queues (the inbox, or one it forwards to, was
     /// forwarded to [`Forward::Pool`]).
-    pub(crate) fn push(self: &Arc<Self>, job: Job) -> Result<(), Job> {
-        let mut inbox = Arc::clone(self);
+    pub(crate) fn push(this: &Arc<Inbox>, job: Job) -> Result<(), Job> {
+        let mut inbox = Arc::clone(this);
         loop {
             let next = {
                 let mut state = inbox.state.lock();
@@ -202,11 +202,11 @@ impl Inbox {
 
     /// A thief's take: the oldest job, announcing the inbox again if it
     /// keeps more (module docs).
-    pub(crate) fn steal(self: &Arc<Self>) -> Option<Job> {
-        let mut state = self.state.lock();
+    pub(crate) fn steal(this: &Arc<Inbox>) -> Option<Job> {
+        let mut state = this.state.lock();
         let job = state.jobs.pop_front()?;
         if !state.jobs.is_empty() {
-            self.pool().announce(Arc::clone(self));
+            this.pool().announce(Arc::clone(this));
         }
         Some(job)
     }

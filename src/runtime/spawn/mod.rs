@@ -101,7 +101,7 @@
 //! everything else, and steal from inboxes too. A pool of one worker can so
 //! join children of its own tag, and run a nested graph of its own tag, to
 //! any depth its stack holds (each level costs a few frames; the worker
-//! stack is [`DEFAULT_WORKER_STACK`](crate::runtime::threads) unless set).
+//! stack is [`DEFAULT_WORKER_STACK`](crate::runtime::threads::DEFAULT_WORKER_STACK) unless set).
 //!
 //! *The limit of this rule:* a waiting worker never runs work outside its
 //! wait, so work of its pool that its wait does not cover waits for the

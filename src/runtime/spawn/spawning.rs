@@ -13,7 +13,7 @@ use crate::runtime::context::Context;
 use crate::runtime::job::Job;
 use crate::runtime::pool::Pool;
 use crate::runtime::run::{Run, is_cancelled};
-use crate::runtime::spawn::inbox::Forward;
+use crate::runtime::spawn::inbox::{Forward, Inbox};
 use crate::runtime::spawn::nodes::{Node, Successors};
 use crate::runtime::spawn::subtree::{Owner, Subtree};
 use crate::runtime::state::{
@@ -42,9 +42,9 @@ impl<'g> Run<'g> {
         subtree: &crate::sync::atomic::AtomicPtr<Subtree>,
         spawn: Spawn<'_>,
     ) -> Result<u32, GraphError> {
-        let existing = NonNull::new(subtree.load(Ordering::Acquire));
         // ORDERING: Acquire: takes in the subtree's creation below, which a
         // body that spawns from several threads may have done on another.
+        let existing = NonNull::new(subtree.load(Ordering::Acquire));
         let existing: Option<&Subtree> = existing.map(|subtree| {
             // SAFETY: a stored subtree is owned by the run, alive until it ends.
             unsafe { subtree.as_ref() }
@@ -132,10 +132,11 @@ impl<'g> Run<'g> {
         let subtree = Box::new(Subtree::new(owner, parent, pool));
         let pointer = NonNull::from(&*subtree);
         self.spawn.subtrees.lock().push(subtree);
-        // ORDERING: Release: publishes the subtree to a spawn of the same
-        // body on another thread (see `spawn_child`). A body spawning from
-        // two threads at once may create two; the first stored wins, and
-        // the other stays unused in `subtrees`.
+        // ORDERING: AcqRel: Release publishes the subtree to a spawn of the
+        // same body on another thread (see `spawn_child`); Acquire, on
+        // failure, takes in the winner's. A body spawning from two threads
+        // at once may create two; the first stored wins, and the other stays
+        // unused in `subtrees`.
         match slot.compare_exchange(
             std::ptr::null_mut(),
             pointer.as_ptr(),
@@ -194,7 +195,7 @@ impl<'g> Run<'g> {
         let (pool, parent) = unsafe { (entry.pool.as_ref(), entry.parent.as_ref()) };
         let job = Job::node(self, node);
         if std::ptr::eq(parent.inbox.pool(), pool) {
-            match parent.inbox.push(job) {
+            match Inbox::push(&parent.inbox, job) {
                 Ok(()) => return,
                 Err(job) => return self.publish_to_pool(pool, job, worker),
             }
@@ -209,7 +210,7 @@ impl<'g> Run<'g> {
         if let Some(helper) = &self.spawn.helper {
             if std::ptr::eq(helper.pool(), pool) {
                 // The run's inbox is never forwarded while the run lasts.
-                let _ = helper.push(job);
+                let _ = Inbox::push(helper, job);
                 return;
             }
         }
@@ -251,7 +252,7 @@ impl<'g> Run<'g> {
         let pool = subtree.inbox.pool();
         for job in subtree.inbox.close(forward.clone()) {
             let queued = match &forward {
-                Forward::Inbox(inbox) => inbox.push(job),
+                Forward::Inbox(inbox) => Inbox::push(inbox, job),
                 Forward::Pool => Err(job),
             };
             if let Err(job) = queued {
