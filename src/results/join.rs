@@ -45,6 +45,7 @@ impl JoinError {
     }
 
     /// The names of the children that did not succeed, in spawn order.
+    #[must_use = "the iterator does nothing unless used"]
     pub fn names(&self) -> impl Iterator<Item = &str> + '_ {
         self.tasks.iter().map(|(_, name)| name.as_str())
     }

@@ -20,11 +20,11 @@
 //! checked: the counts add up, every spawn handle has an outcome, and no
 //! task that the reference skips succeeded.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use arbitrary::Unstructured;
 use taskflow_engine::{
-    Context, Error, FailurePolicy, Graph, JoinError, Outcome, RunOptions, RunReport, Task, TaskId,
+    Context, Error, Executor, FailurePolicy, Graph, JoinError, Outcome, RunOptions, RunReport, Task, TaskId,
 };
 
 use crate::common::{self, byte, fold_value, in_range, seed_value};
@@ -176,9 +176,24 @@ pub fn check_bytes(data: &[u8]) -> Result<(), String> {
     check(&scenario).map_err(|problems| format!("{scenario:#?}\n{}", problems.join("\n")))
 }
 
-/// The tag of pool `pool` of a scenario with `workers` workers there.
+/// The tag of pool `pool` of a scenario with `workers` workers there: its
+/// own tags, apart from the other scenarios', which may run at once.
 fn tag(scenario: &Scenario, pool: usize) -> &'static str {
-    common::run_tag(pool, scenario.workers[pool])
+    const TAGS: [[&str; 2]; 2] = [["s0w1", "s0w2"], ["s1w1", "s1w2"]];
+    TAGS[pool][scenario.workers[pool] - 1]
+}
+
+/// The executor of every `run_spawn` input, with a pool per tag of [`tag`],
+/// started up front; nested runs use it too.
+fn executor() -> &'static Executor {
+    static EXECUTOR: OnceLock<Executor> = OnceLock::new();
+    EXECUTOR.get_or_init(|| {
+        let mut builder = Executor::builder().workers_per_tag(1);
+        for (tag, workers) in [("s0w1", 1), ("s0w2", 2), ("s1w1", 1), ("s1w2", 2)] {
+            builder = builder.tag_workers(tag, workers);
+        }
+        builder.build().expect("the fuzz executor starts")
+    })
 }
 
 /// Problems the bodies find, by description.
@@ -215,7 +230,7 @@ pub fn check(scenario: &Scenario) -> Result<(), Vec<String>> {
     } else {
         FailurePolicy::FailFast
     };
-    let report = common::shared_executor()
+    let report = executor()
         .run_with(&mut graph, RunOptions::new().policy(policy))
         .map_err(|error| vec![format!("the run refused the graph: {error}")])?;
     let mut problems = std::mem::take(&mut *problems.lock().unwrap());
@@ -339,7 +354,7 @@ fn nested_run(tag: &'static str, index: usize) -> Result<u64, Error> {
         .tag(tag)
         .after(first),
     );
-    let report = common::shared_executor().run(&mut nested)?;
+    let report = executor().run(&mut nested)?;
     if !report.is_success() || nested.output(second) != Some(&(index as u64 + 1)) {
         return Err(format!("the nested run of task {index} went wrong: {report}").into());
     }
