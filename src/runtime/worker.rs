@@ -138,9 +138,9 @@ impl WorkerThread {
     /// [`Pool::pushed_local`].
     pub(crate) fn push_local(&self, job: Job) {
         match self.help_target.get() {
-            // SAFETY: the inbox of a wait on this thread's stack, alive
-            // while the wait lasts, which is while the target is set.
             Some(inbox) => {
+                // SAFETY: the inbox of a wait on this thread's stack, alive
+                // while the wait lasts, which is while the target is set.
                 let inbox = unsafe { inbox.as_ref() };
                 // A wait's inbox is never forwarded while it is waited on.
                 let _ = Inbox::push(inbox, job);

@@ -24,7 +24,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use arbitrary::Unstructured;
 use taskflow_engine::{
-    Context, Error, Executor, FailurePolicy, Graph, JoinError, Outcome, RunOptions, RunReport, Task, TaskId,
+    Context, Error, Executor, FailurePolicy, Graph, JoinError, Outcome, RunOptions, RunReport,
+    Task, TaskId,
 };
 
 use crate::common::{self, byte, fold_value, in_range, seed_value};

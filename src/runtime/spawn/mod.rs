@@ -141,7 +141,9 @@ pub(crate) type PoolSource =
 /// What one run keeps of its spawned tasks and waits.
 pub(crate) struct SpawnState {
     pub(crate) nodes: Nodes,
-    /// The subtrees of tasks that spawned, owned here until the run ends.
+    /// The subtrees of tasks that spawned, owned here until the run ends;
+    /// boxed so that they stay where they are while the list grows.
+    #[allow(clippy::vec_box, reason = "the subtrees must not move")]
     pub(crate) subtrees: Mutex<Vec<Box<Subtree>>>,
     /// The identity spawned tasks' handles carry: unique to this run.
     pub(crate) space: GraphId,
