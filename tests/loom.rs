@@ -586,3 +586,40 @@ fn a_helping_worker_finds_the_awaited_run_finished() {
         assert_eq!(graph.output(outer), Some(&3));
     });
 }
+
+/// Model 18 (every worker waits): two pools of one worker, each running a
+/// task that joins a child of the other's tag. A child then waits in a pool
+/// whose only worker waits; the push of it must reach that blocked wait
+/// (or the wait's last look must find it), else both joins wait for ever:
+/// a deadlock.
+#[test]
+fn crossed_joins_on_one_worker_pools() {
+    check(2, || {
+        let executor = executor(1);
+        let mut graph = Graph::new();
+        let left = graph.add(
+            Task::new("left", |cx: &Context<'_>| {
+                let child =
+                    cx.spawn(Task::new("left child", |_: &Context<'_>| Ok(1u32)).tag("b"))?;
+                cx.join()?;
+                Ok(*cx.input(child)?)
+            })
+            .tag("a"),
+        );
+        let right = graph.add(
+            Task::new("right", |cx: &Context<'_>| {
+                let child =
+                    cx.spawn(Task::new("right child", |_: &Context<'_>| Ok(2u32)).tag("a"))?;
+                cx.join()?;
+                Ok(*cx.input(child)?)
+            })
+            .tag("b"),
+        );
+        let report = executor.run(&mut graph).expect("a valid graph");
+        assert!(report.is_success(), "{report:?}");
+        assert_eq!(
+            (graph.output(left), graph.output(right)),
+            (Some(&1), Some(&2))
+        );
+    });
+}

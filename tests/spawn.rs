@@ -538,3 +538,58 @@ fn thread_cpu_time() -> Duration {
         .expect("the first field counts nanoseconds on a CPU");
     Duration::from_nanos(nanos)
 }
+
+/// Two pools of one worker, each running a task that joins a child on the
+/// other's tag, both joining at once: each child waits in a pool whose
+/// only worker waits. A pool whose every worker waits lets a blocked wait
+/// run such work, so both joins end.
+#[test]
+fn crossed_joins_on_two_one_worker_pools_end() {
+    watchdog(|| {
+        let both_spawned = common::Rendezvous::new(2);
+        let mut graph = Graph::new();
+        for (home, away) in [("a", "b"), ("b", "a")] {
+            let both_spawned = Arc::clone(&both_spawned);
+            graph.add(
+                Task::new("crossed", move |cx: &Context<'_>| {
+                    let child =
+                        cx.spawn(Task::new("child", |_: &Context<'_>| Ok(1u32)).tag(away))?;
+                    both_spawned.meet()?;
+                    cx.join()?;
+                    Ok(*cx.input(child)?)
+                })
+                .tag(home),
+            );
+        }
+        let report = executor(1).run(&mut graph).unwrap();
+        assert!(report.is_success(), "{report}");
+        assert_eq!(report.len(), 4);
+    });
+}
+
+/// A task of one tag joins a child of another tag whose own child runs
+/// back on the first tag: on a pool of one worker only the joining worker
+/// can run that grandchild, and it does (it queues with its nearest
+/// ancestor of its tag).
+#[test]
+fn a_join_runs_a_grandchild_of_its_own_tag_under_a_child_of_another() {
+    watchdog(|| {
+        let mut graph = Graph::new();
+        graph.add(
+            Task::new("cpu parent", |cx: &Context<'_>| {
+                cx.spawn(
+                    Task::new("io child", |cx: &Context<'_>| {
+                        cx.spawn(Task::new("cpu grandchild", |_: &Context<'_>| Ok(())).tag("cpu"))?;
+                        Ok(())
+                    })
+                    .tag("io"),
+                )?;
+                cx.join()
+            })
+            .tag("cpu"),
+        );
+        let report = executor(1).run(&mut graph).unwrap();
+        assert!(report.is_success(), "{report}");
+        assert_eq!(report.len(), 3);
+    });
+}

@@ -33,6 +33,12 @@ pub(crate) struct Pool {
     announced: Mutex<std::collections::VecDeque<Arc<Inbox>>>,
     /// The length of `announced`, written under its lock, read without.
     announcements: AtomicUsize,
+    /// Workers of the pool inside a wait that helps (counted once however
+    /// deeply they nest), see [`crate::runtime::spawn`].
+    waiting: AtomicUsize,
+    /// The inboxes of the waits whose workers block now, to signal when
+    /// every worker of the pool waits and work outside their waits comes.
+    blocked: Mutex<Vec<Arc<Inbox>>>,
 }
 
 impl Pool {
@@ -80,24 +86,97 @@ impl Pool {
         &self.sleep
     }
 
-    /// Gives the pool a job from outside it and wakes a worker if one sleeps.
+    /// Gives the pool a job from outside it and wakes a worker if one
+    /// sleeps, or, if every worker waits inside a task, the blocked waits.
     pub(crate) fn inject(&self, job: Job) {
         self.injector.push(job);
         self.sleep.notify(1);
+        self.nudge_waits();
+    }
+
+    /// A worker of the pool enters (`true`) or leaves its outermost wait.
+    pub(crate) fn count_waiting(&self, entering: bool) {
+        // ORDERING: SeqCst, both: ordered against a pusher's SeqCst fence
+        // and load in `nudge_waits`, as the sleep protocol's are.
+        if entering {
+            self.waiting.fetch_add(1, Ordering::SeqCst);
+        } else {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether every worker of the pool waits inside a task: work outside
+    /// their waits then has nobody else to run it.
+    pub(crate) fn all_waiting(&self) -> bool {
+        // ORDERING: SeqCst: see `count_waiting`.
+        self.waiting.load(Ordering::SeqCst) >= self.size
+    }
+
+    /// A wait blocks on `inbox`; after this, look for work once more.
+    pub(crate) fn block_in(&self, inbox: &Arc<Inbox>) {
+        self.blocked.lock().push(Arc::clone(inbox));
+    }
+
+    /// The wait on `inbox` stopped blocking.
+    pub(crate) fn unblock(&self, inbox: &Arc<Inbox>) {
+        let mut blocked = self.blocked.lock();
+        if let Some(position) = blocked.iter().position(|known| Arc::ptr_eq(known, inbox)) {
+            blocked.swap_remove(position);
+        }
+    }
+
+    /// After a push into the pool's own queues: when every worker waits,
+    /// signals the blocked waits, so that one runs the job (see
+    /// [`crate::runtime::spawn`], "when every worker waits"). A wait that
+    /// blocks registers under the same lock before it looks for work, so it
+    /// either sees this push or is signalled.
+    ///
+    /// Called right after [`Sleep::notify`], whose `SeqCst` fence orders the
+    /// push before the look at `waiting` (the wait fences likewise after
+    /// registering), as in the sleep protocol's "Waking".
+    fn nudge_waits(&self) {
+        // The planted bug `taskflow_mutant = "waits_not_nudged"` signals no
+        // wait; the loom model `crossed_joins_on_one_worker_pools` must then
+        // find both waits stuck.
+        if !self.all_waiting() || cfg!(taskflow_mutant = "waits_not_nudged") {
+            return;
+        }
+        for inbox in self.blocked.lock().iter() {
+            inbox.signal();
+        }
+    }
+
+    /// A job of the pool's own queues that no wait covers, for a wait when
+    /// every worker waits: the worker's own deque first, then the injector
+    /// and the others' deques. Not from inboxes: each is covered by its own
+    /// wait, whose worker runs it (one on this worker's stack, when the
+    /// waits above it end; they do not depend on it).
+    pub(crate) fn take_for_wait(&self, worker: usize, local: &LocalQueue<Job>) -> Option<Job> {
+        local.pop().or_else(|| self.steal_queues(worker, local))
     }
 
     /// Tells the pool that one of its workers put `jobs` jobs onto its own
     /// deque (pushed them, or stole them into it), so that sleeping workers
     /// can help (see [`crate::runtime::sleep`]). A pool of one has nobody to wake.
     pub(crate) fn pushed_local(&self, jobs: usize) {
+        // A pool of one has nobody to wake, and no wait to nudge: its only
+        // worker, the pusher, finds its own jobs before it blocks.
         if self.size() > 1 {
             self.sleep.notify(jobs);
+            self.nudge_waits();
         }
     }
 
     /// Looks through the injector and every other worker's deque once,
     /// moving a batch of jobs into `local` and returning one of them.
     pub(crate) fn steal(&self, thief: usize, local: &LocalQueue<Job>) -> Option<Job> {
+        self.steal_queues(thief, local)
+            .or_else(|| self.steal_announced())
+    }
+
+    /// [`steal`](Pool::steal) from the injector and the deques only, not
+    /// from inboxes.
+    fn steal_queues(&self, thief: usize, local: &LocalQueue<Job>) -> Option<Job> {
         loop {
             let mut contended = false;
             match self.injector.steal_into(local) {
@@ -114,7 +193,7 @@ impl Pool {
                 }
             }
             if !contended {
-                return self.steal_announced();
+                return None;
             }
         }
     }
@@ -164,6 +243,8 @@ impl PoolHandle {
             sleep: Sleep::new(),
             announced: Mutex::new(std::collections::VecDeque::new()),
             announcements: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
+            blocked: Mutex::new(Vec::new()),
             tag,
         });
         let mut handle = PoolHandle {

@@ -149,6 +149,11 @@ impl WorkerThread {
         }
     }
 
+    /// This worker's own deque.
+    pub(crate) fn local(&self) -> &LocalQueue<Job> {
+        &self.local
+    }
+
     /// Whether this worker's own deque is empty.
     pub(crate) fn local_is_empty(&self) -> bool {
         self.local.is_empty()

@@ -7,6 +7,7 @@ use std::ptr::NonNull;
 use crate::runtime::spawn::inbox::{Found, Inbox};
 use crate::runtime::worker::WorkerThread;
 use crate::sync::Arc;
+use crate::sync::atomic::{Ordering, fence};
 
 /// The most waits one worker helps in, nested on its stack. A deeper wait
 /// blocks without helping (its work is then left to the pool's other
@@ -38,30 +39,58 @@ impl WorkerThread {
         }
         let outer_batch = self.batch.take();
         let outer_target = self.help_target.replace(Some(NonNull::from(inbox)));
+        let pool = self.pool();
+        if self.help_depth.get() == 0 {
+            pool.count_waiting(true);
+        }
         self.help_depth.set(self.help_depth.get() + 1);
         loop {
-            match inbox.take_for_owner() {
-                Some(job) => self.process_job(job),
-                None => {
-                    // Count what was finished, so that an awaited run whose
-                    // last units this worker holds can complete. (The
-                    // planted bug `taskflow_mutant = "help_waits_before_flush"`
-                    // does not; the loom model
-                    // `a_helping_worker_finds_the_awaited_run_finished` must
-                    // then find the wait stuck.)
-                    #[cfg(not(taskflow_mutant = "help_waits_before_flush"))]
-                    self.flush();
-                    match inbox.wait_for_owner(&done) {
-                        Found::Job(job) => self.process_job(job),
-                        Found::Done => break,
-                    }
+            if let Some(job) = inbox.take_for_owner() {
+                self.process_job(job);
+                continue;
+            }
+            // Count what was finished, so that an awaited run whose last
+            // units this worker holds can complete. (The planted bug
+            // `taskflow_mutant = "help_waits_before_flush"` does not; the
+            // loom model `a_helping_worker_finds_the_awaited_run_finished`
+            // must then find the wait stuck.)
+            #[cfg(not(taskflow_mutant = "help_waits_before_flush"))]
+            self.flush();
+            // Block: registered first, then one more look (see
+            // `Pool::nudge_waits`).
+            pool.block_in(inbox);
+            fence(Ordering::SeqCst);
+            if pool.all_waiting() {
+                if let Some(job) = pool.take_for_wait(self.index(), self.local()) {
+                    pool.unblock(inbox);
+                    self.run_outside_the_wait(job);
+                    continue;
                 }
+            }
+            let found = inbox.wait_for_owner(&done);
+            pool.unblock(inbox);
+            match found {
+                Found::Job(job) => self.process_job(job),
+                Found::Done => break,
+                Found::Signaled => {}
             }
         }
         #[cfg(taskflow_mutant = "help_waits_before_flush")]
         self.flush();
         self.help_depth.set(self.help_depth.get() - 1);
+        if self.help_depth.get() == 0 {
+            pool.count_waiting(false);
+        }
         self.help_target.set(outer_target);
         self.batch.replace(outer_batch);
+    }
+
+    /// Runs a job of the pool's own queues, outside the current wait's
+    /// work: what it pushes goes onto the worker's deque, not into the
+    /// wait's inbox.
+    fn run_outside_the_wait(&self, job: crate::runtime::job::Job) {
+        let target = self.help_target.replace(None);
+        self.process_job(job);
+        self.help_target.set(target);
     }
 }

@@ -81,6 +81,8 @@ pub(crate) enum Found {
     Job(Job),
     /// The wait is over.
     Done,
+    /// Signalled with neither: the caller looks around and waits again.
+    Signaled,
 }
 
 impl Inbox {
@@ -144,9 +146,10 @@ impl Inbox {
         self.state.lock().jobs.pop_back()
     }
 
-    /// The owner's next job, or [`Found::Done`] once `done()` holds;
-    /// blocks, using no CPU, while there is neither. `done` must become
-    /// true only with a [`signal`](Inbox::signal) after it.
+    /// The owner's next job, or [`Found::Done`] once `done()` holds, or
+    /// [`Found::Signaled`] for a signal with neither; blocks, using no CPU,
+    /// until one of them. `done` must become true only with a
+    /// [`signal`](Inbox::signal) after it.
     pub(crate) fn wait_for_owner(&self, done: impl Fn() -> bool) -> Found {
         loop {
             if done() {
@@ -158,7 +161,11 @@ impl Inbox {
             }
             if state.signaled {
                 state.signaled = false;
-                continue;
+                drop(state);
+                if done() {
+                    return Found::Done;
+                }
+                return Found::Signaled;
             }
             // The planted bug `taskflow_mutant = "join_unlocked_check"`
             // unlocks between the look at the signal and the wait, and

@@ -33,9 +33,13 @@
 //! 6. Drop the guard (an `AcqRel` decrement); whoever brings `pending` to
 //!    zero publishes `C` (step 6 here, or the last sibling's end).
 //!
-//! *Publishing* a ready spawned task: into its parent's inbox if both run
-//! on the same pool (so that the parent's `join` can run it, and the pool's
-//! other workers can steal it); else into its pool, as any ready task.
+//! *Publishing* a ready spawned task: into the inbox of its nearest
+//! ancestor that runs on the same pool, its parent most often (so that a
+//! `join` up the tree can run it, and the pool's other workers can steal
+//! it); else into its pool, as any ready task. *Why the nearest, not the
+//! parent:* a `cpu` task that joins an `io` child, which spawns a `cpu`
+//! grandchild, waits for that grandchild, and on a pool of one worker only
+//! the joining worker can run it.
 //!
 //! # A subtree ends (continuation, not recursion)
 //!
@@ -44,8 +48,9 @@
 //! last, and no thread waits for it.
 //!
 //! 1. When `P`'s body returns: store whether its outcome poisons, then
-//!    forward its inbox (nobody will join it now) to its parent's inbox of
-//!    the same pool, or to its pool, moving what it holds. Then decrement
+//!    forward its inbox (nobody will join it now) to the inbox of its
+//!    nearest ancestor on the same pool, or to its pool, moving what it
+//!    holds. Then decrement
 //!    `open` (`AcqRel`).
 //! 2. When a child's subtree ends (its body returned and its `open` reached
 //!    zero, or it never spawned): mark its own end under its successor lock
@@ -103,13 +108,24 @@
 //! any depth its stack holds (each level costs a few frames; the worker
 //! stack is [`DEFAULT_WORKER_STACK`](crate::runtime::threads::DEFAULT_WORKER_STACK) unless set).
 //!
-//! *The limit of this rule:* a waiting worker never runs work outside its
-//! wait, so work of its pool that its wait does not cover waits for the
-//! pool's other workers. Should every worker of a pool wait so, while a
-//! wait of another pool needs that work (two one-worker pools, each waiting
-//! for the other's queued task), the waits cannot end. Waits that stay
-//! within their own subtree or nested run, as build steps do, never meet
-//! this.
+//! *When every worker of a pool waits:* work of the pool that no wait covers
+//! would then have nobody to run it, and two waits could wait for each
+//! other for ever (two pools of one worker, each joining a child on the
+//! other's tag). So a pool counts its waiting workers, and while all of
+//! them wait, a blocked wait takes such work from the pool's own queues and
+//! runs it (its pushes going to the worker's own deque, not the inbox).
+//! Only then may a satisfied wait sit under a task it did not wait for;
+//! while the pool has a worker that does not wait, none does.
+//!
+//! 4. A wait that blocks registers its inbox with the pool, executes a
+//!    `SeqCst` fence, and, if every worker waits, looks in the pool's
+//!    queues once more before it waits.
+//! 5. A push into the pool's queues from outside (an injection) or by a
+//!    worker with peers is followed by the sleep protocol's `SeqCst` fence;
+//!    then, if every worker waits, it signals every registered inbox. By
+//!    the fences' order, either the wait's look sees the job, or the
+//!    pusher sees the wait's count and registration and signals it. (A
+//!    pool's only worker finds the jobs it pushed itself in step 4.)
 //!
 //! [`Context::spawn`]: crate::Context::spawn
 //! [`Context::join`]: crate::Context::join

@@ -187,15 +187,16 @@ impl<'g> Run<'g> {
     }
 
     /// Publishes the ready spawned task `node` (module docs of
-    /// [`crate::runtime::spawn`]): into its parent's inbox if both use one
-    /// pool, else into its pool.
+    /// [`crate::runtime::spawn`]): into the inbox of its nearest ancestor
+    /// (its parent, most often) that runs on the same pool, else into its
+    /// pool.
     pub(crate) fn publish_node(&self, node: u32, worker: Option<&WorkerThread>) {
         let entry = self.spawn.nodes.get(node);
         // SAFETY: both are alive while the run is (see `Node`).
         let (pool, parent) = unsafe { (entry.pool.as_ref(), entry.parent.as_ref()) };
         let job = Job::node(self, node);
-        if std::ptr::eq(parent.inbox.pool(), pool) {
-            match Inbox::push(&parent.inbox, job) {
+        if let Some(target) = parent.nearest_on(pool) {
+            match Inbox::push(&target.inbox, job) {
                 Ok(()) => return,
                 Err(job) => return self.publish_to_pool(pool, job, worker),
             }
@@ -292,17 +293,16 @@ impl<'g> Run<'g> {
     }
 
     /// Where the inbox of a spawned owner's subtree goes once its body
-    /// returned: its parent's inbox (or where that one forwards) if both
-    /// use one pool, else its pool.
+    /// returned: the inbox of its nearest ancestor on the same pool (or
+    /// where that one forwards), else its pool.
     fn forward_for(&self, subtree: &Subtree) -> Forward {
-        match subtree.parent() {
-            Some(parent) if std::ptr::eq(parent.inbox.pool(), subtree.inbox.pool()) => {
-                match parent.inbox.forward() {
-                    None => Forward::Inbox(crate::sync::Arc::clone(&parent.inbox)),
-                    Some(forward) => forward,
-                }
-            }
-            _ => Forward::Pool,
+        let pool = subtree.inbox.pool();
+        match subtree.parent().and_then(|parent| parent.nearest_on(pool)) {
+            Some(ancestor) => match ancestor.inbox.forward() {
+                None => Forward::Inbox(crate::sync::Arc::clone(&ancestor.inbox)),
+                Some(forward) => forward,
+            },
+            None => Forward::Pool,
         }
     }
 

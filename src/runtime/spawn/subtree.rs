@@ -5,6 +5,8 @@
 //! pays nothing), owned by the run until it ends. See
 //! [`crate::runtime::spawn`] for the protocol.
 
+use std::ptr::NonNull;
+
 use crate::runtime::pool::Pool;
 use crate::runtime::spawn::inbox::Inbox;
 use crate::sync::Arc;
@@ -49,6 +51,17 @@ pub(crate) struct Subtree {
     /// The owner's children, in spawn order, for its `join`'s answer;
     /// touched by the owner's body only.
     pub(crate) children: crate::sync::Mutex<Vec<u32>>,
+    /// The last answer of [`nearest_on`](Subtree::nearest_on) for a pool
+    /// other than this one's: (that pool, the subtree found, if any).
+    /// Ancestry never changes, so an answer stays true.
+    nearest: crate::sync::Mutex<Option<Nearest>>,
+}
+
+/// A remembered answer of [`Subtree::nearest_on`].
+#[derive(Debug, Clone, Copy)]
+struct Nearest {
+    pool: NonNull<Pool>,
+    found: Option<NonNull<Subtree>>,
 }
 
 // SAFETY: `parent` points at a `Subtree`, which is `Sync`, owned by the same
@@ -76,7 +89,40 @@ impl Subtree {
             own_poisons: AtomicBool::new(false),
             inbox: Arc::new(Inbox::new(pool)),
             children: crate::sync::Mutex::new(Vec::new()),
+            nearest: crate::sync::Mutex::new(None),
         }
+    }
+
+    /// The nearest subtree, this one or an ancestor's, whose owner runs on
+    /// `pool`: where a task of `pool` spawned below it queues, so that a
+    /// `join` on `pool` up the tree can run it (a child of another tag
+    /// between them cannot). A walk up the tree, remembered per subtree for
+    /// the last pool asked, so that a long run of ancestors on other pools
+    /// is walked once, not once per spawn below it.
+    pub(crate) fn nearest_on(&self, pool: &Pool) -> Option<&Subtree> {
+        if std::ptr::eq(self.inbox.pool(), pool) {
+            return Some(self);
+        }
+        let key = NonNull::from(pool);
+        // A loop, not a recursion: the tree may be 100,000 deep.
+        let mut at: &Subtree = self;
+        let found = loop {
+            if std::ptr::eq(at.inbox.pool(), pool) {
+                break Some(NonNull::from(at));
+            }
+            if let Some(known) = *at.nearest.lock() {
+                if known.pool == key {
+                    break known.found;
+                }
+            }
+            match at.parent() {
+                Some(parent) => at = parent,
+                None => break None,
+            }
+        };
+        *self.nearest.lock() = Some(Nearest { pool: key, found });
+        // SAFETY: an ancestor's subtree outlives this one.
+        found.map(|found| unsafe { found.as_ref() })
     }
 
     /// The parent's subtree.
