@@ -28,7 +28,7 @@
 #                     between its look and its wait
 #   help_waits_before_flush spawn/help.rs waits before counting the  a_helping_worker_finds_the_awaited_run_finished
 #                     units it finished for the awaited run
-#   waits_not_nudged  pool.rs does not signal blocked waits when     crossed_joins_on_one_worker_pools
+#   waits_not_nudged  pool.rs does not signal blocked waits when     a_foreign_run_reaches_a_pool_whose_workers_wait
 #                     every worker of the pool waits
 set -u
 cd "$(dirname "$0")/.."
@@ -76,7 +76,7 @@ expect_caught subtree_body_uncounted the_last_descendant_releases_a_static_depen
 expect_caught join_never_signalled join_races_a_child_completion "deadlock"
 expect_caught join_unlocked_check join_races_a_child_completion "deadlock"
 expect_caught help_waits_before_flush a_helping_worker_finds_the_awaited_run_finished "deadlock"
-expect_caught waits_not_nudged crossed_joins_on_one_worker_pools "deadlock"
+expect_caught waits_not_nudged a_foreign_run_reaches_a_pool_whose_workers_wait "deadlock"
 
 if [ "$failures" -ne 0 ]; then
     echo "loom mutants: $failures problem(s)"

@@ -624,3 +624,60 @@ fn crossed_joins_on_one_worker_pools() {
         );
     });
 }
+
+/// Model 19 (every worker waits): the only worker of pool `a` waits in a
+/// join for a child on pool `b`, and that child waits until a task of
+/// another run, on pool `a`, has run. That task, given to `a` by another
+/// thread, has nobody but the waiting worker to run it: the push must
+/// reach the blocked wait (or its last look must find the task), else
+/// every thread waits: a deadlock.
+#[test]
+fn a_foreign_run_reaches_a_pool_whose_workers_wait() {
+    check(2, || {
+        let executor = Arc::new(executor(1));
+        let flag = Arc::new((loom::sync::Mutex::new(false), loom::sync::Condvar::new()));
+        let other = {
+            let (executor, flag) = (Arc::clone(&executor), Arc::clone(&flag));
+            loom::thread::spawn(move || {
+                let mut graph = Graph::new();
+                graph.add(
+                    Task::new("raises", move |_: &Context<'_>| {
+                        let (lock, changed) = &*flag;
+                        *lock.lock().unwrap() = true;
+                        changed.notify_all();
+                        Ok(())
+                    })
+                    .tag("a"),
+                );
+                assert!(
+                    executor
+                        .run(&mut graph)
+                        .expect("a valid graph")
+                        .is_success()
+                );
+            })
+        };
+        let mut graph = Graph::new();
+        graph.add(
+            Task::new("waits", move |cx: &Context<'_>| {
+                let flag = Arc::clone(&flag);
+                cx.spawn(
+                    Task::new("blocked child", move |_: &Context<'_>| {
+                        let (lock, changed) = &*flag;
+                        let mut raised = lock.lock().unwrap();
+                        while !*raised {
+                            raised = changed.wait(raised).unwrap();
+                        }
+                        Ok(())
+                    })
+                    .tag("b"),
+                )?;
+                cx.join()
+            })
+            .tag("a"),
+        );
+        let report = executor.run(&mut graph).expect("a valid graph");
+        assert!(report.is_success(), "{report:?}");
+        other.join().unwrap();
+    });
+}

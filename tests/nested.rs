@@ -172,3 +172,49 @@ fn a_run_from_another_executors_task_blocks_plainly() {
         assert_eq!(graph.output(sum), Some(&6));
     });
 }
+
+/// The only worker of a pool waits in a join for a child of another pool,
+/// which waits for a task of another run on the first pool: that task has
+/// nobody but the waiting worker to run it, and it runs (a pool whose
+/// every worker waits lets a blocked wait run such work).
+#[test]
+fn work_of_another_run_reaches_a_pool_whose_only_worker_waits() {
+    watchdog(|| {
+        let executor = Arc::new(executor(1));
+        let raised = Signal::new();
+        let joining = Signal::new();
+        let mut graph = Graph::new();
+        let (flag, started) = (Arc::clone(&raised), Arc::clone(&joining));
+        graph.add(
+            Task::new("waits", move |cx: &Context<'_>| {
+                let flag = Arc::clone(&flag);
+                cx.spawn(Task::new("blocked child", move |_: &Context<'_>| flag.wait()).tag("b"))?;
+                started.raise();
+                cx.join()
+            })
+            .tag("a"),
+        );
+        let other = {
+            let (executor, raised, joining) = (
+                Arc::clone(&executor),
+                Arc::clone(&raised),
+                Arc::clone(&joining),
+            );
+            std::thread::spawn(move || {
+                joining.wait().unwrap();
+                let mut graph = Graph::new();
+                graph.add(
+                    Task::new("raises", move |_: &Context<'_>| {
+                        raised.raise();
+                        Ok(())
+                    })
+                    .tag("a"),
+                );
+                executor.run(&mut graph).unwrap().is_success()
+            })
+        };
+        let report = executor.run(&mut graph).unwrap();
+        assert!(report.is_success(), "{report}");
+        assert!(other.join().unwrap());
+    });
+}

@@ -136,8 +136,8 @@ impl Pool {
     /// registering), as in the sleep protocol's "Waking".
     fn nudge_waits(&self) {
         // The planted bug `taskflow_mutant = "waits_not_nudged"` signals no
-        // wait; the loom model `crossed_joins_on_one_worker_pools` must then
-        // find both waits stuck.
+        // wait; the loom model `a_foreign_run_reaches_a_pool_whose_workers_wait`
+        // must then find the waiting worker stuck.
         if !self.all_waiting() || cfg!(taskflow_mutant = "waits_not_nudged") {
             return;
         }

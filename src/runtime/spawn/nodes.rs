@@ -111,9 +111,7 @@ impl Nodes {
         if !current.is_null() {
             return current;
         }
-        let fresh: Box<[MaybeUninit<Node>]> = (0..segment_len(segment))
-            .map(|_| MaybeUninit::uninit())
-            .collect();
+        let fresh: Box<[MaybeUninit<Node>]> = Box::new_uninit_slice(segment_len(segment));
         let fresh = Box::into_raw(fresh).cast::<MaybeUninit<Node>>();
         // ORDERING: AcqRel: Release publishes the allocation; Acquire, on
         // failure, takes in the winner's.
