@@ -128,8 +128,10 @@ impl<'a> Context<'a> {
 
     /// Blocks until every task this one spawned so far, and their
     /// descendants, finished. Meanwhile the worker runs those of them that
-    /// are ready on its own pool (and nothing else), and sleeps, using no
-    /// CPU, when none is.
+    /// are ready on its own pool, and sleeps, using no CPU, when none is.
+    /// It runs nothing else, unless every worker of its pool waits so:
+    /// then it also runs the pool's other queued work, which nobody else
+    /// could run.
     ///
     /// After it returned, [`input`](Context::input) reads the outputs of
     /// those children. It may be called again after more spawns; with

@@ -140,6 +140,8 @@ pub(crate) mod outcomes;
 pub(crate) mod spawning;
 pub(crate) mod subtree;
 
+use std::ptr::NonNull;
+
 use crate::graph::handle::GraphId;
 use crate::graph::tag::Tag;
 use crate::results::error::{GraphError, TaskError};
@@ -157,10 +159,8 @@ pub(crate) type PoolSource =
 /// What one run keeps of its spawned tasks and waits.
 pub(crate) struct SpawnState {
     pub(crate) nodes: Nodes,
-    /// The subtrees of tasks that spawned, owned here until the run ends;
-    /// boxed so that they stay where they are while the list grows.
-    #[allow(clippy::vec_box, reason = "the subtrees must not move")]
-    pub(crate) subtrees: Mutex<Vec<Box<Subtree>>>,
+    /// The subtrees of tasks that spawned, owned here until the run ends.
+    pub(crate) subtrees: Subtrees,
     /// The identity spawned tasks' handles carry: unique to this run.
     pub(crate) space: GraphId,
     /// Failures of spawned tasks, as (node index, error).
@@ -179,7 +179,7 @@ impl SpawnState {
     pub(crate) fn new(pool_source: Option<PoolSource>, helper: Option<Arc<Inbox>>) -> Self {
         SpawnState {
             nodes: Nodes::default(),
-            subtrees: Mutex::new(Vec::new()),
+            subtrees: Subtrees(Mutex::new(Vec::new())),
             space: GraphId::fresh(),
             failures: Mutex::new(Vec::new()),
             skipped: AtomicUsize::new(0),
@@ -187,6 +187,39 @@ impl SpawnState {
             extra_pools: Mutex::new(Vec::new()),
             pool_source,
             helper,
+        }
+    }
+}
+
+/// The subtrees of one run: allocated one by one, never moved, and freed
+/// when the run's state is dropped. Kept as raw pointers from
+/// `Box::into_raw`, not as boxes, because workers use them through shared
+/// references while the list grows (a `Box` asserts unique access to its
+/// value wherever it is moved).
+pub(crate) struct Subtrees(Mutex<Vec<NonNull<Subtree>>>);
+
+// SAFETY: the list owns `Subtree`s, which are `Send` and `Sync`; the
+// pointers are only dereferenced as shared references, and freed once, in
+// `drop`.
+unsafe impl Send for Subtrees {}
+// SAFETY: as above; the list itself is behind a mutex.
+unsafe impl Sync for Subtrees {}
+
+impl Subtrees {
+    /// Keeps `subtree` until the run ends, and returns where it lives.
+    pub(crate) fn keep(&self, subtree: Subtree) -> NonNull<Subtree> {
+        let pointer = NonNull::from(Box::leak(Box::new(subtree)));
+        self.0.lock().push(pointer);
+        pointer
+    }
+}
+
+impl Drop for Subtrees {
+    fn drop(&mut self) {
+        for subtree in self.0.lock().drain(..) {
+            // SAFETY: made by `Box::leak` in `keep`, freed once, here, after
+            // the run ended and nothing uses it any more.
+            drop(unsafe { Box::from_raw(subtree.as_ptr()) });
         }
     }
 }

@@ -129,9 +129,7 @@ impl<'g> Run<'g> {
         };
         // SAFETY: a node's parent subtree outlives it (see `Subtree`).
         let parent = parent.map(|parent| unsafe { parent.as_ref() });
-        let subtree = Box::new(Subtree::new(owner, parent, pool));
-        let pointer = NonNull::from(&*subtree);
-        self.spawn.subtrees.lock().push(subtree);
+        let pointer = self.spawn.subtrees.keep(Subtree::new(owner, parent, pool));
         // ORDERING: AcqRel: Release publishes the subtree to a spawn of the
         // same body on another thread (see `spawn_child`); Acquire, on
         // failure, takes in the winner's. A body spawning from two threads
