@@ -17,11 +17,11 @@
 //!
 //! Each model states its preemption bound (loom's `LOOM_MAX_PREEMPTIONS`;
 //! the bound in the code wins over the environment variable). All of them
-//! run at bound 3 but three spawn models: the two with three tasks on two
+//! run at bound 3 but four spawn models: the two with three tasks on two
 //! workers (models 14 and 15), whose extra locks make bound 3 cost 150,000
-//! and 430,000 executions (15 s and 50 s), and the crossed joins (model
-//! 18); at bound 2 they take 5,400, 11,700 and 6,000, and still catch their
-//! planted bugs. At bound 3, the largest (the diamond, the output hand-off, the
+//! and 430,000 executions (15 s and 50 s), and the two with every worker
+//! of a pool waiting (models 18 and 19); at bound 2 they take 5,400, 11,700,
+//! 6,000 and 11,900, and still catch their planted bugs. At bound 3, the largest (the diamond, the output hand-off, the
 //! fail-fast race and the two models of "no ready job waits while a worker
 //! sleeps") explore 41,000 to 48,000 executions each in about 2.5 s here,
 //! and the whole file takes about 15 s. With `--nocapture` every model
