@@ -155,7 +155,11 @@ pub(crate) struct Run<'g> {
 // dependent reads the body only after that hand-off, and only if it declared
 // the dependency. Bodies are `Send`, so running one on another thread is sound,
 // and outputs are `Sync` (`Graph::add` requires it), so reading one from
-// several dependents at once is sound.
+// several dependents at once is sound. The bodies of spawned tasks, in the
+// node table (see `crate::runtime::spawn`), follow the same rule: one owner
+// (the worker that runs the node) writes a node's body, and its readers (a
+// sibling that named it, the parent after a join) read it only after the
+// node's end was published by an AcqRel decrement.
 unsafe impl Sync for Run<'_> {}
 
 impl<'g> Run<'g> {
