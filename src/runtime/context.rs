@@ -137,29 +137,45 @@ impl<'a> Context<'a> {
     /// those children. It may be called again after more spawns; with
     /// nothing new it returns at once, with the same answer.
     ///
+    /// Several threads of one body may join at once; each waits for the
+    /// children spawned before its call (a spawn on another thread while it
+    /// waits is not covered).
+    ///
     /// # Errors
     ///
     /// A [`JoinError`] (boxed) that names the children that did not
     /// succeed (or have a descendant that did not).
+    /// [`GraphError::WaitTooDeep`] (boxed), waiting for nothing, when the
+    /// worker's stack has too little room left to help (waits nested too
+    /// deeply on one worker).
     pub fn join(&self) -> Result<(), Error> {
         let Some(subtree) = self.subtree() else {
             return Ok(());
         };
         // SAFETY: a subtree is owned by the run, which outlives this body.
         let subtree = unsafe { &*subtree };
-        if !subtree.children_ended() {
-            match WorkerThread::current() {
-                Some(worker) if std::ptr::eq(worker.pool(), subtree.inbox.pool()) => {
-                    worker.help_until(&subtree.inbox, || subtree.children_ended());
-                }
-                _ => subtree.inbox.block_until(|| subtree.children_ended()),
-            }
-        }
+        // The children spawned so far, in spawn order; another thread of
+        // this body may spawn more meanwhile, which this join does not
+        // cover (node indices of one parent grow in this order, see
+        // `Run::spawn_child`).
         let children = subtree.children.lock().clone();
+        let covered = || subtree.children_ended() || self.run.nodes_ended(&children);
+        if !covered() {
+            subtree.wait(|| match WorkerThread::current() {
+                Some(worker) if std::ptr::eq(worker.pool(), subtree.inbox.pool()) => {
+                    worker.help_until(&subtree.inbox, covered)
+                }
+                _ => {
+                    subtree.inbox.block_until(covered);
+                    Ok(())
+                }
+            })?;
+        }
         if let Some(&newest) = children.last() {
             // ORDERING: Relaxed: read by this body's own `input` calls, on
-            // this thread or after a hand-off that synchronises.
-            self.joined.store(newest + 1, Ordering::Relaxed);
+            // this thread or after a hand-off that synchronises; a max, as
+            // two threads of the body may join at once.
+            self.joined.fetch_max(newest + 1, Ordering::Relaxed);
         }
         let failed: Vec<(TaskRef, String)> = children
             .into_iter()

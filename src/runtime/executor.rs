@@ -217,6 +217,10 @@ impl Executor {
     /// another graph ([`GraphError::ForeignTask`]), with more tasks or edges
     /// than the engine can index ([`GraphError::TooLarge`]), or one whose
     /// new tag's pool could not be started ([`GraphError::WorkerSpawn`]).
+    /// Called from inside a task of this executor, on a worker whose stack
+    /// has too little room left to help with the run (runs nested too
+    /// deeply, see [`ExecutorBuilder::stack_size`]):
+    /// [`GraphError::WaitTooDeep`].
     pub fn run_with(
         &self,
         graph: &mut Graph<'_>,
@@ -225,26 +229,36 @@ impl Executor {
         let view = graph.prepare()?;
         let pools = self.pools_for(view.tags)?;
         let options = options.observed_by(&self.shared.config.observers);
-        Ok(Run::execute(view, pools, options, self.spawn_state(true)))
+        let spawn = self.spawn_state(true)?;
+        Ok(Run::execute(view, pools, options, spawn))
     }
 
     /// What a run needs to spawn tasks: a way to start the pool of a new
     /// tag, and, for a run started on one of this executor's own workers
     /// (when `nested` may be), an inbox for that worker's wait.
-    fn spawn_state(&self, nested: bool) -> SpawnState {
+    ///
+    /// # Errors
+    ///
+    /// [`GraphError::WaitTooDeep`] for a nested run on a worker whose stack
+    /// has too little room left to help with it (see
+    /// [`crate::runtime::spawn::help::stack_margin`]).
+    fn spawn_state(&self, nested: bool) -> Result<SpawnState, GraphError> {
         let shared = std::sync::Arc::clone(&self.shared);
         let source: PoolSource = std::sync::Arc::new(move |tag: &Tag| {
             shared
                 .pools_for(std::slice::from_ref(tag))
                 .map(|pools| Arc::clone(&pools[0]))
         });
-        let helper = nested
+        let worker = nested
             .then(|| self.shared.config.threads.is_current_worker())
             .filter(|&on_worker| on_worker)
-            .and_then(|_| crate::runtime::worker::WorkerThread::current())
-            .filter(|worker| worker.may_help())
-            .map(|worker| Arc::new(Inbox::new(worker.pool())));
-        SpawnState::new(Some(source), helper)
+            .and_then(|_| crate::runtime::worker::WorkerThread::current());
+        let helper = match worker {
+            Some(worker) if !worker.may_help() => return Err(GraphError::WaitTooDeep),
+            Some(worker) => Some(Arc::new(Inbox::new(worker.pool()))),
+            None => None,
+        };
+        Ok(SpawnState::new(Some(source), helper))
     }
 
     /// Starts a run of `graph` and returns at once, with a handle to
@@ -284,7 +298,7 @@ impl Executor {
         submit(graph, token, &self.shared.in_flight, owner, |graph| {
             let view = graph.prepare()?;
             let pools = self.pools_for(view.tags)?;
-            Ok(Run::new(view, pools, options, self.spawn_state(false)))
+            Ok(Run::new(view, pools, options, self.spawn_state(false)?))
         })
     }
 

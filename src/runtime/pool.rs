@@ -7,6 +7,7 @@ use crate::runtime::job::Job;
 use crate::runtime::pin::{CorePlan, place_current_thread};
 use crate::runtime::queue::{Injector, LocalQueue, Steal, Stealer};
 use crate::runtime::sleep::Sleep;
+use crate::runtime::spawn::help::Stack;
 use crate::runtime::spawn::inbox::Inbox;
 use crate::runtime::threads::{DEFAULT_WORKER_STACK, ThreadSetup};
 use crate::runtime::worker::WorkerThread;
@@ -113,8 +114,12 @@ impl Pool {
     }
 
     /// A wait blocks on `inbox`; after this, look for work once more.
-    pub(crate) fn block_in(&self, inbox: &Arc<Inbox>) {
-        self.blocked.lock().push(Arc::clone(inbox));
+    /// Returns whether every worker of the pool now blocks in a wait (each
+    /// blocks in one at most: its innermost).
+    pub(crate) fn block_in(&self, inbox: &Arc<Inbox>) -> bool {
+        let mut blocked = self.blocked.lock();
+        blocked.push(Arc::clone(inbox));
+        blocked.len() >= self.size
     }
 
     /// The wait on `inbox` stopped blocking.
@@ -125,7 +130,8 @@ impl Pool {
         }
     }
 
-    /// After a push into the pool's own queues: when every worker waits,
+    /// After a push into the pool's own queues or one of its inboxes: when
+    /// every worker waits,
     /// signals the blocked waits, so that one runs the job (see
     /// [`crate::runtime::spawn`], "when every worker waits"). A wait that
     /// blocks registers under the same lock before it looks for work, so it
@@ -134,7 +140,7 @@ impl Pool {
     /// Called right after [`Sleep::notify`], whose `SeqCst` fence orders the
     /// push before the look at `waiting` (the wait fences likewise after
     /// registering), as in the sleep protocol's "Waking".
-    fn nudge_waits(&self) {
+    pub(crate) fn nudge_waits(&self) {
         // The planted bug `taskflow_mutant = "waits_not_nudged"` signals no
         // wait; the loom model `a_foreign_run_reaches_a_pool_whose_workers_wait`
         // must then find the waiting worker stuck.
@@ -146,13 +152,25 @@ impl Pool {
         }
     }
 
-    /// A job of the pool's own queues that no wait covers, for a wait when
-    /// every worker waits: the worker's own deque first, then the injector
-    /// and the others' deques. Not from inboxes: each is covered by its own
-    /// wait, whose worker runs it (one on this worker's stack, when the
-    /// waits above it end; they do not depend on it).
-    pub(crate) fn take_for_wait(&self, worker: usize, local: &LocalQueue<Job>) -> Option<Job> {
-        local.pop().or_else(|| self.steal_queues(worker, local))
+    /// A job outside the calling wait's own work, for a wait when every
+    /// worker waits: the worker's own deque first, then the injector and
+    /// the others' deques; and, when `every_blocked` (every worker blocks
+    /// in its innermost wait, so none can make progress), the announced
+    /// inboxes too. A job queued in the inbox of a wait lower on some
+    /// worker's stack (its owner is inside another wait, which does not
+    /// cover it) may be what a wait of another pool needs, and nobody else
+    /// would run it. Not while some worker still runs a job: it may be the
+    /// owner, and taking its inboxes' jobs would only stack waits on waits.
+    pub(crate) fn take_for_wait(
+        &self,
+        worker: usize,
+        local: &LocalQueue<Job>,
+        every_blocked: bool,
+    ) -> Option<Job> {
+        local
+            .pop()
+            .or_else(|| self.steal_queues(worker, local))
+            .or_else(|| every_blocked.then(|| self.steal_announced()).flatten())
     }
 
     /// Tells the pool that one of its workers put `jobs` jobs onto its own
@@ -258,9 +276,11 @@ impl PoolHandle {
             // already started.
             let mut builder =
                 thread::Builder::new().name(setup.thread_name(&handle.pool.tag, index));
-            builder = builder.stack_size(setup.stack_size.unwrap_or(DEFAULT_WORKER_STACK));
+            let stack_size = setup.stack_size.unwrap_or(DEFAULT_WORKER_STACK);
+            builder = builder.stack_size(stack_size);
             let setup = setup.clone();
             let thread = builder.spawn(move || {
+                let stack = Stack::here(stack_size);
                 place_current_thread(placement);
                 setup.started(&pool.tag, index);
                 // The stop handler runs however the loop ends.
@@ -269,7 +289,7 @@ impl PoolHandle {
                     tag: pool.tag.clone(),
                     index,
                 };
-                WorkerThread::new(pool, index, local).run();
+                WorkerThread::new(pool, index, local, stack).run();
             })?;
             handle.threads.push(thread);
         }

@@ -651,6 +651,11 @@ impl<'g> Run<'g> {
     pub(crate) fn name_cow(&self, task: u32) -> Cow<'static, str> {
         self.graph.names[task as usize].to_cow()
     }
+
+    /// The run's observers, if it has any.
+    pub(crate) fn observers(&self) -> Option<&Observers> {
+        self.observed.then_some(&self.observers)
+    }
 }
 
 /// Whether a task's error is [`Cancelled`], or has it in its `source()`

@@ -62,6 +62,8 @@ pub(crate) struct WorkerThread {
     pub(crate) help_target: Cell<Option<NonNull<Arc<Inbox>>>>,
     /// How many waits this worker helps in, nested.
     pub(crate) help_depth: Cell<usize>,
+    /// The worker's stack, which bounds how deeply waits nest on it.
+    pub(crate) stack: crate::runtime::spawn::help::Stack,
     /// The subtree of the task whose body last returned on this worker, if
     /// it spawned (see `Run::call_body`).
     spawned: Cell<Option<NonNull<crate::runtime::spawn::subtree::Subtree>>>,
@@ -88,7 +90,14 @@ pub(crate) struct Batch {
 }
 
 impl WorkerThread {
-    pub(crate) fn new(pool: Arc<Pool>, index: usize, local: LocalQueue<Job>) -> Self {
+    /// The worker `index` of `pool`, on the calling thread, whose stack
+    /// is `stack`.
+    pub(crate) fn new(
+        pool: Arc<Pool>,
+        index: usize,
+        local: LocalQueue<Job>,
+        stack: crate::runtime::spawn::help::Stack,
+    ) -> Self {
         WorkerThread {
             pool,
             index,
@@ -97,6 +106,7 @@ impl WorkerThread {
             source_grain: Cell::new(1),
             help_target: Cell::new(None),
             help_depth: Cell::new(0),
+            stack,
             spawned: Cell::new(None),
         }
     }

@@ -1,28 +1,65 @@
 //! How a waiting worker helps: the loop of "Waiting" in
 //! [`crate::runtime::spawn`], and the one place a worker's batch is set
-//! aside while it processes jobs inside a task.
+//! aside while it processes jobs inside a task; and how far a worker's
+//! stack lets waits nest on it.
 
 use std::ptr::NonNull;
 
+use crate::results::error::GraphError;
 use crate::runtime::spawn::inbox::{Found, Inbox};
 use crate::runtime::worker::WorkerThread;
 use crate::sync::Arc;
 use crate::sync::atomic::{Ordering, fence};
 
-/// The most waits one worker helps in, nested on its stack. A deeper wait
-/// blocks without helping (its work is then left to the pool's other
-/// workers), so that nested helping cannot overflow the worker's stack:
-/// each level of a task that runs a graph from inside itself costs about
-/// 3.4 KiB of it (measured in a release build, nested runs 100 deep on one
-/// worker), so this many levels take about 7 MiB of the default worker
-/// stack ([`DEFAULT_WORKER_STACK`](crate::runtime::threads::DEFAULT_WORKER_STACK),
-/// 16 MiB), leaving the rest to the tasks' own frames.
-pub(crate) const MAX_HELP_DEPTH: usize = 2048;
+/// The stack a wait leaves free below it before it helps: the larger of
+/// 256 KiB and an eighth of the worker's stack. A wait with less room left
+/// is refused with [`GraphError::WaitTooDeep`] instead of helping, so that
+/// nested helping cannot overflow the worker's stack. Each level of a task
+/// that runs a graph from inside itself costs about 3.4 KiB of it (measured
+/// in a release build, nested runs 100 deep on one worker): the default
+/// worker stack ([`DEFAULT_WORKER_STACK`](crate::runtime::threads::DEFAULT_WORKER_STACK),
+/// 16 MiB) holds about 4,000 such levels, a 1 MiB one about 200.
+pub(crate) fn stack_margin(stack_size: usize) -> usize {
+    (256 << 10).max(stack_size / 8)
+}
+
+/// Where the calling thread's stack is now: the address of a local (the
+/// stack grows downwards on every platform the crate supports).
+#[inline(never)]
+pub(crate) fn stack_position() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&raw const marker) as usize
+}
+
+/// The part of a worker's stack that is known: where it started (an
+/// address near the top, taken when the thread began) and its size.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stack {
+    pub(crate) base: usize,
+    pub(crate) size: usize,
+}
+
+impl Stack {
+    /// The calling thread's stack, of `size` bytes, seen from its start.
+    pub(crate) fn here(size: usize) -> Self {
+        Stack {
+            base: stack_position(),
+            size,
+        }
+    }
+
+    /// Whether the calling thread (the one this stack belongs to) has at
+    /// least [`stack_margin`] left.
+    fn has_room(&self) -> bool {
+        let used = self.base.saturating_sub(stack_position());
+        self.size.saturating_sub(used) >= stack_margin(self.size)
+    }
+}
 
 impl WorkerThread {
-    /// Whether a wait on this worker may still help (see [`MAX_HELP_DEPTH`]).
+    /// Whether a wait on this worker may still help (see [`stack_margin`]).
     pub(crate) fn may_help(&self) -> bool {
-        self.help_depth.get() < MAX_HELP_DEPTH
+        self.stack.has_room()
     }
 
     /// Serves `inbox` until `done()` holds (module docs of
@@ -33,10 +70,28 @@ impl WorkerThread {
     /// is not yet counted: so the batch set aside here, and the flushes of
     /// the helping batches, cannot let that task's run complete under the
     /// frames that borrow it.
-    pub(crate) fn help_until(&self, inbox: &Arc<Inbox>, done: impl Fn() -> bool) {
+    ///
+    /// # Errors
+    ///
+    /// [`GraphError::WaitTooDeep`], waiting for nothing, if the worker's
+    /// stack has too little room left to help ([`stack_margin`]).
+    pub(crate) fn help_until(
+        &self,
+        inbox: &Arc<Inbox>,
+        done: impl Fn() -> bool,
+    ) -> Result<(), GraphError> {
         if !self.may_help() {
-            return inbox.block_until(done);
+            return Err(GraphError::WaitTooDeep);
         }
+        self.serve_until(inbox, done);
+        Ok(())
+    }
+
+    /// [`help_until`](WorkerThread::help_until) without the look at the
+    /// stack, for a wait whose caller looked already (a nested run, before
+    /// it started) or that cannot be refused (the implicit join of an
+    /// exclusive run, whose body returned: see `Run::join_in_order`).
+    pub(crate) fn serve_until(&self, inbox: &Arc<Inbox>, done: impl Fn() -> bool) {
         let outer_batch = self.batch.take();
         let outer_target = self.help_target.replace(Some(NonNull::from(inbox)));
         let pool = self.pool();
@@ -56,12 +111,16 @@ impl WorkerThread {
             // must then find the wait stuck.)
             #[cfg(not(taskflow_mutant = "help_waits_before_flush"))]
             self.flush();
+            // A satisfied wait returns before it looks for work outside it.
+            if done() {
+                break;
+            }
             // Block: registered first, then one more look (see
             // `Pool::nudge_waits`).
-            pool.block_in(inbox);
+            let every_blocked = pool.block_in(inbox);
             fence(Ordering::SeqCst);
             if pool.all_waiting() {
-                if let Some(job) = pool.take_for_wait(self.index(), self.local()) {
+                if let Some(job) = pool.take_for_wait(self.index(), self.local(), every_blocked) {
                     pool.unblock(inbox);
                     self.run_outside_the_wait(job);
                     continue;

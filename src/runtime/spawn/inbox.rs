@@ -22,10 +22,13 @@
 //!   inbox any more. It is then forwarded, under its lock, to the inbox of
 //!   the nearest waiting ancestor of the same pool or to the pool itself,
 //!   its jobs move there, and later pushes follow the forward.
-//! - **signalled**: the owner waits on the inbox's condition variable, under
-//!   its lock, only after seeing no job and no signal. A push or a
-//!   [`signal`](Inbox::signal) (the wait may be over) notifies it under the
-//!   same lock, so no wake-up is lost; the owner re-checks its condition
+//! - **signalled**: a waiter reads the count of signals, then checks its
+//!   condition, then waits on the inbox's condition variable, under its
+//!   lock, only while it sees no job (the owner) and the same count. A push
+//!   or a [`signal`](Inbox::signal) (the wait may be over) bumps the count
+//!   or queues under the same lock and notifies every waiter, so no wake-up
+//!   is lost, however many threads wait (the owner, and other threads of
+//!   its body joining at the same time); each re-checks its condition
 //!   after every signal.
 //!
 //! [`join`]: crate::Context::join
@@ -59,10 +62,12 @@ struct State {
     jobs: VecDeque<Job>,
     /// Set once the owner will not wait any more: where pushes go instead.
     forward: Option<Forward>,
-    /// The owner waits on the condition variable.
-    waiting: bool,
-    /// The owner's wait may be over: it re-checks before waiting again.
-    signaled: bool,
+    /// How many threads wait on the condition variable: the owner, and
+    /// other threads of the owner's body that join at the same time.
+    waiters: usize,
+    /// Counts the signals (a wait may be over): a waiter that saw it
+    /// change re-checks its condition before waiting again.
+    signals: u64,
 }
 
 /// Where a forwarded inbox's jobs go.
@@ -115,13 +120,17 @@ impl Inbox {
                         if was_empty {
                             inbox.pool().announce(Arc::clone(&inbox));
                         }
-                        if state.waiting {
-                            inbox.wake_up.notify_one();
+                        if state.waiters > 0 {
+                            inbox.wake_up.notify_all();
                         }
                         drop(state);
                         // Every push wakes a sleeper of the pool
-                        // (`crate::runtime::sleep`): a peer may steal it.
+                        // (`crate::runtime::sleep`): a peer may steal it;
+                        // and, when every worker of the pool waits, the
+                        // blocked waits: the job may be one that only a
+                        // wait's fall-back can reach (`Pool::take_for_wait`).
                         inbox.pool().sleep().notify(1);
+                        inbox.pool().nudge_waits();
                         return Ok(());
                     }
                     Some(Forward::Pool) => return Err(job),
@@ -132,12 +141,12 @@ impl Inbox {
         }
     }
 
-    /// Tells the owner that its wait may be over.
+    /// Tells the waiters that their wait may be over.
     pub(crate) fn signal(&self) {
         let mut state = self.state.lock();
-        state.signaled = true;
-        if state.waiting {
-            self.wake_up.notify_one();
+        state.signals = state.signals.wrapping_add(1);
+        if state.waiters > 0 {
+            self.wake_up.notify_all();
         }
     }
 
@@ -146,29 +155,33 @@ impl Inbox {
         self.state.lock().jobs.pop_back()
     }
 
+    /// The count of signals so far, read before a waiter's look at its
+    /// condition.
+    fn signals(&self) -> u64 {
+        self.state.lock().signals
+    }
+
     /// The owner's next job, or [`Found::Done`] once `done()` holds, or
     /// [`Found::Signaled`] for a signal with neither; blocks, using no CPU,
     /// until one of them. `done` must become true only with a
     /// [`signal`](Inbox::signal) after it.
     pub(crate) fn wait_for_owner(&self, done: impl Fn() -> bool) -> Found {
+        let seen = self.signals();
+        if done() {
+            return Found::Done;
+        }
+        let mut state = self.state.lock();
+        #[cfg_attr(not(taskflow_mutant = "join_unlocked_check"), allow(unused_mut))]
+        let mut seen = seen;
         loop {
-            if done() {
-                return Found::Done;
-            }
-            let mut state = self.state.lock();
             if let Some(job) = state.jobs.pop_back() {
                 return Found::Job(job);
             }
-            if state.signaled {
-                state.signaled = false;
-                drop(state);
-                if done() {
-                    return Found::Done;
-                }
+            if state.signals != seen {
                 return Found::Signaled;
             }
             // The planted bug `taskflow_mutant = "join_unlocked_check"`
-            // unlocks between the look at the signal and the wait, and
+            // unlocks between the look at the signals and the wait, and
             // forgets a signal that came in between; the loom model
             // `join_races_a_child_completion` must then find the lost
             // wake-up (scripts/loom-mutants.sh).
@@ -176,34 +189,29 @@ impl Inbox {
             {
                 drop(state);
                 state = self.state.lock();
-                state.signaled = false;
+                seen = state.signals;
             }
-            state.waiting = true;
-            while !state.signaled && state.jobs.is_empty() {
-                state = self.wake_up.wait(state);
-            }
-            state.waiting = false;
+            state.waiters += 1;
+            state = self.wake_up.wait(state);
+            state.waiters -= 1;
         }
     }
 
-    /// Blocks until `done()` holds, taking no job: for a wait that may not
-    /// help (see `MAX_HELP_DEPTH`), whose jobs the pool's other workers
-    /// take.
+    /// Blocks until `done()` holds, taking no job: for a wait off the
+    /// inbox's pool (a thread that is not one of its workers), whose jobs
+    /// the pool's workers take. Any number of threads may wait so at once.
     pub(crate) fn block_until(&self, done: impl Fn() -> bool) {
         loop {
+            let seen = self.signals();
             if done() {
                 return;
             }
             let mut state = self.state.lock();
-            if state.signaled {
-                state.signaled = false;
-                continue;
-            }
-            state.waiting = true;
-            while !state.signaled {
+            state.waiters += 1;
+            while state.signals == seen {
                 state = self.wake_up.wait(state);
             }
-            state.waiting = false;
+            state.waiters -= 1;
         }
     }
 

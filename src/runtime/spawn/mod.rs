@@ -20,9 +20,12 @@
 //! 2. On `P`'s first spawn, create `P`'s [`Subtree`](subtree::Subtree):
 //!    `open = 1` (the body), and an inbox on `P`'s pool. A task that never
 //!    spawns has none.
-//! 3. Write `C` into the node table, with `pending = 1 +` its sibling
-//!    dependencies (the 1 is a guard held by the spawner).
-//! 4. `open += 1` on `P`'s subtree, and add one unit of work to the run's
+//! 3. Under the lock of `P`'s list of children: write `C` into the node
+//!    table, with `pending = 1 +` its sibling dependencies (the 1 is a
+//!    guard held by the spawner), `open += 1` on `P`'s subtree, and append
+//!    `C` to the list (so that the children of one parent take node indices
+//!    in list order, even when threads of its body spawn at once).
+//! 4. Add one unit of work to the run's
 //!    [`Completion`](crate::runtime::completion). *Why now:* `P`'s own unit
 //!    is unfinished while its body runs, so the run cannot complete between
 //!    here and `C`'s publication, and once `C` is published its job stands
@@ -64,8 +67,8 @@
 //!    100,000 frames. For a task of the graph it releases its static
 //!    successors (poisoned if the subtree was), as step 3 of
 //!    [`crate::runtime::run`] does, publishing every owned one to its pool.
-//! 4. The decrement that brings `open` to one (only the body left) signals
-//!    the inbox: a `join` may be waiting.
+//! 4. A decrement that finds a waiting `join` registered in `open` (its
+//!    high half counts them) signals the inbox: the join may be over.
 //!
 //! *No lost completion:* every decrement is an `AcqRel` read-modify-write
 //! of one word, so exactly one of them reaches zero, and it reads every
@@ -82,7 +85,17 @@
 //!
 //! # Waiting: `join`, and a run started from inside a task
 //!
-//! `join` waits until `open == 1`; a run started on one of its executor's
+//! `join` takes a snapshot of the children list (under its lock) and waits
+//! until every child in it ended (or `open == 1`, which says so for all):
+//! a spawn from another thread of the body meanwhile is not covered, and
+//! the join's answer and `joined` bound cover the snapshot only. Before it
+//! blocks it registers in `open` (an `AcqRel` add of one waiter): either a
+//! child's decrement sees the registration and signals, or the
+//! registration comes later and takes in that child's end mark (set under
+//! its successor lock before its decrement), which the next look sees.
+//! Any number of threads may wait on one inbox; a signal wakes all.
+//!
+//! A run started on one of its executor's
 //! workers waits for its completion, and queues its jobs for that worker's
 //! pool in an inbox of its own. The waiting worker helps with **the work of
 //! its own wait only**: the jobs of its inbox, the subtree's tasks of its
@@ -91,7 +104,8 @@
 //! 1. Pop the newest job of the inbox; process it; repeat. While helping,
 //!    the worker's own pushes go into that inbox.
 //! 2. None: count the finished units (so that an awaited run can
-//!    complete), then check the condition; if it holds, return.
+//!    complete), then check the condition; if it holds, return (before
+//!    looking at any work outside the wait).
 //! 3. Otherwise wait on the inbox's condition variable (no CPU), under its
 //!    lock, until a push or a signal (step 4 above; a run's completion
 //!    wakes it through a [`Waker`](std::task::Waker)), and go to 1.
@@ -107,6 +121,10 @@
 //! join children of its own tag, and run a nested graph of its own tag, to
 //! any depth its stack holds (each level costs a few frames; the worker
 //! stack is [`DEFAULT_WORKER_STACK`](crate::runtime::threads::DEFAULT_WORKER_STACK) unless set).
+//! Each worker records its stack's size and start; a `join`, or a nested
+//! run, that finds less than [`help::stack_margin`] left is refused with
+//! [`GraphError::WaitTooDeep`] instead of helping (the implicit join of an
+//! exclusive run, whose body already returned, is not refused).
 //!
 //! *When every worker of a pool waits:* work of the pool that no wait covers
 //! would then have nobody to run it, and two waits could wait for each
@@ -114,15 +132,25 @@
 //! other's tag). So a pool counts its waiting workers, and while all of
 //! them wait, a blocked wait takes such work from the pool's own queues and
 //! runs it (its pushes going to the worker's own deque, not the inbox).
-//! Only then may a satisfied wait sit under a task it did not wait for;
-//! while the pool has a worker that does not wait, none does.
+//! While every worker moreover *blocks* (none runs a job), it also takes
+//! jobs from the pool's announced inboxes: a job a wait of another pool
+//! needs may sit in the inbox of a wait lower on some worker's stack,
+//! whose owner is inside another wait that does not cover it (two pools
+//! of one worker whose waits cross through grandchildren). **This is the
+//! only case where a satisfied wait can sit under unrelated work**: the
+//! wait returns only once the job it took returned; while the pool has a
+//! worker that does not wait, none does.
 //!
-//! 4. A wait that blocks registers its inbox with the pool, executes a
-//!    `SeqCst` fence, and, if every worker waits, looks in the pool's
-//!    queues once more before it waits.
-//! 5. A push into the pool's queues from outside (an injection) or by a
-//!    worker with peers is followed by the sleep protocol's `SeqCst` fence;
-//!    then, if every worker waits, it signals every registered inbox. By
+//! 4. A wait that blocks registers its inbox with the pool (learning, under
+//!    the same lock, whether every worker now blocks), executes a `SeqCst`
+//!    fence, and, if every worker waits, looks in the pool's queues once
+//!    more (and in its announced inboxes, if every worker blocks) before
+//!    it waits.
+//! 5. A push into the pool's queues from outside (an injection), by a
+//!    worker with peers, or into one of the pool's inboxes is followed by
+//!    the sleep protocol's `SeqCst` fence; then, if every worker waits, it
+//!    signals every registered inbox. Of waits that re-register after the
+//!    signal, the last sees every worker blocked. By
 //!    the fences' order, either the wait's look sees the job, or the
 //!    pusher sees the wait's count and registration and signals it. (A
 //!    pool's only worker finds the jobs it pushed itself in step 4.)
@@ -131,6 +159,7 @@
 //! [`Context::join`]: crate::Context::join
 //! [`Executor::run`]: crate::Executor::run
 //! [`GraphError::ForeignTask`]: crate::GraphError::ForeignTask
+//! [`GraphError::WaitTooDeep`]: crate::GraphError::WaitTooDeep
 
 pub(crate) mod help;
 pub(crate) mod inbox;

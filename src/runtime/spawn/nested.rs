@@ -36,7 +36,7 @@ impl Run<'_> {
         let done = || self.completion().is_done();
         match WorkerThread::current() {
             Some(worker) if std::ptr::eq(worker.pool(), inbox.pool()) => {
-                worker.help_until(inbox, done);
+                worker.serve_until(inbox, done);
             }
             _ => inbox.block_until(done),
         }
@@ -46,13 +46,17 @@ impl Run<'_> {
     /// after the body of a task that spawned returned, waits for its
     /// children by helping, and returns how the task settles for its
     /// dependents (poisoning them if a descendant did not succeed).
+    ///
+    /// Not bounded by the worker's stack (`stack_margin`): its body
+    /// returned, and nobody else may release its successors. A chain of
+    /// spawns in an exclusive run nests one such wait per generation.
     pub(crate) fn join_in_order(
         &self,
         outcome: u32,
         subtree: &Subtree,
         worker: &WorkerThread,
     ) -> u32 {
-        worker.help_until(&subtree.inbox, || subtree.children_ended());
+        subtree.wait(|| worker.serve_until(&subtree.inbox, || subtree.children_ended()));
         let ended = subtree.body_returned(poisons(outcome));
         debug_assert!(ended, "every child ended before the implicit join returned");
         if subtree.poisons() { SKIPPED } else { outcome }

@@ -8,7 +8,9 @@ use std::ptr::NonNull;
 use crate::graph::body::PendingBody;
 use crate::graph::handle::TaskRef;
 use crate::graph::tag::Tag;
+use crate::observe::TaskEvent;
 use crate::results::error::{GraphError, Panic, TaskError};
+use crate::results::report::Outcome;
 use crate::runtime::context::Context;
 use crate::runtime::job::Job;
 use crate::runtime::pool::Pool;
@@ -83,10 +85,17 @@ impl<'g> Run<'g> {
             dependencies: spawn.dependencies.into(),
             outcome: AtomicU8::new(0),
         };
-        let child = self.spawn.nodes.push(node).ok_or(GraphError::TooLarge)?;
-        subtree.add_child();
+        // Under the children's lock, so that the children of one parent
+        // take node indices in the order of the list (a join covers a
+        // prefix of it, and `joined` is an index bound).
+        let child = {
+            let mut children = subtree.children.lock();
+            let child = self.spawn.nodes.push(node).ok_or(GraphError::TooLarge)?;
+            subtree.add_child();
+            children.push(child);
+            child
+        };
         self.completion().add(1);
-        subtree.children.lock().push(child);
         let word = &self.spawn.nodes.get(child).pending;
         for sibling in siblings {
             let mut successors = self.spawn.nodes.get(sibling).successors.lock();
@@ -268,9 +277,9 @@ impl<'g> Run<'g> {
         // synchronised with every writer of the word.
         let poisoned = entry.pending.load(Ordering::Relaxed) & POISONED != 0;
         let (outcome, subtree) = if poisoned {
-            self.node_did_not_run(SKIPPED)
+            self.node_did_not_run(node, SKIPPED, worker)
         } else if self.is_stopped() {
-            self.node_did_not_run(CANCELLED)
+            self.node_did_not_run(node, CANCELLED, worker)
         } else {
             self.run_node_body(node, entry, worker)
         };
@@ -304,14 +313,22 @@ impl<'g> Run<'g> {
         }
     }
 
-    fn node_did_not_run(&self, outcome: u32) -> (u32, Option<&Subtree>) {
-        let count = if outcome == SKIPPED {
-            &self.spawn.skipped
+    fn node_did_not_run(
+        &self,
+        node: u32,
+        outcome: u32,
+        worker: &WorkerThread,
+    ) -> (u32, Option<&Subtree>) {
+        let (count, seen) = if outcome == SKIPPED {
+            (&self.spawn.skipped, Outcome::Skipped)
         } else {
-            &self.spawn.cancelled
+            (&self.spawn.cancelled, Outcome::Cancelled)
         };
         // ORDERING: Relaxed: read after the run's completion.
         count.fetch_add(1, Ordering::Relaxed);
+        if let Some(observers) = self.observers() {
+            observers.task_finished(&TaskEvent::spawned(self, node, worker.index()), &seen);
+        }
         (outcome, None)
     }
 
@@ -322,21 +339,36 @@ impl<'g> Run<'g> {
         worker: &WorkerThread,
     ) -> (u32, Option<&Subtree>) {
         let cx = Context::spawned(self, node, worker.index());
+        let observers = self.observers();
+        let started = observers.map(|observers| {
+            let started = TaskEvent::spawned(self, node, worker.index());
+            observers.task_started(&started);
+            started
+        });
         let result = entry.body.with_mut(|body| {
             // SAFETY: this worker owns the node: nothing else reads or
             // writes its body until its end is published.
             let body = unsafe { (*body).erased_mut() };
             panic::catch_unwind(AssertUnwindSafe(|| body.run(&cx)))
         });
-        let outcome = match result {
-            Ok(Ok(())) => SUCCEEDED,
-            Ok(Err(error)) if is_cancelled(&*error) => {
+        let seen = match result {
+            Ok(Ok(())) => Outcome::Succeeded,
+            Ok(Err(error)) if is_cancelled(&*error) => Outcome::Cancelled,
+            Ok(Err(error)) => Outcome::Failed(TaskError::Error(error)),
+            Err(payload) => Outcome::Failed(TaskError::Panicked(Panic::new(payload))),
+        };
+        if let (Some(observers), Some(started)) = (observers, &started) {
+            observers.task_finished(&started.finished(), &seen);
+        }
+        let outcome = match seen {
+            Outcome::Succeeded => SUCCEEDED,
+            Outcome::Cancelled => {
                 // ORDERING: Relaxed: read after the run's completion.
                 self.spawn.cancelled.fetch_add(1, Ordering::Relaxed);
                 CANCELLED_ITSELF
             }
-            Ok(Err(error)) => self.node_failed(node, TaskError::Error(error)),
-            Err(payload) => self.node_failed(node, TaskError::Panicked(Panic::new(payload))),
+            Outcome::Failed(error) => self.node_failed(node, error),
+            Outcome::Skipped => unreachable!("a task whose body ran is not skipped"),
         };
         // SAFETY: see `Context::subtree`: owned by the run.
         (outcome, cx.subtree().map(|subtree| unsafe { &*subtree }))
@@ -442,6 +474,15 @@ impl<'g> Run<'g> {
         Some(body.output())
     }
 
+    /// Whether the subtree of every spawned task in `nodes` ended. The
+    /// successor lock of each takes in its end (marked under that lock
+    /// after every effect of its subtree).
+    pub(crate) fn nodes_ended(&self, nodes: &[u32]) -> bool {
+        nodes
+            .iter()
+            .all(|&node| self.spawn.nodes.get(node).successors.lock().ended.is_some())
+    }
+
     /// Whether the spawned task `node`'s subtree ended and succeeded.
     pub(crate) fn node_succeeded(&self, node: u32) -> bool {
         let entry = self.spawn.nodes.get(node);
@@ -473,6 +514,11 @@ impl<'g> Run<'g> {
 
     pub(crate) fn node_name(&self, node: u32) -> &str {
         &self.spawn.nodes.get(node).name
+    }
+
+    /// The spawned task `node`'s name as a value that outlives the run.
+    pub(crate) fn node_name_cow(&self, node: u32) -> Cow<'static, str> {
+        self.spawn.nodes.get(node).name.clone()
     }
 
     pub(crate) fn node_tag(&self, node: u32) -> &Tag {

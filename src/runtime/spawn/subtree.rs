@@ -10,7 +10,7 @@ use std::ptr::NonNull;
 use crate::runtime::pool::Pool;
 use crate::runtime::spawn::inbox::Inbox;
 use crate::sync::Arc;
-use crate::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use crate::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// The ordering of a subtree's decrements (see `count_down`). The planted
 /// bug `taskflow_mutant = "subtree_relaxed_end"` weakens it to `Relaxed`;
@@ -20,6 +20,12 @@ use crate::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 const SUBTREE_DECREMENT: Ordering = Ordering::AcqRel;
 #[cfg(taskflow_mutant = "subtree_relaxed_end")]
 const SUBTREE_DECREMENT: Ordering = Ordering::Relaxed;
+
+/// One waiting join in [`Subtree::open`].
+const WAITER: u64 = 1 << 32;
+
+/// The count of open things in [`Subtree::open`].
+const OPEN: u64 = WAITER - 1;
 
 /// Whose subtree it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,9 +43,11 @@ pub(crate) struct Subtree {
     /// The subtree of the owner's parent, for a spawned owner. It outlives
     /// this one: it counts this one's end.
     pub(crate) parent: Option<std::ptr::NonNull<Subtree>>,
-    /// 1 while the owner's body runs, plus 1 per child whose subtree has not
-    /// ended. The decrement that reaches zero ends the subtree.
-    pub(crate) open: AtomicU32,
+    /// Low 32 bits: 1 while the owner's body runs, plus 1 per child whose
+    /// subtree has not ended; the decrement that brings them to zero ends
+    /// the subtree. High 32 bits: the joins that wait now ([`WAITER`]
+    /// each), which every child's end signals (see [`Subtree::wait`]).
+    pub(crate) open: AtomicU64,
     /// Some descendant's subtree ended poisoned (failed, skipped, or
     /// cancelled itself, or with such a descendant).
     pub(crate) failed: AtomicBool,
@@ -80,7 +88,7 @@ impl Subtree {
             // the body still runs; the loom model
             // `the_last_descendant_releases_a_static_dependent` must find
             // the dependent reading the parent's output too early.
-            open: AtomicU32::new(if cfg!(taskflow_mutant = "subtree_body_uncounted") {
+            open: AtomicU64::new(if cfg!(taskflow_mutant = "subtree_body_uncounted") {
                 0
             } else {
                 1
@@ -160,21 +168,38 @@ impl Subtree {
         self.count_down()
     }
 
-    /// One decrement of `open`; wakes a waiting `join` when only the body
-    /// is left.
+    /// One decrement of `open`; wakes the waiting joins, if any.
     fn count_down(&self) -> bool {
         // ORDERING: AcqRel. Release publishes this child's (or body's)
-        // effects: outputs, outcome words, the flags above; Acquire, in the
-        // decrement that ends the subtree or that a join observes, takes in
-        // every earlier one (one release sequence).
+        // effects: outputs, outcome words, the flags above, its end mark;
+        // Acquire, in the decrement that ends the subtree or in a join's
+        // registration ([`Subtree::wait`]), takes in every earlier one
+        // (one release sequence).
         let before = self.open.fetch_sub(1, SUBTREE_DECREMENT);
         // The planted bug `taskflow_mutant = "join_never_signalled"` does
         // not wake a waiting join; the loom model
         // `join_races_a_child_completion` must then find it stuck.
-        if before == 2 && !cfg!(taskflow_mutant = "join_never_signalled") {
+        if before >= WAITER && !cfg!(taskflow_mutant = "join_never_signalled") {
             self.inbox.signal();
         }
-        before == 1
+        before & OPEN == 1
+    }
+
+    /// Runs `wait` (a join's wait, which returns once its children ended)
+    /// registered as a waiter in `open`, so that every child's end signals
+    /// the inbox meanwhile. Both the registration and a child's decrement
+    /// are read-modify-writes of `open`: either the decrement sees the
+    /// registration and signals, or the registration comes later and takes
+    /// in the child's end mark, which the wait's first look then sees.
+    pub(crate) fn wait<R>(&self, wait: impl FnOnce() -> R) -> R {
+        // ORDERING: AcqRel: Acquire takes in the ends counted before
+        // (see above); Release has nothing to publish, but keeps the
+        // word's release sequence unbroken.
+        self.open.fetch_add(WAITER, Ordering::AcqRel);
+        let answer = wait();
+        // ORDERING: AcqRel: as above.
+        self.open.fetch_sub(WAITER, Ordering::AcqRel);
+        answer
     }
 
     /// Whether only the owner's body is left open: every child spawned so
@@ -182,7 +207,7 @@ impl Subtree {
     pub(crate) fn children_ended(&self) -> bool {
         // ORDERING: Acquire: takes in the children's Release decrements,
         // and so their outputs.
-        self.open.load(Ordering::Acquire) == 1
+        self.open.load(Ordering::Acquire) & OPEN == 1
     }
 
     /// Whether the subtree ends poisoned; read by whoever ended it.
