@@ -153,6 +153,88 @@ fn a_satisfied_wait_returns_while_another_wait_is_busy() {
     });
 }
 
+/// Row "a wait that is already satisfied", on a pool of one worker (plus
+/// an `io` pool), where every worker waits whenever the join does: the
+/// quick parent first submits a run whose task `busy`, on the same pool,
+/// waits until the parent's join has returned; then it spawns a quick child
+/// and joins. `busy` sits in the pool's own queues, which a wait of a pool
+/// whose every worker waits may take; but the join is satisfied as soon as
+/// it ran the quick child, and returns before it looks there. Had it
+/// stacked `busy` above itself, `busy` would wait for it in vain.
+#[test]
+fn a_satisfied_wait_on_one_worker_returns_before_unrelated_work() {
+    watchdog(|| {
+        let executor = Arc::new(executor(1));
+        let returned = Signal::new();
+        let handle = Arc::new(std::sync::Mutex::new(None));
+        let mut graph = Graph::new();
+        let (inner, released, kept) = (
+            Arc::clone(&executor),
+            Arc::clone(&returned),
+            Arc::clone(&handle),
+        );
+        let quick = graph.add(Task::new("quick parent", move |cx: &Context<'_>| {
+            let mut unrelated = Graph::new();
+            let released_busy = Arc::clone(&released);
+            unrelated.add(Task::new("busy", move |_: &Context<'_>| {
+                released_busy.wait()
+            }));
+            *kept.lock().unwrap() =
+                Some(inner.submit(unrelated, taskflow_engine::RunOptions::new()));
+            cx.spawn(Task::new("quick child", |_: &Context<'_>| Ok(())))?;
+            let began = Instant::now();
+            cx.join()?;
+            let took = began.elapsed();
+            released.raise();
+            Ok(took)
+        }));
+        graph.add(Task::new("io", |_: &Context<'_>| Ok(())).tag("io"));
+        let report = executor.run(&mut graph).unwrap();
+        assert!(report.is_success(), "{report}");
+        let took = *graph.output(quick).unwrap();
+        assert!(
+            took < Duration::from_secs(2),
+            "the satisfied join took {took:?}"
+        );
+        let (_, busy) = handle.lock().unwrap().take().unwrap().wait();
+        assert!(busy.is_success(), "{busy}");
+    });
+}
+
+/// Nested runs 1,000 deep on a pool of one worker, off the exclusive path:
+/// every level's graph has a second task on another tag, and each level
+/// spawns a child it joins.
+#[test]
+fn nested_runs_1000_deep_on_one_worker_with_two_tags() {
+    fn level(executor: &Arc<Executor>, depth: u32) -> Result<u32, taskflow_engine::Error> {
+        if depth == 0 {
+            return Ok(0);
+        }
+        let mut graph = Graph::new();
+        let inner = Arc::clone(executor);
+        let task = graph.add(Task::new("level", move |cx: &Context<'_>| {
+            let child = cx.spawn(Task::new("child", |_: &Context<'_>| Ok(1u32)))?;
+            let below = level(&inner, depth - 1)?;
+            cx.join()?;
+            Ok(below + cx.input(child)?)
+        }));
+        graph.add(Task::new("io", |_: &Context<'_>| Ok(0u32)).tag("io"));
+        let report = executor.run(&mut graph)?;
+        assert!(report.is_success(), "{report}");
+        Ok(*graph.output(task).unwrap())
+    }
+    watchdog(|| {
+        let executor = Arc::new(executor(1));
+        let mut graph = Graph::new();
+        let inner = Arc::clone(&executor);
+        let top = graph.add(Task::new("top", move |_: &Context<'_>| level(&inner, 1000)));
+        graph.add(Task::new("io", |_: &Context<'_>| Ok(0u32)).tag("io"));
+        let report = executor.run(&mut graph).unwrap();
+        assert!(report.is_success(), "{report}");
+        assert_eq!(graph.output(top), Some(&1000));
+    });
+}
+
 /// A run started from a task of another executor, and from a plain thread
 /// while that executor's workers are busy, blocks plainly and completes.
 #[test]

@@ -54,6 +54,9 @@ pub(crate) struct WorkerThread {
     index: usize,
     local: LocalQueue<Job>,
     pub(crate) batch: RefCell<Option<Batch>>,
+    /// The units the batch holds: kept beside it, in a plain cell, so that
+    /// counting a task costs no borrow of the batch.
+    pub(crate) finished: Cell<usize>,
     /// How many sources in a row this worker runs without exposing the next
     /// to thieves (see `process_sources`); back to 1 for every new run.
     source_grain: Cell<u32>,
@@ -86,7 +89,6 @@ const FAST_WALK: Duration = Duration::from_micros(20);
 pub(crate) struct Batch {
     run: NonNull<Run<'static>>,
     completion: Arc<Completion>,
-    finished: usize,
 }
 
 impl WorkerThread {
@@ -103,6 +105,7 @@ impl WorkerThread {
             index,
             local,
             batch: RefCell::new(None),
+            finished: Cell::new(0),
             source_grain: Cell::new(1),
             help_target: Cell::new(None),
             help_depth: Cell::new(0),
@@ -131,7 +134,12 @@ impl WorkerThread {
 
     /// Takes what [`set_spawned`](WorkerThread::set_spawned) noted.
     pub(crate) fn take_spawned(&self) -> Option<NonNull<crate::runtime::spawn::subtree::Subtree>> {
-        self.spawned.take()
+        // A read first: most bodies do not spawn, and then nothing is written.
+        let spawned = self.spawned.get();
+        if spawned.is_some() {
+            self.spawned.set(None);
+        }
+        spawned
     }
 
     /// The worker's position in its pool.
@@ -261,19 +269,16 @@ impl WorkerThread {
         self.source_grain.set(1);
         // SAFETY: as in `run`: the job being adopted keeps its run alive.
         let completion = Arc::clone(unsafe { run.as_ref() }.completion());
-        self.batch.replace(Some(Batch {
-            run,
-            completion,
-            finished: 0,
-        }));
+        self.batch.replace(Some(Batch { run, completion }));
     }
 
     /// Counts the batch's finished tasks on the run's completion.
     pub(crate) fn flush(&self) {
         let batch = self.batch.take();
+        let finished = self.finished.replace(0);
         if let Some(batch) = batch {
-            if batch.finished > 0 {
-                batch.completion.finish(batch.finished);
+            if finished > 0 {
+                batch.completion.finish(finished);
             }
         }
     }
@@ -355,10 +360,10 @@ impl WorkerThread {
 
     /// Counts `units` units of the current run's work as finished.
     fn count_finished(&self, units: usize) {
-        self.batch
-            .borrow_mut()
-            .as_mut()
-            .expect("a job is processed under its run's batch")
-            .finished += units;
+        debug_assert!(
+            self.batch.borrow().is_some(),
+            "a job is processed under its run's batch"
+        );
+        self.finished.set(self.finished.get() + units);
     }
 }

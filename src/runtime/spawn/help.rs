@@ -93,6 +93,7 @@ impl WorkerThread {
     /// exclusive run, whose body returned: see `Run::join_in_order`).
     pub(crate) fn serve_until(&self, inbox: &Arc<Inbox>, done: impl Fn() -> bool) {
         let outer_batch = self.batch.take();
+        let outer_finished = self.finished.replace(0);
         let outer_target = self.help_target.replace(Some(NonNull::from(inbox)));
         let pool = self.pool();
         if self.help_depth.get() == 0 {
@@ -117,6 +118,9 @@ impl WorkerThread {
             }
             // Block: registered first, then one more look (see
             // `Pool::nudge_waits`).
+            // Signals from here on end the wait below (a nudge after the
+            // look that follows, say).
+            let seen = inbox.signals();
             let every_blocked = pool.block_in(inbox);
             fence(Ordering::SeqCst);
             if pool.all_waiting() {
@@ -126,7 +130,7 @@ impl WorkerThread {
                     continue;
                 }
             }
-            let found = inbox.wait_for_owner(&done);
+            let found = inbox.wait_for_owner(seen, &done);
             pool.unblock(inbox);
             match found {
                 Found::Job(job) => self.process_job(job),
@@ -142,6 +146,7 @@ impl WorkerThread {
         }
         self.help_target.set(outer_target);
         self.batch.replace(outer_batch);
+        self.finished.set(outer_finished);
     }
 
     /// Runs a job of the pool's own queues, outside the current wait's

@@ -155,18 +155,18 @@ impl Inbox {
         self.state.lock().jobs.pop_back()
     }
 
-    /// The count of signals so far, read before a waiter's look at its
-    /// condition.
-    fn signals(&self) -> u64 {
+    /// The count of signals so far, read before a waiter's looks (at its
+    /// condition, and for work): a signal after it is not missed.
+    pub(crate) fn signals(&self) -> u64 {
         self.state.lock().signals
     }
 
     /// The owner's next job, or [`Found::Done`] once `done()` holds, or
-    /// [`Found::Signaled`] for a signal with neither; blocks, using no CPU,
-    /// until one of them. `done` must become true only with a
-    /// [`signal`](Inbox::signal) after it.
-    pub(crate) fn wait_for_owner(&self, done: impl Fn() -> bool) -> Found {
-        let seen = self.signals();
+    /// [`Found::Signaled`] for a signal since `seen` (read with
+    /// [`signals`](Inbox::signals) before the caller's last look for work)
+    /// with neither; blocks, using no CPU, until one of them. `done` must
+    /// become true only with a [`signal`](Inbox::signal) after it.
+    pub(crate) fn wait_for_owner(&self, seen: u64, done: impl Fn() -> bool) -> Found {
         if done() {
             return Found::Done;
         }

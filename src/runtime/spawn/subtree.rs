@@ -192,13 +192,21 @@ impl Subtree {
     /// registration and signals, or the registration comes later and takes
     /// in the child's end mark, which the wait's first look then sees.
     pub(crate) fn wait<R>(&self, wait: impl FnOnce() -> R) -> R {
+        // The planted bug `taskflow_mutant = "join_unregistered"` waits
+        // unregistered, so that no child's end signals it; the loom model
+        // `join_races_a_child_completion` must then find it stuck.
+        let waiter = if cfg!(taskflow_mutant = "join_unregistered") {
+            0
+        } else {
+            WAITER
+        };
         // ORDERING: AcqRel: Acquire takes in the ends counted before
         // (see above); Release has nothing to publish, but keeps the
         // word's release sequence unbroken.
-        self.open.fetch_add(WAITER, Ordering::AcqRel);
+        self.open.fetch_add(waiter, Ordering::AcqRel);
         let answer = wait();
         // ORDERING: AcqRel: as above.
-        self.open.fetch_sub(WAITER, Ordering::AcqRel);
+        self.open.fetch_sub(waiter, Ordering::AcqRel);
         answer
     }
 
