@@ -3,8 +3,8 @@
 //! and how it processes a task, how a run counts its finished work, and what
 //! a running task sees of its run.
 //!
-//! - [`executor`]: the executor, its builder, and running a graph on it;
-//!   [`submit`]: runs that do not block their caller.
+//! - [`executor`]: the executor and running a graph on it; [`builder`]:
+//!   how it is configured; [`submit`]: runs that do not block their caller.
 //! - [`pool`], [`threads`], [`pin`]: one tag's workers, how their threads
 //!   start and stop, and where they run.
 //! - [`worker`], [`queue`], [`job`], [`sleep`]: the loop a worker runs, the
@@ -20,6 +20,7 @@
 //!   and runs started from inside a task: the protocol, and how a waiting
 //!   worker helps.
 
+pub(crate) mod builder;
 pub(crate) mod cancel;
 pub(crate) mod completion;
 pub(crate) mod context;
