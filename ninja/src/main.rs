@@ -230,10 +230,7 @@ fn real_main(options: &Options, parallelism: usize, tokens: Option<&Tokens>) -> 
         Err(message) => return code_of(error(&message)),
     };
     let status = Status::new(options.verbosity, parallelism);
-    let trace = options
-        .trace
-        .as_ref()
-        .map(|_| Trace::new(std::time::Instant::now()));
+    let trace = options.trace.as_ref().map(|_| Trace::new());
     let code = std::thread::scope(|scope| {
         // Only a smart terminal's line is redrawn between updates; elsewhere
         // the thread would only cost its start and its join.
@@ -320,6 +317,7 @@ fn build(
     status.set_total(plan.commands);
     let cancel = taskflow_engine::CancelToken::new();
     let children = Arc::new(command::Children::default());
+    let run_trace = trace.map(|trace| trace.for_run(plan.order.len()));
     signal::set_current(Some((cancel.clone(), Arc::clone(&children))));
     let run = Build::new(
         parts,
@@ -330,7 +328,7 @@ fn build(
         deps_log,
         status,
         tokens,
-        trace,
+        run_trace.as_ref(),
         cancel,
         children,
     );

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use taskflow_engine::{CancelToken, Cancelled, Error};
+use taskflow_engine::{CancelToken, Cancelled, Error, TaskRef};
 
 use crate::build_log::{BuildLog, Entry};
 use crate::command::{self, Children, Exit};
@@ -22,7 +22,7 @@ use crate::disk;
 use crate::graph::{Deps, EdgeId, FileId, Graph};
 use crate::status::{Status, Verbosity};
 use crate::tokens::Tokens;
-use crate::trace::Trace;
+use crate::trace::RunTrace;
 
 /// The build's settings from the command line.
 #[derive(Clone, Debug)]
@@ -63,7 +63,8 @@ pub struct Build<'a> {
     pub deps_log: &'a Mutex<DepsLog>,
     pub status: &'a Status,
     pub tokens: Option<&'a Tokens>,
-    pub trace: Option<&'a Trace>,
+    /// `-d trace`: told which tasks ran a command.
+    pub trace: Option<&'a Arc<RunTrace>>,
     pub cancel: CancelToken,
     pub children: Arc<Children>,
     pub start: Instant,
@@ -90,7 +91,7 @@ impl<'a> Build<'a> {
         deps_log: &'a Mutex<DepsLog>,
         status: &'a Status,
         tokens: Option<&'a Tokens>,
-        trace: Option<&'a Trace>,
+        trace: Option<&'a Arc<RunTrace>>,
         cancel: CancelToken,
         children: Arc<Children>,
     ) -> Build<'a> {
@@ -159,8 +160,8 @@ impl<'a> Build<'a> {
             .push(message);
     }
 
-    /// The body of `edge`'s task.
-    pub fn run_edge(&self, edge: EdgeId, worker: usize) -> Result<(), Error> {
+    /// The body of `edge`'s task, `task`.
+    pub fn run_edge(&self, edge: EdgeId, task: TaskRef) -> Result<(), Error> {
         let want = self.plan.want[edge];
         let e = &self.graph.edges[edge];
         if want == Want::Nothing {
@@ -194,7 +195,7 @@ impl<'a> Build<'a> {
         if self.cancel.is_cancelled() {
             return Err(Cancelled.into());
         }
-        self.run_command(edge, worker)
+        self.run_command(edge, task)
     }
 
     /// Whether every dirty input of `edge` was cleaned by `restat`, and its
@@ -233,7 +234,7 @@ impl<'a> Build<'a> {
         }
     }
 
-    fn run_command(&self, edge: EdgeId, worker: usize) -> Result<(), Error> {
+    fn run_command(&self, edge: EdgeId, task: TaskRef) -> Result<(), Error> {
         let e = &self.graph.edges[edge];
         let command = e.command.as_deref().unwrap_or_default();
         let console = e.uses_console();
@@ -245,16 +246,11 @@ impl<'a> Build<'a> {
             self.status.finished(edge, text, console, None, b"");
             return Ok(());
         }
+        if let Some(trace) = self.trace {
+            trace.ran_command(task);
+        }
         let result = self.execute(edge, command, console);
         let ended = Instant::now();
-        if let Some(trace) = self.trace {
-            let name = if e.description.is_empty() {
-                self.graph.path(e.outs[0])
-            } else {
-                &e.description
-            };
-            trace.record(name, started, ended, worker);
-        }
         let (exit, output) = match result {
             Ok(done) => done,
             Err(message) => (Exit::Failure, message.into_bytes()),
