@@ -305,10 +305,8 @@ fn build(
             config.explain,
         );
         scan.stat_ahead(targets);
-        for &target in targets {
-            scan.visit(target)?;
-        }
-        let plan = Plan::new(&scan, targets)?;
+        let validations = scan.visit_targets(targets)?;
+        let plan = Plan::new(&scan, targets, &validations)?;
         (scan.into_parts(), plan)
     };
     if plan.commands == 0 {

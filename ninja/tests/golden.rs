@@ -270,6 +270,55 @@ build out: use mid
     );
 }
 
+/// Validations (`|@`): built beside the targets whose edges name them,
+/// even when those are up to date, waiting for nothing of them; a
+/// validation that depends on the edge naming it is no cycle; one with no
+/// edge is not built.
+const VALIDATIONS: &str = "rule cc
+  command = touch $out
+rule check
+  command = echo checking $in > $out
+rule fail
+  command = echo failing $out; exit 1
+build a.o: cc a.c |@ a.check
+build a.check: check a.o
+build lib: cc a.o |@ lint
+build lint: check src
+build prog: cc lib
+build other: cc x |@ missing_src
+build broken: cc x |@ bad.check
+build bad.check: fail
+build nested: cc x |@ v1
+build v1: check x |@ v2
+build v2: check x
+default prog other
+";
+
+#[test]
+fn validations_are_built_beside_their_targets() {
+    let files = [("a.c", ""), ("src", ""), ("x", "")];
+    same_commands("validations", VALIDATIONS, &files, &[]);
+    same_commands("validations-nested", VALIDATIONS, &files, &["nested"]);
+    same_steps(
+        "validations-build",
+        VALIDATIONS,
+        &files,
+        &[
+            ("", &[]),
+            ("", &[]),
+            // Only the validation is out of date: its target is not.
+            ("sleep 0.01; touch src", &["prog"]),
+            ("sleep 0.01; touch a.c", &["lib"]),
+            ("", &["nested"]),
+            ("", &["nested"]),
+            ("sleep 0.01; touch x", &["v1"]),
+            // A failing validation fails the build, its target is built.
+            ("", &["broken"]),
+            ("", &["-k", "0", "broken", "nested"]),
+        ],
+    );
+}
+
 #[test]
 fn command_changes_and_missing_outputs_rebuild() {
     same_steps(
