@@ -187,13 +187,31 @@ fn a_fifo_jobserver_of_3_bounds_the_commands_and_gets_its_tokens_back() {
     assert_eq!(&back[..returned], b"++", "the tokens are back in the fifo");
 }
 
-/// A Makefile of 6 metered jobs, each waiting for 3 at once.
-fn sub_makefile(dir: &Path) -> String {
+/// Ours at `-j3` running a sub-make of 6 metered jobs (each waiting for 3
+/// at once) beside `own` metered commands of its own: at most 3 run at once,
+/// and 3 do.
+fn sub_make_under_our_j3(name: &str, own: usize) {
+    if make_version(name).is_none() {
+        return;
+    }
+    let dir = metered_dir(name);
     let jobs = "j1 j2 j3 j4 j5 j6";
-    format!(
+    let makefile = format!(
         "all: {jobs}\n{jobs}:\n\t{}\n.PHONY: all {jobs}\n",
-        meter(dir, 3)
-    )
+        meter(&dir, 3)
+    );
+    let manifest = metered_manifest(&dir, own, 3)
+        + "rule submake\n  command = make --no-print-directory -C sub && touch $out\n\
+           build sub.done: submake\n";
+    write(
+        &dir,
+        &[("sub/Makefile", &makefile), ("build.ninja", &manifest)],
+    );
+    let out = run(&dir, OURS, &["-j3"]);
+    let printed = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{printed}");
+    assert!(!printed.contains("jobserver"), "make warned: {printed}");
+    assert_eq!(most_at_once(&dir, 6 + own), 3, "{printed}");
 }
 
 /// The server: a sub-make run by one of our commands takes our tokens, so
@@ -201,25 +219,7 @@ fn sub_makefile(dir: &Path) -> String {
 /// ours); without them it would run one at a time.
 #[test]
 fn a_sub_make_gets_the_tokens_of_our_j3() {
-    if make_version("jobserver server").is_none() {
-        return;
-    }
-    let dir = metered_dir("server");
-    write(
-        &dir,
-        &[
-            ("sub/Makefile", &sub_makefile(&dir)),
-            (
-                "build.ninja",
-                "rule submake\n  command = make --no-print-directory -C sub && touch $out\nbuild sub.done: submake\n",
-            ),
-        ],
-    );
-    let out = run(&dir, OURS, &["-j3"]);
-    let printed = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(0), "{printed}");
-    assert!(!printed.contains("jobserver"), "make warned: {printed}");
-    assert_eq!(most_at_once(&dir, 6), 3, "{printed}");
+    sub_make_under_our_j3("server", 0);
 }
 
 /// The server's bound is shared: our own commands and a sub-make's jobs
@@ -228,24 +228,7 @@ fn a_sub_make_gets_the_tokens_of_our_j3() {
 /// above see every time a command that runs without a token.
 #[test]
 fn our_commands_and_a_sub_makes_jobs_share_the_bound_of_j3() {
-    if make_version("jobserver server").is_none() {
-        return;
-    }
-    let dir = metered_dir("server-shared");
-    let mut manifest = metered_manifest(&dir, 6, 3);
-    manifest += "rule submake\n  command = make --no-print-directory -C sub && touch $out\nbuild sub.done: submake\n";
-    write(
-        &dir,
-        &[
-            ("sub/Makefile", &sub_makefile(&dir)),
-            ("build.ninja", &manifest),
-        ],
-    );
-    let out = run(&dir, OURS, &["-j3"]);
-    let printed = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(0), "{printed}");
-    assert!(!printed.contains("jobserver"), "make warned: {printed}");
-    assert_eq!(most_at_once(&dir, 12), 3, "{printed}");
+    sub_make_under_our_j3("server-shared", 6);
 }
 
 /// The meter can see more than 3: ours alone at `-j 6` runs 6 at once.
