@@ -71,7 +71,7 @@ fn critical_path(build: &Build<'_>, weight: impl Fn(EdgeId) -> u64) -> Vec<u64> 
 /// refuses (which the dirty check's cycle detection rules out).
 pub fn run(build: &Build<'_>) -> Result<(), String> {
     let graph = build.graph;
-    let jobs = build.config.parallelism.max(1);
+    let jobs = build.session.config.parallelism.max(1);
     let mut builder = Executor::builder().workers_per_tag(jobs);
     for (id, pool) in graph.pools.iter().enumerate() {
         if id != DEFAULT_POOL && pool.depth > 0 {
@@ -81,7 +81,11 @@ pub fn run(build: &Build<'_>) -> Result<(), String> {
     let executor = builder.build().map_err(|e| e.to_string())?;
 
     let durations: Vec<u64> = {
-        let log = build.build_log.lock().unwrap_or_else(|e| e.into_inner());
+        let log = build
+            .session
+            .build_log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         graph
             .edges
             .iter()
@@ -125,7 +129,7 @@ pub fn run(build: &Build<'_>) -> Result<(), String> {
     let mut options = RunOptions::new()
         .policy(FailurePolicy::KeepGoing)
         .cancel_token(build.cancel.clone());
-    if let Some(trace) = build.trace {
+    if let Some(trace) = &build.trace {
         options = options.observer(Arc::clone(trace) as Arc<dyn Observer>);
     }
     let report = executor
