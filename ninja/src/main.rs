@@ -209,7 +209,11 @@ fn real_main(options: &Options, parallelism: usize, tokens: Option<&Tokens>) -> 
         }
     }
     if let Some((tool, args)) = &options.tool {
-        return tools::run(tool, args, &options.file);
+        let flags = tools::ToolFlags {
+            verbose: options.verbosity == Verbosity::Verbose,
+            dry_run: options.dry_run,
+        };
+        return tools::run(tool, args, &options.file, flags);
     }
     let config = Config {
         dry_run: options.dry_run,

@@ -436,6 +436,88 @@ default out3
     }
 }
 
+/// The files left in `dir`, sorted.
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn clean_removes_what_ninja_removes() {
+    let manifest = "rule cc
+  command = touch $out
+  depfile = $out.d
+rule gen
+  command = touch $out
+  generator = 1
+rule rsp
+  command = touch $out
+  rspfile = $out.rsp
+  rspfile_content = x
+build a b: cc src
+build c: rsp a
+build g: gen src
+build d: cc c || g
+build all: phony d g
+subninja sub.ninja
+";
+    let files = [
+        (
+            "sub.ninja",
+            "rule cc
+  command = touch $out
+rule local
+  command = touch $out
+build s1: cc src
+build s2: local src
+",
+        ),
+        ("src", ""),
+        ("a", ""),
+        ("b", ""),
+        ("c", ""),
+        ("g", ""),
+        ("d", ""),
+        ("s1", ""),
+        ("s2", ""),
+        ("d.d", ""),
+        ("c.rsp", ""),
+    ];
+    for args in [
+        &["-t", "clean"][..],
+        &["-t", "clean", "-g"],
+        &["-v", "-t", "clean", "-g"],
+        &["-t", "clean", "c"],
+        &["-v", "-t", "clean", "all", "./s1"],
+        &["-t", "clean", "nosuch", "c"],
+        &["-t", "clean", "-r", "cc", "rsp"],
+        &["-v", "-t", "clean", "cc", "-r"],
+        &["-t", "clean", "-r", "local", "gen"],
+        &["-t", "clean", "-r"],
+        &["-n", "-t", "clean", "-r", "cc"],
+        &["-n", "-t", "clean"],
+        &["-t", "clean", "-x"],
+        &["-t", "clean", "-h"],
+        &["-t", "clean", "--", "-g"],
+    ] {
+        let Some([theirs, ours]) = both("clean", manifest, &files, args) else {
+            return;
+        };
+        assert_eq!(text(&ours.stdout), text(&theirs.stdout), "{args:?}");
+        assert_eq!(text(&ours.stderr), text(&theirs.stderr), "{args:?}");
+        assert_eq!(ours.status.code(), theirs.status.code(), "{args:?}");
+        assert_eq!(
+            files_in(&tempdir_path("clean-ours")),
+            files_in(&tempdir_path("clean-ninja")),
+            "{args:?}: the files left"
+        );
+    }
+}
+
 #[test]
 fn parse_errors_read_as_ninja_writes_them() {
     for (i, manifest) in [
