@@ -8,13 +8,19 @@ use std::time::{Duration, SystemTime};
 
 use support::*;
 
-/// The trace's complete events: (name, outcome), sorted.
-fn commands_in(trace: &std::path::Path) -> Vec<(String, String)> {
+/// The trace's events.
+fn events_in(trace: &std::path::Path) -> Vec<serde_json::Value> {
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(trace).expect("the trace file")).expect("JSON");
-    let mut commands: Vec<(String, String)> = json["traceEvents"]
+    json["traceEvents"]
         .as_array()
         .expect("a traceEvents array")
+        .clone()
+}
+
+/// The trace's complete events: (name, outcome), sorted.
+fn commands_in(trace: &std::path::Path) -> Vec<(String, String)> {
+    let mut commands: Vec<(String, String)> = events_in(trace)
         .iter()
         .filter(|event| event["ph"] == "X")
         .map(|event| {
@@ -29,6 +35,22 @@ fn commands_in(trace: &std::path::Path) -> Vec<(String, String)> {
     commands
 }
 
+/// The name of the track the command `name` is on.
+fn track_of(trace: &std::path::Path, name: &str) -> String {
+    let events = events_in(trace);
+    let tid = &events
+        .iter()
+        .find(|event| event["ph"] == "X" && event["name"] == name)
+        .expect("the command's event")["tid"];
+    events
+        .iter()
+        .find(|event| event["name"] == "thread_name" && &event["tid"] == tid)
+        .expect("the track's name")["args"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 #[test]
 fn the_trace_holds_one_event_per_command_that_ran() {
     let dir = tempdir("trace");
@@ -40,8 +62,11 @@ fn the_trace_holds_one_event_per_command_that_ran() {
                 "rule t
   command = touch $out
   description = T $out
+pool serial
+  depth = 1
 rule plain
   command = touch $out
+  pool = serial
 rule fail
   command = false
 rule once
@@ -74,6 +99,9 @@ default all
         ],
         "phony `all` and the skipped `after_bad` ran no command"
     );
+    let first = dir.join("first.json");
+    assert_eq!(track_of(&first, "b"), "pool serial worker 0");
+    assert!(track_of(&first, "T a").starts_with("default worker "));
 
     // `src` newer than `c`: c's command runs and leaves it as it was, so
     // restat prunes `d`, which gets no event.
