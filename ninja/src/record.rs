@@ -186,12 +186,16 @@ fn open_append(path: &Path, magic: &[u8], valid_len: u64) -> io::Result<File> {
 mod tests {
     use super::*;
 
-    fn log(payloads: &[&[u8]]) -> Vec<u8> {
-        let mut data = b"MAGIC\n".to_vec();
+    fn frames(payloads: &[&[u8]]) -> Vec<u8> {
+        let mut data = Vec::new();
         for p in payloads {
             frame(p, &mut data);
         }
         data
+    }
+
+    fn log(payloads: &[&[u8]]) -> Vec<u8> {
+        [&b"MAGIC\n"[..], &frames(payloads)].concat()
     }
 
     #[test]
@@ -251,9 +255,7 @@ mod tests {
         std::fs::write(&path, log(&[b"one", b"bad", b"three"])).unwrap();
         let (mut file, read_back) = LogFile::read(&path, b"MAGIC\n", |p| p != b"bad").unwrap();
         assert_eq!((read_back.applied, read_back.repaired), (1, true));
-        let mut frames = Vec::new();
-        frame(b"four", &mut frames);
-        file.append(&frames).unwrap();
+        file.append(&frames(&[b"four"])).unwrap();
         assert_eq!(
             read_all(&path),
             (vec![b"one".to_vec(), b"four".to_vec()], false)
@@ -268,11 +270,10 @@ mod tests {
         assert_eq!((read_back.applied, read_back.repaired), (0, false));
         file.append(&[]).unwrap();
         assert!(!path.exists(), "nothing appended, nothing written");
-        let mut frames = Vec::new();
-        frame(b"one", &mut frames);
-        file.append(&frames).unwrap();
-        file.rewrite(&frames).unwrap();
-        file.append(&frames).unwrap();
+        let one = frames(&[b"one"]);
+        file.append(&one).unwrap();
+        file.rewrite(&one).unwrap();
+        file.append(&one).unwrap();
         assert_eq!(
             read_all(&path),
             (vec![b"one".to_vec(), b"one".to_vec()], false)
