@@ -85,6 +85,7 @@ use crate::runtime::state::{
     recorded,
 };
 use crate::runtime::worker::WorkerThread;
+use crate::steer::admission::SteeredRun;
 use crate::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use crate::sync::{Arc, Mutex};
 use crate::sync::{into_bytes, zeroed_bytes};
@@ -134,6 +135,10 @@ pub(crate) struct Run<'g> {
     id: u64,
     /// The executor's observers, then the run's own (see [`crate::observe`]).
     observers: Observers,
+    /// Priorities, the critical path and limits (see [`crate::steer`]):
+    /// `None` when nothing steers the run, which then takes the path these
+    /// docs describe.
+    steered: Option<Box<SteeredRun<'g>>>,
 }
 
 // SAFETY: the only fields that are not `Sync` are the task bodies in
@@ -168,7 +173,15 @@ impl<'g> Run<'g> {
         let tasks = graph.names.len();
         let observers = options.observers.into_observers();
         let exclusive = pools.len() == 1 && pools[0].size() == 1;
-        let scanned: usize = if exclusive && graph.in_index_order {
+        let token = options
+            .cancel
+            .as_ref()
+            .map_or_else(CancelToken::new, CancelToken::child);
+        let id = crate::sync::next_unique_id().get();
+        let steered = SteeredRun::new(&graph, options.critical_path, id, &token).map(Box::new);
+        // A steered run finds its sources when it starts, not by scanning
+        // ranges in its pools.
+        let scanned: usize = if (exclusive && graph.in_index_order) || steered.is_some() {
             0
         } else {
             graph.source_bounds.iter().map(|bounds| bounds.len()).sum()
@@ -177,10 +190,7 @@ impl<'g> Run<'g> {
             exclusive,
             pools,
             policy: options.policy,
-            token: options
-                .cancel
-                .as_ref()
-                .map_or_else(CancelToken::new, CancelToken::child),
+            token,
             deadline: options.deadline,
             stopped: AtomicBool::new(false),
             failures: Mutex::new(Vec::new()),
@@ -188,9 +198,10 @@ impl<'g> Run<'g> {
             skipped: AtomicUsize::new(0),
             cancelled: AtomicUsize::new(0),
             completion: Arc::new(Completion::new(tasks + scanned)),
-            id: crate::sync::next_unique_id().get(),
+            id,
             observed: !observers.is_empty(),
             observers,
+            steered,
             graph,
         }
     }
@@ -210,6 +221,10 @@ impl<'g> Run<'g> {
         if self.task_count() == 0 {
             return;
         }
+        if let Some(steered) = &self.steered {
+            self.start_steered(steered);
+            return;
+        }
         if self.exclusive && self.graph.in_index_order {
             self.pools[0].inject(Job::in_order(self));
             return;
@@ -218,6 +233,26 @@ impl<'g> Run<'g> {
             let sources = self.graph.source_bounds[tag].clone();
             if !sources.is_empty() {
                 pool.inject(Job::sources(self, sources));
+            }
+        }
+    }
+
+    /// [`start`](Run::start) for a steered run: every source goes into its
+    /// pool's ordered queue, and only then are their tokens pushed (see
+    /// [`crate::steer`]), so that the first token finds the best source.
+    fn start_steered(&self, steered: &SteeredRun<'_>) {
+        let mut sources = vec![0usize; self.pools.len()];
+        for (tag, bounds) in self.graph.source_bounds.iter().enumerate() {
+            for task in bounds.clone() {
+                if self.is_source(task, tag as u32) {
+                    steered.queue(tag as u32, task);
+                    sources[tag] += 1;
+                }
+            }
+        }
+        for (pool, &count) in self.pools.iter().zip(&sources) {
+            for _ in 0..count {
+                pool.inject(Job::ready(self));
             }
         }
     }
@@ -383,6 +418,9 @@ impl<'g> Run<'g> {
         } else {
             self.run_body_observed(task, worker)
         };
+        if let Some(steered) = &self.steered {
+            steered.settled(task);
+        }
         // ORDERING: Relaxed: read only by the caller after completion, which
         // the worker's later AcqRel subtraction orders after this store.
         self.outcomes[task as usize].store(recorded(outcome), Ordering::Relaxed);
@@ -483,6 +521,10 @@ impl<'g> Run<'g> {
 
     /// Step 3: hands the task's successors on.
     fn release_successors(&self, task: u32, outcome: u32, worker: &WorkerThread) -> Option<u32> {
+        if let Some(steered) = &self.steered {
+            self.release_steered(steered, task, outcome, worker);
+            return None;
+        }
         let poison = poisons(outcome);
         let own_tag = self.graph.table.tag(task);
         // The planted bug `taskflow_mutant = "stale_empty_check"` decides
@@ -536,6 +578,61 @@ impl<'g> Run<'g> {
             worker.pool().pushed_local(pushed);
         }
         next
+    }
+
+    /// Step 3 of a steered run: every owned successor goes into its pool's
+    /// ordered queue and a token for it into that pool (see
+    /// [`crate::steer`]); none is processed directly.
+    fn release_steered(
+        &self,
+        steered: &SteeredRun<'_>,
+        task: u32,
+        outcome: u32,
+        worker: &WorkerThread,
+    ) {
+        let poison = poisons(outcome);
+        let own_tag = self.graph.table.tag(task);
+        let mut pushed = 0;
+        for successor in self.graph.table.successors(task) {
+            if !self.take_ownership(successor, poison) {
+                continue;
+            }
+            let tag = self.graph.table.tag(successor);
+            steered.queue(tag, successor);
+            if tag == own_tag {
+                worker.push_local(Job::ready(self));
+                pushed += 1;
+            } else {
+                self.pools[tag as usize].inject(Job::ready(self));
+            }
+        }
+        if pushed > 0 {
+            worker.pool().pushed_local(pushed);
+        }
+    }
+
+    /// The steering state of a steered run.
+    pub(crate) fn steered(&self) -> Option<&SteeredRun<'g>> {
+        self.steered.as_deref()
+    }
+
+    /// What `worker` does with a token of this steered run: the task to
+    /// process, or `None` if it parked (see [`crate::steer`]).
+    pub(crate) fn admit_ready(&self, worker: &WorkerThread) -> Option<u32> {
+        let steered = self.steered().expect("only a steered run has tokens");
+        steered.admit_next(self, self.tag_of(worker.pool()))
+    }
+
+    /// Whether the ready `task`, which the caller owns, is poisoned.
+    pub(crate) fn is_poisoned(&self, task: u32) -> bool {
+        // ORDERING: Relaxed: as in `process`, the caller owns the task.
+        self.graph.table.slot(task).pending.load(Ordering::Relaxed) & POISONED != 0
+    }
+
+    /// Gives `task`, which a limit let go of (see [`crate::steer`]), back to
+    /// its pool, to be processed.
+    pub(crate) fn send_back(&self, task: u32) {
+        self.pools[self.graph.table.tag(task) as usize].inject(Job::task(self, task));
     }
 
     /// Records that a dependency of `successor` finished (poisoning it if
