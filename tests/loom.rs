@@ -16,8 +16,8 @@
 //! count that can show its race.
 //!
 //! Each model states its preemption bound (loom's `LOOM_MAX_PREEMPTIONS`;
-//! the bound in the code wins over the environment variable). All of them
-//! run at bound 3: the largest (the diamond, the output hand-off, the
+//! the bound in the code wins over the environment variable). All but the
+//! limit's model (two runs, bound 2) run at bound 3: the largest (the diamond, the output hand-off, the
 //! fail-fast race and the two models of "no ready job waits while a worker
 //! sleeps") explore 41,000 to 48,000 executions each in about 2.5 s here,
 //! and the whole file takes about 15 s. With `--nocapture` every model
@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use taskflow_engine::{
-    CancelToken, Context, Executor, FailurePolicy, Graph, Outcome, RunOptions, Task, TaskId,
+    CancelToken, Context, Executor, FailurePolicy, Graph, Limit, Outcome, RunOptions, Task, TaskId,
 };
 
 /// Explores every interleaving of `body` with at most `preemptions`
@@ -441,5 +441,66 @@ fn a_stolen_batch_wakes_the_sleeping_peer() {
         );
         let report = executor.run(&mut graph).expect("a valid graph");
         assert!(report.is_success(), "{report:?}");
+    });
+}
+
+/// Model 14: a limit's acquire and release race a cancel. Two runs share a
+/// `Limit::new(1)` on one executor of two workers. The other run's `holder`
+/// takes the permit (or waits for it), cancels this run and then waits
+/// until this run has returned. This run's `waiter` either gets the permit
+/// first, sees the cancel before it looks at the limit, or parks behind the
+/// holder, and then the cancel must take it out of the limit: a waiter left
+/// parked is never woken, the holder never returns, and loom reports the
+/// deadlock. Either way the limit ends full with nothing waiting.
+#[test]
+fn a_cancel_frees_a_task_parked_behind_another_run() {
+    check(2, || {
+        let executor = Arc::new(executor(2));
+        let limit = Limit::new(1);
+        let token = CancelToken::new();
+        let returned = Arc::new((loom::sync::Mutex::new(false), loom::sync::Condvar::new()));
+        let other = {
+            let (executor, limit, token, returned) = (
+                Arc::clone(&executor),
+                limit.clone(),
+                token.clone(),
+                Arc::clone(&returned),
+            );
+            loom::thread::spawn(move || {
+                let mut graph = Graph::new();
+                let holder = graph.add(
+                    Task::new("holder", move |_: &Context<'_>| {
+                        token.cancel();
+                        let (lock, changed) = &*returned;
+                        let mut returned = lock.lock().unwrap();
+                        while !*returned {
+                            returned = changed.wait(returned).unwrap();
+                        }
+                        Ok(())
+                    })
+                    .limit(&limit),
+                );
+                let report = executor.run(&mut graph).expect("a valid graph");
+                report.outcome(holder).is_success()
+            })
+        };
+        let runs = Arc::new(AtomicUsize::new(0));
+        let mut graph = Graph::new();
+        let waiter = graph.add(counted("waiter", (), &runs).limit(&limit));
+        let report = executor
+            .run_with(&mut graph, RunOptions::new().cancel_token(token))
+            .expect("a valid graph");
+        {
+            let (lock, changed) = &*returned;
+            *lock.lock().unwrap() = true;
+            changed.notify_all();
+        }
+        assert!(other.join().expect("the other run does not panic"));
+        match report.outcome(waiter) {
+            Outcome::Succeeded => assert_eq!(runs.load(Ordering::Relaxed), 1),
+            Outcome::Cancelled => assert_eq!(runs.load(Ordering::Relaxed), 0),
+            other => panic!("the waiter ended {other:?}"),
+        }
+        assert_eq!((limit.available(), limit.waiting()), (1, 0));
     });
 }

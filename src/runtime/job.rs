@@ -6,14 +6,16 @@ use crate::runtime::run::Run;
 
 /// Work for a pool: one ready task of a run; a range of task indices whose
 /// sources (tasks without dependencies) of the pool's tag the worker runs,
-/// splitting the range first so that idle workers can take part; or, for a
-/// run that one worker processes alone, every task in index order.
+/// splitting the range first so that idle workers can take part; for a
+/// run that one worker processes alone, every task in index order; or, in
+/// a steered run, a token for the best task of the pool's ordered ready
+/// queue (see [`crate::steer`]).
 ///
 /// A job points at its run without owning it. That is sound because a run
 /// does not complete, and so its caller does not return and free it, while
 /// any of its units of work is unfinished, and every job stands for at least
-/// one: a task job for its task, a range job for each index it has yet to
-/// scan (see [`crate::runtime::completion`] for the units and [`crate::runtime::worker`] for
+/// one: a task job for its task, a token for the queued task it will take,
+/// a range job for each index it has yet to scan (see [`crate::runtime::completion`] for the units and [`crate::runtime::worker`] for
 /// when they are counted).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Job {

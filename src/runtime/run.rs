@@ -59,6 +59,16 @@
 //! and touches a successor's word only to poison it. That is the order the
 //! graph was built in, and the order its memory is laid out in.
 //!
+//! # Steered runs
+//!
+//! A run whose graph has priorities or limits, or that asks for the
+//! critical path, is *steered* (see [`crate::steer`]): step 3 puts every
+//! owned successor into its pool's ordered ready queue and pushes a token
+//! for it instead of the task itself (none is processed directly), a token's
+//! worker takes the best ready task and its limits' permits before step 1,
+//! and step 1 gives the permits back once the task settled. Everything else
+//! above holds as written.
+//!
 //! Every task is thus processed exactly once: by whoever owns it, and
 //! ownership passes only through its last dependency. A run completes when
 //! all its units of work were counted (see [`crate::runtime::completion`]); no job of
