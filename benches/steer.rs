@@ -86,7 +86,8 @@ fn main() {
                 .expect("an executor starts");
             for variant in Variant::ALL {
                 let mut graph = graph(chain, variant, &limit);
-                let options = RunOptions::new().critical_path(matches!(variant, Variant::CriticalPath));
+                let options =
+                    RunOptions::new().critical_path(matches!(variant, Variant::CriticalPath));
                 let id = BenchmarkId::new(variant.name(), format!("{workers}w"));
                 group.bench_function(id, |bench| {
                     bench.iter(|| {

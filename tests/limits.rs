@@ -371,3 +371,23 @@ fn a_limit_does_not_deadlock_with_a_nested_run() {
 fn a_limit_of_no_permits_is_refused() {
     let _ = Limit::new(0);
 }
+
+/// The names and signatures issue 10 fixes, checked at compile time.
+#[test]
+fn the_surface_of_priorities_weights_and_limits() {
+    fn shared<T: Clone + Send + Sync + std::fmt::Debug + 'static>() {}
+    shared::<Limit>();
+    let _: fn(usize) -> Limit = Limit::new;
+    let _: fn(Task<'static, ()>, &Limit) -> Task<'static, ()> = Task::limit;
+    let _: fn(Task<'static, ()>, i32) -> Task<'static, ()> = Task::priority;
+    let _: fn(Task<'static, ()>, u64) -> Task<'static, ()> = Task::weight;
+    let _: fn(RunOptions, bool) -> RunOptions = RunOptions::critical_path;
+    let limit = Limit::new(2);
+    let clone = limit.clone();
+    assert_eq!(limit, clone, "a clone is the same limit");
+    assert_ne!(limit, Limit::new(2));
+    assert_eq!(
+        (clone.permits(), clone.available(), clone.waiting()),
+        (2, 2, 0)
+    );
+}
