@@ -66,7 +66,7 @@
 //! owned successor into its pool's ordered ready queue and pushes a token
 //! for it instead of the task itself (none is processed directly), a token's
 //! worker takes the best ready task and its limits' permits before step 1,
-//! and step 1 gives the permits back once the task settled. Everything else
+//! and the task gives them back between steps 2 and 3. Everything else
 //! above holds as written.
 //!
 //! Every task is thus processed exactly once: by whoever owns it, and
@@ -428,9 +428,6 @@ impl<'g> Run<'g> {
         } else {
             self.run_body_observed(task, worker)
         };
-        if let Some(steered) = &self.steered {
-            steered.settled(task);
-        }
         // ORDERING: Relaxed: read only by the caller after completion, which
         // the worker's later AcqRel subtraction orders after this store.
         self.outcomes[task as usize].store(recorded(outcome), Ordering::Relaxed);
@@ -590,9 +587,11 @@ impl<'g> Run<'g> {
         next
     }
 
-    /// Step 3 of a steered run: every owned successor goes into its pool's
-    /// ordered queue and a token for it into that pool (see
-    /// [`crate::steer`]); none is processed directly.
+    /// Step 3 of a steered run, after the task gave back its permits: every
+    /// owned successor goes into its pool's ordered queue and a token for it
+    /// into that pool (see [`crate::steer`]); none is processed directly.
+    /// (A steered run never processes in index order, so this is the one
+    /// place its tasks pass after settling.)
     fn release_steered(
         &self,
         steered: &SteeredRun<'_>,
@@ -600,6 +599,7 @@ impl<'g> Run<'g> {
         outcome: u32,
         worker: &WorkerThread,
     ) {
+        steered.settled(task);
         let poison = poisons(outcome);
         let own_tag = self.graph.table.tag(task);
         let mut pushed = 0;
