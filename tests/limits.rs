@@ -299,6 +299,50 @@ fn a_cancel_from_the_holder_frees_its_own_runs_waiters() {
     });
 }
 
+/// A run past its deadline, whose tasks wait for the permit its own task
+/// holds, takes them out at that task's release: they end cancelled
+/// without running, and the permit is free again.
+#[test]
+fn a_deadline_withdraws_waiting_tasks_at_the_next_release() {
+    watchdog(|| {
+        let limit = Limit::new(1);
+        let deadline = std::time::Instant::now() + Duration::from_millis(300);
+        let mut graph = Graph::new();
+        let holder = {
+            let watched = limit.clone();
+            graph.add(
+                Task::new("holder", move |_: &Context<'_>| {
+                    wait_until("5 parked tasks", || watched.waiting() == 5)?;
+                    wait_until("the deadline", || std::time::Instant::now() > deadline)
+                })
+                .limit(&limit),
+            )
+        };
+        let watched = limit.clone();
+        let opener = graph.add(Task::new("opener", move |_: &Context<'_>| {
+            wait_until("the holder's permit", || watched.available() == 0)
+        }));
+        let ran = Arc::new(AtomicUsize::new(0));
+        for index in 0..5 {
+            let ran = Arc::clone(&ran);
+            let waiter = Task::new(format!("w{index}"), move |_: &Context<'_>| {
+                ran.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            });
+            graph.add(waiter.limit(&limit).after(opener));
+        }
+        let options = RunOptions::new().deadline(deadline);
+        let report = executor(2).run_with(&mut graph, options).unwrap();
+        assert!(report.outcome(holder).is_success(), "{report:?}");
+        assert_eq!(
+            (report.cancelled(), ran.load(Ordering::SeqCst)),
+            (5, 0),
+            "{report:?}"
+        );
+        assert_eq!((limit.available(), limit.waiting()), (1, 0));
+    });
+}
+
 /// A task whose body panics gives its permits back: the tasks after it
 /// run, and the limit is full at the end.
 #[test]
