@@ -95,7 +95,7 @@ use crate::runtime::state::{
     recorded,
 };
 use crate::runtime::worker::WorkerThread;
-use crate::steer::admission::SteeredRun;
+use crate::steer::admission::{Admitted, SteeredRun};
 use crate::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use crate::sync::{Arc, Mutex};
 use crate::sync::{into_bytes, zeroed_bytes};
@@ -174,7 +174,7 @@ impl<'g> Run<'g> {
         // SAFETY: `run` stays on this stack frame, unmoved, until the wait
         // below returned.
         unsafe { run.start() };
-        run.completion.wait();
+        run.wait_for_completion();
         run.into_report()
     }
 
@@ -528,10 +528,6 @@ impl<'g> Run<'g> {
 
     /// Step 3: hands the task's successors on.
     fn release_successors(&self, task: u32, outcome: u32, worker: &WorkerThread) -> Option<u32> {
-        if let Some(steered) = &self.steered {
-            self.release_steered(steered, task, outcome, worker);
-            return None;
-        }
         let poison = poisons(outcome);
         let own_tag = self.graph.table.tag(task);
         // The planted bug `taskflow_mutant = "stale_empty_check"` decides
@@ -587,19 +583,22 @@ impl<'g> Run<'g> {
         next
     }
 
-    /// Step 3 of a steered run, after the task gave back its permits: every
-    /// owned successor goes into its pool's ordered queue and a token for it
-    /// into that pool (see [`crate::steer`]); none is processed directly.
-    /// (A steered run never processes in index order, so this is the one
-    /// place its tasks pass after settling.)
-    fn release_steered(
-        &self,
-        steered: &SteeredRun<'_>,
-        task: u32,
-        outcome: u32,
-        worker: &WorkerThread,
-    ) {
-        steered.settled(task);
+    /// Processes the task a steered run's token took (see [`crate::steer`]):
+    /// steps 1 and 2 as in [`process`](Run::process), then gives back the
+    /// task's permits, then step 3: every owned successor goes into its
+    /// pool's ordered queue and a token for it into that pool; none is
+    /// processed directly. (A steered run has no other jobs than tokens, so
+    /// this is the one place its tasks pass; `process` has no steering test.)
+    pub(crate) fn process_steered(&self, admitted: Admitted, worker: &WorkerThread) {
+        let steered = self.steered().expect("only a steered run has tokens");
+        let task = admitted.task;
+        let slot = self.graph.table.slot(task);
+        // ORDERING: Relaxed, both: as in `process`.
+        let poisoned = slot.pending.load(Ordering::Relaxed) & POISONED != 0;
+        slot.pending
+            .store(self.graph.table.in_degree(task), Ordering::Relaxed);
+        let outcome = self.settle(task, poisoned, worker.index());
+        steered.settled(admitted);
         let poison = poisons(outcome);
         let own_tag = self.graph.table.tag(task);
         let mut pushed = 0;
@@ -628,7 +627,7 @@ impl<'g> Run<'g> {
 
     /// What `worker` does with a token of this steered run: the task to
     /// process, or `None` if it parked (see [`crate::steer`]).
-    pub(crate) fn admit_ready(&self, worker: &WorkerThread) -> Option<u32> {
+    pub(crate) fn admit_ready(&self, worker: &WorkerThread) -> Option<Admitted> {
         let steered = self.steered().expect("only a steered run has tokens");
         steered.admit_next(self, self.tag_of(worker.pool()))
     }
@@ -639,10 +638,26 @@ impl<'g> Run<'g> {
         self.graph.table.slot(task).pending.load(Ordering::Relaxed) & POISONED != 0
     }
 
-    /// Gives `task`, which a limit let go of (see [`crate::steer`]), back to
-    /// its pool, to be processed.
-    pub(crate) fn send_back(&self, task: u32) {
-        self.pools[self.graph.table.tag(task) as usize].inject(Job::task(self, task));
+    /// The pool of tag index `tag`.
+    pub(crate) fn pool(&self, tag: u32) -> &Arc<Pool> {
+        &self.pools[tag as usize]
+    }
+
+    /// Blocks until the run completed. A steered run with limits and a
+    /// deadline waits until the deadline first; if it has not completed by
+    /// then, it is marked stopped and takes its parked tasks out of their
+    /// limits (see [`crate::steer`], "A deadline"), so that it does not wait
+    /// for permits that other runs hold.
+    pub(crate) fn wait_for_completion(&self) {
+        if let (Some(deadline), Some(steered)) = (self.deadline, self.steered()) {
+            if steered.is_limited() && !self.completion.wait_until(deadline) {
+                // ORDERING: Relaxed: see `is_stopped`; the clock is past the
+                // deadline too, so every later check sees the stop.
+                self.stopped.store(true, Ordering::Relaxed);
+                steered.evict(self.id);
+            }
+        }
+        self.completion.wait();
     }
 
     /// Records that a dependency of `successor` finished (poisoning it if

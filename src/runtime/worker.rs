@@ -254,10 +254,14 @@ impl WorkerThread {
 
     /// Processes the task a steered run's token stands for, unless it parked
     /// in a limit, which then holds its unit of work (see [`crate::steer`]).
+    /// The token's unit is counted either way: a parked task added a unit
+    /// of its own, so the run stays alive until this worker's batch is
+    /// flushed, after `run` is dead.
     fn process_ready(&mut self, run: &Run<'_>) {
-        if let Some(task) = run.admit_ready(self) {
-            self.process_from(run, task);
+        if let Some(admitted) = run.admit_ready(self) {
+            run.process_steered(admitted, self);
         }
+        self.count_finished(1);
     }
 
     /// Processes every task of an exclusive run, in index order.

@@ -6,20 +6,27 @@
 //! worker goes on with other work. Everything about a limit happens under
 //! its one mutex, so each of these is one atomic step:
 //!
+//! - [`try_acquire`](Limit::try_acquire): take a free permit, if there is one.
 //! - [`acquire_or_park`](Limit::acquire_or_park): take a free permit; else,
 //!   if the task's run is stopped, refuse (the task must not wait); else
-//!   queue the task. The stop is checked *under the lock*, which is what
-//!   lets a cancel that arrives meanwhile find the task (see
+//!   queue the task (at the back, or at the front for a woken task that
+//!   lost its permit to another). The stop is checked *under the lock*,
+//!   which is what lets a cancel that arrives meanwhile find the task (see
 //!   [`crate::steer`], "Parking and a cancel").
-//! - [`release`](Limit::release): hand the permit to the oldest parked task,
-//!   which then holds it (the count of free permits does not change), or,
-//!   with none parked, make it free. One release wakes exactly one task.
+//! - [`release`](Limit::release): free the permit and take the oldest
+//!   parked task out of the queue, to try again. The woken task holds
+//!   nothing: it takes a permit, like any other task, only when a worker
+//!   actually picks it up. One release wakes at most one task.
+//! - [`pass_on`](Limit::pass_on): a woken task that gave up without taking
+//!   this limit's permit (its run stopped, or another of its limits was
+//!   full) passes its wake-up on: if a permit is free, the next parked task
+//!   is taken out instead.
 //! - [`evict`](Limit::evict): take out every task of one run, for a run
 //!   that was stopped while they waited.
 //!
-//! Releasing and evicting only take tasks out of the queue; what happens to
-//! them next (further limits, or back to their pool) is the caller's, done
-//! after the lock is dropped (see [`crate::steer::admission`]).
+//! Releasing, passing on and evicting only take tasks out of the queue;
+//! what happens to them next (back to their pool's ordered queue) is the
+//! caller's, done after the lock is dropped (see [`crate::steer::admission`]).
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -77,11 +84,12 @@ struct Shared {
 struct State {
     /// Permits that nobody holds.
     available: usize,
-    /// Tasks waiting for a permit, oldest first. Only ever non-empty while
-    /// `available` is 0.
+    /// Tasks waiting for a permit, oldest first. A task parks only while
+    /// `available` is 0; a permit freed while tasks wait wakes one of them.
     parked: VecDeque<Parked>,
-    /// How many times a release handed its permit to a parked task.
-    handoffs: u64,
+    /// How many parked tasks were taken out of the queue to try again (by
+    /// a release, or a wake-up passed on): the limit's wake-ups.
+    wakeups: u64,
 }
 
 /// What [`Limit::acquire_or_park`] did.
@@ -115,7 +123,7 @@ impl Limit {
                 state: Mutex::new(State {
                     available: permits,
                     parked: VecDeque::new(),
-                    handoffs: 0,
+                    wakeups: 0,
                 }),
             }),
         }
@@ -140,12 +148,14 @@ impl Limit {
         self.shared.state.lock().parked.len()
     }
 
-    /// How many times, since the limit was made, a returned permit was
-    /// handed straight to a waiting task: every such release wakes exactly
-    /// that one task.
+    /// How many times, since the limit was made, a waiting task was woken:
+    /// taken out of the queue to try for a permit again. A returned permit
+    /// wakes at most one task; a woken task that gives up without taking
+    /// the permit (its run stopped, or another of its limits is full)
+    /// passes the wake-up to the next waiting task, which counts again.
     #[must_use]
     pub fn handoffs(&self) -> u64 {
-        self.shared.state.lock().handoffs
+        self.shared.state.lock().wakeups
     }
 
     /// The limit's process-unique id, the order tasks take limits in.
@@ -153,12 +163,23 @@ impl Limit {
         self.shared.id
     }
 
-    /// Takes a permit, or queues the task that `park` makes unless
-    /// `stopped` says its run is stopped (module docs).
+    /// Takes a free permit, if there is one.
+    pub(crate) fn try_acquire(&self) -> bool {
+        let mut state = self.shared.state.lock();
+        if state.available == 0 {
+            return false;
+        }
+        state.available -= 1;
+        true
+    }
+
+    /// Takes a permit, or queues the task that `park` makes (at the front
+    /// if `front`) unless `stopped` says its run is stopped (module docs).
     pub(crate) fn acquire_or_park(
         &self,
         park: impl FnOnce() -> Parked,
         stopped: impl FnOnce() -> bool,
+        front: bool,
     ) -> Acquired {
         let mut state = self.shared.state.lock();
         if state.available > 0 {
@@ -177,28 +198,36 @@ impl Limit {
         }
         #[cfg(taskflow_mutant = "park_unchecked")]
         drop(stopped);
-        state.parked.push_back(park());
+        let parked = park();
+        if front {
+            state.parked.push_front(parked);
+        } else {
+            state.parked.push_back(parked);
+        }
         Acquired::Parked
     }
 
-    /// Gives a permit back: to the oldest parked task, which is returned and
-    /// now holds it, or to the free permits.
+    /// Gives a permit back, and takes the oldest parked task out of the
+    /// queue to try again, if one waits: the caller sends it back to its
+    /// pool. The woken task holds nothing.
     pub(crate) fn release(&self) -> Option<Parked> {
         let mut state = self.shared.state.lock();
-        match state.parked.pop_front() {
-            Some(parked) => {
-                state.handoffs += 1;
-                Some(parked)
-            }
-            None => {
-                debug_assert!(
-                    state.available < self.shared.permits,
-                    "a permit released twice"
-                );
-                state.available += 1;
-                None
-            }
+        debug_assert!(
+            state.available < self.shared.permits,
+            "a permit released twice"
+        );
+        state.available += 1;
+        state.wake_one()
+    }
+
+    /// For a woken task that gives up without this limit's permit: wakes
+    /// the next parked task instead, if a permit is free (module docs).
+    pub(crate) fn pass_on(&self) -> Option<Parked> {
+        let mut state = self.shared.state.lock();
+        if state.available == 0 {
+            return None;
         }
+        state.wake_one()
     }
 
     /// Takes every task of the run `run_id` out of the queue.
@@ -213,6 +242,15 @@ impl Limit {
                 .partition(|parked| parked.run_id() == run_id);
         state.parked = kept;
         evicted.into()
+    }
+}
+
+impl State {
+    /// Takes the oldest parked task out of the queue, counting a wake-up.
+    fn wake_one(&mut self) -> Option<Parked> {
+        let parked = self.parked.pop_front()?;
+        self.wakeups += 1;
+        Some(parked)
     }
 }
 
