@@ -10,9 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{Signal, executor, wait_until, watchdog};
-use taskflow_engine::{
-    Context, Executor, FailurePolicy, Graph, Limit, Outcome, RunOptions, Task,
-};
+use taskflow_engine::{Context, Executor, FailurePolicy, Graph, Limit, Outcome, RunOptions, Task};
 
 /// Runs a one-task graph whose task has `limit`, on the pool `inner` of
 /// `executor`, and returns whether it succeeded.
@@ -150,7 +148,10 @@ fn a_deadline_takes_waiting_tasks_out_at_the_deadline() {
             .run_with(&mut graph, RunOptions::new().deadline(deadline))
             .unwrap();
         assert!(Instant::now() >= deadline);
-        assert!(matches!(report.outcome(waiter), Outcome::Cancelled), "{report:?}");
+        assert!(
+            matches!(report.outcome(waiter), Outcome::Cancelled),
+            "{report:?}"
+        );
         assert_eq!(limit.waiting(), 0);
         release.raise();
         let (_, holder_report) = holding.wait();
@@ -173,7 +174,10 @@ fn a_submitted_run_waited_for_takes_waiting_tasks_out_at_its_deadline() {
         let deadline = Instant::now() + Duration::from_millis(50);
         let handle = executor.submit(graph, RunOptions::new().deadline(deadline));
         let (_, report) = handle.wait();
-        assert!(matches!(report.outcome(waiter), Outcome::Cancelled), "{report:?}");
+        assert!(
+            matches!(report.outcome(waiter), Outcome::Cancelled),
+            "{report:?}"
+        );
         release.raise();
         assert!(holding.wait().1.is_success());
         assert_eq!((limit.available(), limit.waiting()), (1, 0));
@@ -277,9 +281,15 @@ fn a_panic_under_fail_fast_while_holding_permits() {
         }
         let options = RunOptions::new().policy(FailurePolicy::FailFast);
         let report = executor(3).run_with(&mut graph, options).unwrap();
-        assert!(matches!(report.outcome(panicking), Outcome::Failed(_)), "{report:?}");
+        assert!(
+            matches!(report.outcome(panicking), Outcome::Failed(_)),
+            "{report:?}"
+        );
         for task in waiters {
-            assert!(matches!(report.outcome(task), Outcome::Cancelled), "{report:?}");
+            assert!(
+                matches!(report.outcome(task), Outcome::Cancelled),
+                "{report:?}"
+            );
         }
         assert_eq!((wide.available(), narrow.available()), (2, 1));
         assert_eq!((wide.waiting(), narrow.waiting()), (0, 0));

@@ -123,8 +123,10 @@ fn tasks_with_several_limits_hold_each_and_never_deadlock() {
 
 /// 1,000 tasks wait on a `Limit::new(1)` that another run's task holds.
 /// Every release wakes exactly one of them: the limit counts 1,000
-/// hand-offs, and each woken task finds one fewer waiting than the one
-/// before it. Permits go first come, first served.
+/// wake-ups (`Limit::handoffs`: waiting tasks taken out of the queue to try
+/// again; nothing else takes a permit here, so no woken task loses it and
+/// is woken twice), and each woken task finds one fewer waiting than the
+/// one before it. Permits go first come, first served.
 #[test]
 fn a_thousand_waiters_wake_one_per_release() {
     watchdog(|| {
@@ -180,7 +182,11 @@ fn a_thousand_waiters_wake_one_per_release() {
 #[test]
 fn every_limit_is_full_after_a_fail_fast_stop() {
     watchdog(|| {
-        let (narrow, wide) = (Limit::new(1), Limit::new(2));
+        // `wide` is made first, so it is taken first: a task that finds
+        // `narrow` full has taken a permit of `wide` and must give it back
+        // before it waits.
+        let wide = Limit::new(2);
+        let narrow = Limit::new(1);
         let ran = Arc::new(AtomicUsize::new(0));
         let mut graph = Graph::new();
         for index in 0..40 {

@@ -505,3 +505,34 @@ fn a_cancel_frees_a_task_parked_behind_another_run() {
         assert_eq!((limit.available(), limit.waiting()), (1, 0));
     });
 }
+
+/// Model 15: a permit wakes a task of a run that is stopped meanwhile. Run
+/// `S` (cancelled by the caller at any moment) has a `holder` and a
+/// `waiter` of a `Limit::new(1)`; run `B`'s `other` needs it too. When the
+/// holder's release wakes the waiter (taken out of the queue, holding
+/// nothing) and the cancel comes before a worker picks the waiter up, the
+/// waiter ends cancelled without the permit and must pass its wake-up on to
+/// `other`, parked behind it: a wake-up dropped there leaves the permit
+/// free and `other` parked for ever, `B` never returns, and loom reports
+/// the deadlock. Either way the limit ends full with nothing waiting.
+#[test]
+fn a_woken_task_of_a_stopped_run_passes_its_wake_up_on() {
+    check(2, || {
+        let executor = executor(2);
+        let limit = Limit::new(1);
+        let token = CancelToken::new();
+        let mut stopped = Graph::new();
+        stopped.add(Task::new("holder", |_: &Context<'_>| Ok(())).limit(&limit));
+        stopped.add(Task::new("waiter", |_: &Context<'_>| Ok(())).limit(&limit));
+        let mut going = Graph::new();
+        let other = going.add(Task::new("other", |_: &Context<'_>| Ok(())).limit(&limit));
+        let stopping = executor.submit(stopped, RunOptions::new().cancel_token(token.clone()));
+        let running = executor.submit(going, RunOptions::new());
+        token.cancel();
+        let (_, report) = running.wait();
+        assert!(report.outcome(other).is_success(), "{report:?}");
+        let (_, report) = stopping.wait();
+        assert_eq!(report.failures().count(), 0, "{report:?}");
+        assert_eq!((limit.available(), limit.waiting()), (1, 0));
+    });
+}

@@ -62,12 +62,15 @@
 //! # Steered runs
 //!
 //! A run whose graph has priorities or limits, or that asks for the
-//! critical path, is *steered* (see [`crate::steer`]): step 3 puts every
-//! owned successor into its pool's ordered ready queue and pushes a token
-//! for it instead of the task itself (none is processed directly), a token's
-//! worker takes the best ready task and its limits' permits before step 1,
-//! and the task gives them back between steps 2 and 3. Everything else
-//! above holds as written.
+//! critical path, is *steered* (see [`crate::steer`]): its jobs are tokens
+//! only, and a token's worker takes the best ready task and its limits'
+//! permits and processes it on a path of its own
+//! ([`process_steered`](Run::process_steered)): steps 1 and 2 as above,
+//! then the task gives its permits back, then step 3 puts every owned
+//! successor into its pool's ordered ready queue and pushes a token for it
+//! instead of the task itself (none is processed directly). The ordinary
+//! path above has no steering test. Everything else above holds as
+//! written.
 //!
 //! Every task is thus processed exactly once: by whoever owns it, and
 //! ownership passes only through its last dependency. A run completes when
