@@ -506,33 +506,99 @@ fn a_cancel_frees_a_task_parked_behind_another_run() {
     });
 }
 
-/// Model 15: a permit wakes a task of a run that is stopped meanwhile. Run
-/// `S` (cancelled by the caller at any moment) has a `holder` and a
-/// `waiter` of a `Limit::new(1)`; run `B`'s `other` needs it too. When the
-/// holder's release wakes the waiter (taken out of the queue, holding
-/// nothing) and the cancel comes before a worker picks the waiter up, the
-/// waiter ends cancelled without the permit and must pass its wake-up on to
-/// `other`, parked behind it: a wake-up dropped there leaves the permit
-/// free and `other` parked for ever, `B` never returns, and loom reports
-/// the deadlock. Either way the limit ends full with nothing waiting.
+/// A flag one loom thread raises and another blocks on.
+#[derive(Default)]
+struct Flag {
+    raised: loom::sync::Mutex<bool>,
+    changed: loom::sync::Condvar,
+}
+
+impl Flag {
+    fn raise(&self) {
+        *self.raised.lock().unwrap() = true;
+        self.changed.notify_all();
+    }
+
+    fn wait(&self) {
+        let mut raised = self.raised.lock().unwrap();
+        while !*raised {
+            raised = self.changed.wait(raised).unwrap();
+        }
+    }
+}
+
+/// Model 15: a permit wakes a task of a run that is stopped before a
+/// worker picks the task up. A `Limit::new(1)` is held by the `holder` of
+/// run `H` (pool `h`, one worker). Run `S`'s `waiter` and then run `B`'s
+/// `other` wait for it on the default pool (one worker, which takes the
+/// runs' tokens in the order they came); `B`'s `signal`, ranked after
+/// `other`, then lets the holder return. Its release wakes the waiter (out
+/// of the queue, holding nothing), and `H`'s `canceller`, after the holder,
+/// cancels `S`. When the cancel comes before the default pool's worker
+/// picks the waiter up, its eviction does not find the waiter, which ends
+/// cancelled without the permit and must pass its wake-up on to `other`: a
+/// wake-up dropped there leaves the permit free and `other` parked for
+/// ever, `B` never returns, and loom reports the deadlock.
 #[test]
 fn a_woken_task_of_a_stopped_run_passes_its_wake_up_on() {
-    check(2, || {
-        let executor = executor(2);
+    check(3, || {
+        let executor = Executor::builder()
+            .workers_per_tag(1)
+            .tag_workers("h", 1)
+            .build()
+            .expect("an executor with non-zero pools builds");
         let limit = Limit::new(1);
         let token = CancelToken::new();
+        let (holding, both_wait) = (Arc::new(Flag::default()), Arc::new(Flag::default()));
+        let mut held = Graph::new();
+        let holder = {
+            let (holding, both_wait) = (Arc::clone(&holding), Arc::clone(&both_wait));
+            held.add(
+                Task::new("holder", move |_: &Context<'_>| {
+                    holding.raise();
+                    both_wait.wait();
+                    Ok(())
+                })
+                .tag("h")
+                .limit(&limit),
+            )
+        };
+        let cancelled = token.clone();
+        held.add(
+            Task::new("canceller", move |_: &Context<'_>| {
+                cancelled.cancel();
+                Ok(())
+            })
+            .tag("h")
+            .after(holder),
+        );
         let mut stopped = Graph::new();
-        stopped.add(Task::new("holder", |_: &Context<'_>| Ok(())).limit(&limit));
-        stopped.add(Task::new("waiter", |_: &Context<'_>| Ok(())).limit(&limit));
+        let waiter = stopped.add(Task::new("waiter", |_: &Context<'_>| Ok(())).limit(&limit));
         let mut going = Graph::new();
-        let other = going.add(Task::new("other", |_: &Context<'_>| Ok(())).limit(&limit));
-        let stopping = executor.submit(stopped, RunOptions::new().cancel_token(token.clone()));
+        let other = going.add(
+            Task::new("other", |_: &Context<'_>| Ok(()))
+                .limit(&limit)
+                .priority(1),
+        );
+        going.add(Task::new("signal", move |_: &Context<'_>| {
+            both_wait.raise();
+            Ok(())
+        }));
+        let holding_run = executor.submit(held, RunOptions::new());
+        holding.wait();
+        let stopping = executor.submit(stopped, RunOptions::new().cancel_token(token));
         let running = executor.submit(going, RunOptions::new());
-        token.cancel();
         let (_, report) = running.wait();
         assert!(report.outcome(other).is_success(), "{report:?}");
         let (_, report) = stopping.wait();
-        assert_eq!(report.failures().count(), 0, "{report:?}");
+        assert!(
+            matches!(
+                report.outcome(waiter),
+                Outcome::Succeeded | Outcome::Cancelled
+            ),
+            "{report:?}"
+        );
+        assert!(holding_run.wait().1.is_success());
         assert_eq!((limit.available(), limit.waiting()), (1, 0));
     });
 }

@@ -17,7 +17,13 @@
 //! - Inside every body: every dependency has ended and succeeded; and for
 //!   each of the task's limits, the number of bodies holding it, counted
 //!   across both copies, never exceeds its permits (**no limit is ever
-//!   exceeded**).
+//!   exceeded**); and no task holds a permit while it waits: the permits
+//!   the engine counts as taken are no more than the bodies holding them
+//!   plus the workers of the scenario's pools that run no body (a permit is
+//!   held only by a task on a worker, about to run or settling). The
+//!   bodies' counts change under one lock that the check takes too, so the
+//!   check sees them at one instant, and the engine's count at one instant
+//!   in between.
 //! - After the run: every limit has all its permits free and no task
 //!   waiting; the report's counts add up; a task started exactly when it
 //!   succeeded or failed, and at most once; a task with a failed or
@@ -182,6 +188,11 @@ struct Shared {
     succeeded: Vec<AtomicBool>,
     /// Per limit, bodies that hold it now, across both copies.
     holding: Arc<Vec<AtomicUsize>>,
+    /// Bodies running now, across both copies; `holding` changes only
+    /// under this lock.
+    bodies: Arc<Mutex<usize>>,
+    /// The limits, to see how many permits the engine counts as taken.
+    limits: Vec<Limit>,
     token: Option<CancelToken>,
     violations: Mutex<Vec<String>>,
 }
@@ -202,14 +213,19 @@ impl Shared {
             }
         }
         self.started[index].store(self.clock.tick(), SeqCst);
-        for &limit in &spec.limits {
-            let now = self.holding[limit].fetch_add(1, SeqCst) + 1;
-            if now > self.spec.limits[limit] {
-                self.violation(format!(
-                    "t{index}: limit {limit} of {} permits held by {now} bodies at once",
-                    self.spec.limits[limit]
-                ));
+        {
+            let mut bodies = self.bodies.lock().unwrap();
+            *bodies += 1;
+            for &limit in &spec.limits {
+                let now = self.holding[limit].fetch_add(1, SeqCst) + 1;
+                if now > self.spec.limits[limit] {
+                    self.violation(format!(
+                        "t{index}: limit {limit} of {} permits held by {now} bodies at once",
+                        self.spec.limits[limit]
+                    ));
+                }
             }
+            self.check_no_waiting_holder(index, *bodies);
         }
         let result = match spec.behaviour {
             Behaviour::Succeed => Ok(()),
@@ -236,10 +252,30 @@ impl Shared {
         result
     }
 
+    /// With `bodies` bodies running (under the lock): every permit the
+    /// engine counts as taken is held by a body or by a worker outside one.
+    fn check_no_waiting_holder(&self, index: usize, bodies: usize) {
+        let workers: usize = self.spec.pools.iter().sum();
+        let outside = workers.saturating_sub(bodies);
+        for (limit, handle) in self.limits.iter().enumerate() {
+            let taken = handle.permits() - handle.available();
+            let inside = self.holding[limit].load(SeqCst);
+            if taken > inside + outside {
+                self.violation(format!(
+                    "in t{index}: limit {limit} has {taken} permits taken, {inside} held by \
+                     bodies and {outside} workers outside a body: a waiting task holds one"
+                ));
+            }
+        }
+    }
+
     fn release(&self, index: usize) {
+        let mut bodies = self.bodies.lock().unwrap();
+        *bodies -= 1;
         for &limit in &self.spec.tasks[index].limits {
             self.holding[limit].fetch_sub(1, SeqCst);
         }
+        drop(bodies);
         self.ended[index].store(self.clock.tick(), SeqCst);
     }
 }
@@ -273,10 +309,11 @@ pub fn check(scenario: &Scenario) -> Result<(), Vec<String>> {
             .map(|_| AtomicUsize::new(0))
             .collect(),
     );
+    let bodies = Arc::new(Mutex::new(0));
     let mut violations = if scenario.twin {
         std::thread::scope(|scope| {
-            let other = scope.spawn(|| check_one(scenario, &limits, &holding));
-            let mut found = check_one(scenario, &limits, &holding);
+            let other = scope.spawn(|| check_one(scenario, &limits, &holding, &bodies));
+            let mut found = check_one(scenario, &limits, &holding, &bodies);
             found.extend(
                 other
                     .join()
@@ -285,7 +322,7 @@ pub fn check(scenario: &Scenario) -> Result<(), Vec<String>> {
             found
         })
     } else {
-        check_one(scenario, &limits, &holding)
+        check_one(scenario, &limits, &holding, &bodies)
     };
     for (index, limit) in limits.iter().enumerate() {
         if limit.available() != limit.permits() || limit.waiting() != 0 {
@@ -308,6 +345,7 @@ fn check_one(
     scenario: &Scenario,
     limits: &[Limit],
     holding: &Arc<Vec<AtomicUsize>>,
+    bodies: &Arc<Mutex<usize>>,
 ) -> Vec<String> {
     let count = scenario.tasks.len();
     let token = scenario.token.then(CancelToken::new);
@@ -324,6 +362,8 @@ fn check_one(
         starts: (0..count).map(|_| AtomicUsize::new(0)).collect(),
         succeeded: (0..count).map(|_| AtomicBool::new(false)).collect(),
         holding: Arc::clone(holding),
+        bodies: Arc::clone(bodies),
+        limits: limits.to_vec(),
         token: token.clone(),
         violations: Mutex::new(Vec::new()),
     });
