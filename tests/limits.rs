@@ -306,10 +306,11 @@ fn a_cancel_from_the_holder_frees_its_own_runs_waiters() {
 }
 
 /// A run past its deadline, whose tasks wait for the permit its own task
-/// holds, takes them out at that task's release: they end cancelled
-/// without running, and the permit is free again.
+/// holds, takes them out (at the deadline, or at that task's release,
+/// whichever its caller sees first): they end cancelled without running,
+/// and the permit is free again.
 #[test]
-fn a_deadline_withdraws_waiting_tasks_at_the_next_release() {
+fn a_deadline_withdraws_waiting_tasks_behind_its_own_holder() {
     watchdog(|| {
         let limit = Limit::new(1);
         let deadline = std::time::Instant::now() + Duration::from_millis(300);

@@ -18,10 +18,12 @@
 //! Each model states its preemption bound (loom's `LOOM_MAX_PREEMPTIONS`;
 //! the bound in the code wins over the environment variable). All but one
 //! run at bound 3: the largest (the diamond, the output hand-off, the
-//! fail-fast race and the two models of "no ready job waits while a worker
-//! sleeps") explore 41,000 to 51,000 executions each in about 2.5 to 5 s
-//! here. The limit's model, two runs on two workers, runs at bound 2:
-//! about 101,000 executions in 13 to 16 s. The whole file takes about 20 s.
+//! fail-fast race, the two models of "no ready job waits while a worker
+//! sleeps" and the woken task of a stopped run, three runs on two pools of
+//! one worker: about 48,000 executions in 4.5 s) explore 41,000 to 51,000
+//! executions each in about 2.5 to 5 s here. The cancel's limit model, two
+//! runs on two workers, runs at bound 2: about 101,000 executions in 10 to
+//! 16 s. The whole file takes about 25 s.
 //! With `--nocapture` every model prints its execution count and time.
 //!
 //! `scripts/loom-mutants.sh` shows that the models bite: it plants known

@@ -42,17 +42,23 @@ use crate::sync::{Arc, Mutex};
 /// permits, across graphs, tags, runs and executors. A task whose limit is
 /// full waits without holding a worker (the worker runs other ready work)
 /// and starts when a permit comes back: when a holder's body returns,
-/// fails or panics. Permits are handed out first come, first served among
-/// the waiting tasks. A run that is cancelled (or stops under fail-fast)
-/// takes its waiting tasks out at once: they end cancelled without having
-/// held a permit, and the run returns even while another run holds every
-/// permit. (A run past its [`deadline`](crate::RunOptions::deadline) takes
-/// its waiting tasks out at the next release of their limit.)
+/// fails or panics. Each returned permit wakes the oldest waiting task,
+/// which takes a permit when a worker picks it up (another task may take
+/// it first; the woken task then waits at the front again). A task with
+/// several limits takes all of its permits or none: a waiting task holds
+/// no permit. A run that is cancelled (or stops under fail-fast) takes its
+/// waiting tasks out at once: they end cancelled without having held a
+/// permit, and the run returns even while another run holds every permit.
+/// A run past its [`deadline`](crate::RunOptions::deadline) does the same
+/// at the deadline when its caller waits for it
+/// ([`Executor::run`](crate::Executor::run) or
+/// [`RunHandle::wait`](crate::RunHandle::wait)); a submitted run that
+/// nobody waits for takes each waiting task out when a permit wakes it.
 ///
-/// A task that holds a permit and waits for another task that needs the
-/// same full limit (a nested run of such tasks, say) deadlocks, as a
-/// thread that takes a mutex it holds does; tasks that merely wait for a
-/// permit hold none.
+/// A task that holds a permit while its body waits for another task that
+/// needs the same full limit (a nested run of such tasks, say) deadlocks,
+/// as a thread that takes a mutex it holds does; tasks that merely wait
+/// for a permit hold none.
 ///
 /// ```
 /// use taskflow_engine::{Executor, Graph, Limit, Task};
