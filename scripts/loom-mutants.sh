@@ -18,6 +18,11 @@
 #   cancel_unlocked   cancel.rs notifies waiters without the lock    cancel_wakes_a_waiting_child
 #   orphan_after_finish completion.rs leaves a dropped handle's run  dropped_handle_races_the_finish
 #                     for a finisher that already came
+#   park_unchecked    steer/limit.rs parks a task without looking at  a_cancel_frees_a_task_parked_behind_another_run
+#                     its run's stop under the limit's lock
+#   stopped_keeps_wakeup steer/admission.rs drops the wake-up of a   a_woken_task_of_a_stopped_run_passes_its_wake_up_on
+#                     woken task of a stopped run instead of passing
+#                     it on to the next waiting task
 set -u
 cd "$(dirname "$0")/.."
 
@@ -59,6 +64,8 @@ expect_caught keep_stolen_jobs a_stolen_batch_wakes_the_sleeping_peer "deadlock"
 expect_caught waker_outside_lock polled_run_wakes_its_poller "deadlock"
 expect_caught cancel_unlocked cancel_wakes_a_waiting_child "deadlock"
 expect_caught orphan_after_finish dropped_handle_races_the_finish "the graph was freed once"
+expect_caught park_unchecked a_cancel_frees_a_task_parked_behind_another_run "deadlock"
+expect_caught stopped_keeps_wakeup a_woken_task_of_a_stopped_run_passes_its_wake_up_on "deadlock"
 
 if [ "$failures" -ne 0 ]; then
     echo "loom mutants: $failures problem(s)"

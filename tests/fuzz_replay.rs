@@ -33,6 +33,10 @@ mod run_graph;
 #[path = "fuzz_scenarios/build_graph.rs"]
 mod build_graph;
 
+#[allow(dead_code, unreachable_pub)]
+#[path = "fuzz_scenarios/steer_graph.rs"]
+mod steer_graph;
+
 /// Inputs that reproduce a known, not yet fixed engine bug: (target, file
 /// name under `fuzz/regressions/<target>/`, what goes wrong). The replay runs
 /// them and prints whether they still fail, but does not fail for them.
@@ -168,4 +172,9 @@ fn run_graph_corpus_and_generated_inputs_pass_the_oracle() {
 #[test]
 fn build_graph_corpus_and_generated_inputs_pass_the_oracle() {
     replay("build_graph", build_graph::check_bytes, 0x7a5c_f10e_0002);
+}
+
+#[test]
+fn steer_graph_corpus_and_generated_inputs_pass_the_oracle() {
+    replay("steer_graph", steer_graph::check_bytes, 0x7a5c_f10e_0003);
 }

@@ -15,3 +15,5 @@ pub mod build_graph;
 pub mod common;
 #[path = "../../tests/fuzz_scenarios/run_graph.rs"]
 pub mod run_graph;
+#[path = "../../tests/fuzz_scenarios/steer_graph.rs"]
+pub mod steer_graph;

@@ -31,6 +31,7 @@ use crate::graph::tag::Tag;
 use crate::graph::task::Task;
 use crate::results::error::GraphError;
 use crate::runtime::state::MAX_EDGES;
+use crate::steer::settings::Steering;
 use crate::sync::UnsafeCell;
 
 /// A graph of tasks with dependencies, run by an [`Executor`](crate::Executor).
@@ -97,6 +98,9 @@ pub struct Graph<'env> {
     has_foreign_dependency: bool,
     /// Whether more tasks or edges were added than the engine can count.
     too_large: bool,
+    /// The tasks' priorities, weights and limits, in side vectors that
+    /// stay empty while no task has one (see [`crate::steer::settings`]).
+    steering: Steering,
     /// The data the bodies may borrow.
     _env: PhantomData<&'env ()>,
 }
@@ -114,6 +118,7 @@ pub(crate) struct GraphView<'g> {
     pub(crate) table: &'g TaskTable,
     pub(crate) source_bounds: &'g [Range<u32>],
     pub(crate) predecessors: Option<&'g PredecessorIndex>,
+    pub(crate) steering: &'g Steering,
     /// Whether every edge goes from a lower to a higher index, so that index
     /// order is a topological order.
     pub(crate) in_index_order: bool,
@@ -137,6 +142,7 @@ impl<'env> Graph<'env> {
             checked_acyclic: false,
             has_foreign_dependency: false,
             too_large: false,
+            steering: Steering::default(),
             _env: PhantomData,
         }
     }
@@ -160,6 +166,7 @@ impl<'env> Graph<'env> {
             body,
             tag,
             dependencies,
+            settings,
             ..
         } = task;
         let index = match u32::try_from(self.names.len()) {
@@ -175,6 +182,9 @@ impl<'env> Graph<'env> {
         self.bodies
             .push(UnsafeCell::new(body.into_arena(&mut self.arena)));
         self.table.add_task(tag);
+        if let Some(settings) = settings {
+            self.steering.record(index, *settings);
+        }
         for dependency in dependencies.as_slice() {
             if dependency.graph != self.id {
                 self.has_foreign_dependency = true;
@@ -342,6 +352,7 @@ impl<'env> Graph<'env> {
             table: &self.table,
             source_bounds: &self.source_bounds,
             predecessors: self.predecessors.as_ref(),
+            steering: &self.steering,
             in_index_order: self.all_forward,
         })
     }

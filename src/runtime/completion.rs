@@ -127,6 +127,34 @@ impl Completion {
         }
     }
 
+    /// Adds `units` units of work (a steered task parking in a limit, see
+    /// [`crate::steer`]). The caller holds a unit not yet counted, so the
+    /// count is above zero and the run cannot be done.
+    pub(crate) fn add(&self, units: usize) {
+        // ORDERING: Relaxed: the caller's uncounted unit keeps the count above
+        // zero, so no subtraction can reach zero before or because of this
+        // one; the later AcqRel subtractions order it as any other unit.
+        let before = self.remaining.fetch_add(units, Ordering::Relaxed);
+        debug_assert!(before > 0, "a unit added to a run that is done");
+    }
+
+    /// Blocks until every unit was counted as finished, or until
+    /// `deadline`; returns whether the run is done (under loom, which does
+    /// not model time, it waits for the end).
+    pub(crate) fn wait_until(&self, deadline: std::time::Instant) -> bool {
+        let mut state = self.state.lock();
+        while !state.done {
+            let Some(remaining) = deadline.checked_duration_since(std::time::Instant::now()) else {
+                return false;
+            };
+            if remaining.is_zero() {
+                return false;
+            }
+            state = self.signal.wait_timeout(state, remaining);
+        }
+        true
+    }
+
     /// Whether every unit was counted as finished.
     pub(crate) fn is_done(&self) -> bool {
         self.state.lock().done
