@@ -3,7 +3,9 @@
 //! baselines in the same groups so that one `cargo bench` compares them (see
 //! `BENCHMARKS.md`).
 //!
-//! One group per shape and body. In each, on a graph generated once:
+//! One group per shape and body: every shape with the empty body, and
+//! `independent`, `level_graph`, `random_dag` and `backward_dag` also with
+//! the work body (`<shape>_work`). In each, on a graph generated once:
 //!
 //! - `taskflow_build`: building the taskflow graph (tasks, closures, edges);
 //! - `taskflow_first_run/<N>w`: running a freshly built, never-run graph,
@@ -69,7 +71,7 @@ struct Case {
     rayon: Option<RayonFit>,
 }
 
-fn cases(sizes: Sizes) -> [Case; 9] {
+fn cases(sizes: Sizes) -> [Case; 12] {
     use BodyKind::{Empty, Work};
     let case = |group, spec, body, rayon| Case {
         group,
@@ -101,6 +103,9 @@ fn cases(sizes: Sizes) -> [Case; 9] {
         case("level_graph", sizes.level_graph(), Empty, None),
         case("level_graph_work", sizes.level_graph(), Work, None),
         case("random_dag", sizes.random_dag(), Empty, None),
+        case("random_dag_work", sizes.random_dag(), Work, None),
+        case("backward_dag", sizes.backward_dag(), Empty, None),
+        case("backward_dag_work", sizes.backward_dag(), Work, None),
         // The pipeline's bodies are the work body repeated 4, 2 and 1 times.
         case("pipeline", sizes.pipeline(), Work, None),
     ]
