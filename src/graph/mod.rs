@@ -183,7 +183,7 @@ impl<'env> Graph<'env> {
                 // graph refuses every task): the edge points forward and
                 // cannot close a cycle.
                 debug_assert!(dependency.index < index, "a placeholder as a dependency");
-                self.add_edge(dependency.index, index, true);
+                self.add_edge(dependency.index, index);
             }
         }
         if dependencies.as_slice().is_empty() {
@@ -236,7 +236,7 @@ impl<'env> Graph<'env> {
         // Once one edge points backward, any new edge may close a cycle.
         self.all_forward &= from < to;
         self.checked_acyclic = false;
-        self.add_edge(from, to, false);
+        self.add_edge(from, to);
         Ok(())
     }
 
@@ -311,7 +311,7 @@ impl<'env> Graph<'env> {
         if self.too_large {
             return Err(GraphError::TooLarge);
         }
-        self.table.count_new_edges();
+        self.table.finish_edges();
         if !self.all_forward && !self.checked_acyclic {
             let on_cycle = tasks_on_cycles(&self.table);
             if !on_cycle.is_empty() {
@@ -364,12 +364,12 @@ impl<'env> Graph<'env> {
 
     /// Adds the edge `from -> to` between tasks of this graph, or marks the
     /// graph too large if the counts would overflow.
-    fn add_edge(&mut self, from: u32, to: u32, count_now: bool) {
+    fn add_edge(&mut self, from: u32, to: u32) {
         if self.table.edge_count() >= MAX_EDGES as usize {
             self.too_large = true;
             return;
         }
-        self.table.add_edge(from, to, count_now);
+        self.table.add_edge(from, to);
     }
 
     fn own_index(&self, task: TaskRef) -> Result<u32, GraphError> {
