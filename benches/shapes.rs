@@ -7,7 +7,11 @@
 //! `independent`, `level_graph`, `random_dag` and `backward_dag` also with
 //! the work body (`<shape>_work`). In each, on a graph generated once:
 //!
-//! - `taskflow_build`: building the taskflow graph (tasks, closures, edges);
+//! - `taskflow_build`: building the taskflow graph (tasks, closures, edges)
+//!   in a new graph, whose memory is fresh (page faults included);
+//! - `taskflow_rebuild`: the same build into a graph that was built once
+//!   and emptied with `Graph::clear`, which keeps its memory (the clear is
+//!   outside the timed part);
 //! - `taskflow_first_run/<N>w`: running a freshly built, never-run graph,
 //!   including whatever the engine prepares on a first run (the build is
 //!   outside the timed part);
@@ -46,7 +50,7 @@ use support::baselines::{
     PlainExecutor, PlainGraph, RayonJoin, RayonScope, SerialKahn, SerialTopological,
 };
 use support::bodies::{Body, BodyKind, CheckedBody, Flags, MakeBody, empty_body, work_body};
-use support::graphs::{taskflow_executor, taskflow_graph};
+use support::graphs::{taskflow_executor, taskflow_graph, taskflow_rebuild};
 use support::shapes::{Shape, ShapeSpec, Sizes, check_shapes};
 
 /// The worker counts (per tag) every parallel engine runs with.
@@ -192,6 +196,19 @@ fn bench_case<B: Body>(criterion: &mut Criterion, case: Case, sizes: Sizes, make
                 let elapsed = start.elapsed();
                 black_box(&graph);
                 elapsed
+            })
+        });
+    });
+
+    group.bench_function("taskflow_rebuild", |bencher| {
+        let (shape, flags) = lazy.get();
+        let mut graph = taskflow_graph(shape, |task| make(shape, flags, task));
+        bencher.iter_custom(|iters| {
+            time_each(iters, || {
+                graph.clear();
+                let start = Instant::now();
+                taskflow_rebuild(&mut graph, shape, |task| make(shape, flags, task));
+                start.elapsed()
             })
         });
     });

@@ -138,6 +138,10 @@ def group_tables(target, criterion, group, body):
     if build is not None and edges:
         build_edge = f" ({fmt(build * tasks / edges)} ns per edge)"
     lines.append(f"| taskflow build (one thread) | {fmt(build)}{build_edge} | |")
+    rebuild = per_task(criterion, group, "taskflow_rebuild")
+    if rebuild is not None:
+        rebuild_edge = f" ({fmt(rebuild * tasks / edges)} ns per edge)" if edges else ""
+        lines.append(f"| taskflow rebuild of a cleared graph (one thread) | {fmt(rebuild)}{rebuild_edge} | |")
     figures = {}
     for label, bench, threaded in ENGINES:
         if threaded:

@@ -240,6 +240,62 @@ impl<'env> Graph<'env> {
         Ok(())
     }
 
+    /// Removes every task, edge and tag, and keeps the memory the graph has
+    /// grown, so that building it again costs no allocation and no page
+    /// faults of fresh memory until it outgrows its earlier size. For a
+    /// graph rebuilt for every run (a build tool's graph after its inputs
+    /// changed), that is most of what building fresh memory costs (see
+    /// `BENCHMARKS.md`).
+    ///
+    /// The bodies and their outputs are dropped. Handles of the removed
+    /// tasks no longer name tasks of this graph: the graph treats them as
+    /// tasks of another ([`GraphError::ForeignTask`] from `precede`, `None`
+    /// from [`output`](Graph::output)), even where a new task has the same
+    /// index.
+    ///
+    /// The destructors of bodies and outputs are user code: should one
+    /// panic, the others are still dropped, the graph is left empty, and the
+    /// panic goes on to the caller.
+    ///
+    /// ```
+    /// use taskflow_engine::{Executor, Graph, GraphError, Task};
+    ///
+    /// let executor = Executor::new();
+    /// let mut graph = Graph::new();
+    /// let old = graph.add(Task::new("old", |_| Ok(1)));
+    /// executor.run(&mut graph)?;
+    /// graph.clear();
+    /// assert!(graph.is_empty());
+    /// let new = graph.add(Task::new("new", |_| Ok(2)));
+    /// assert!(matches!(graph.precede(old, new), Err(GraphError::ForeignTask)));
+    /// executor.run(&mut graph)?;
+    /// assert_eq!((graph.output(old), graph.output(new)), (None, Some(&2)));
+    /// # Ok::<(), GraphError>(())
+    /// ```
+    pub fn clear(&mut self) {
+        // Everything but the bodies first, so that a panicking destructor
+        // below leaves an empty, consistent graph.
+        self.id = GraphId::fresh();
+        self.names.clear();
+        self.tags.clear();
+        self.default_tag = None;
+        self.table.clear();
+        self.source_bounds.clear();
+        self.predecessors = None;
+        self.all_forward = true;
+        self.checked_acyclic = false;
+        self.has_foreign_dependency = false;
+        self.too_large = false;
+        let mut bodies = std::mem::take(&mut self.bodies);
+        drop_bodies(&mut bodies);
+        // Dropped in place already: clearing only forgets them.
+        bodies.clear();
+        self.bodies = bodies;
+        // SAFETY: every body in the arena was dropped just above, and the
+        // graph kept no pointer into it (`bodies` is empty).
+        unsafe { self.arena.reset() };
+    }
+
     /// The graph's identity, which its handles carry.
     pub(crate) fn id(&self) -> GraphId {
         self.id
@@ -418,12 +474,19 @@ impl Drop for Graph<'_> {
     /// the caller, as from a `Vec` (and as there, a second panic during that
     /// unwinding aborts the process).
     fn drop(&mut self) {
-        let mut rest = UndroppedBodies(self.bodies.iter_mut());
-        for body in rest.0.by_ref() {
-            // SAFETY: each body is alive until here, where the graph, its
-            // only owner, drops it once; the arena frees the memory after.
-            unsafe { body.get_mut().drop_in_place() };
-        }
+        drop_bodies(&mut self.bodies);
+    }
+}
+
+/// Drops every body in `bodies`, all alive, which the caller never uses
+/// again (it forgets or frees them). Should a destructor panic, the rest are
+/// still dropped (see [`Graph`]'s `Drop`).
+fn drop_bodies(bodies: &mut [Body]) {
+    let mut rest = UndroppedBodies(bodies.iter_mut());
+    for body in rest.0.by_ref() {
+        // SAFETY: each body is alive until here, where the graph, its only
+        // owner, drops it once; the caller never uses it again.
+        unsafe { body.get_mut().drop_in_place() };
     }
 }
 
@@ -467,6 +530,45 @@ mod tests {
             graph: graph.id,
             index: u32::MAX,
         })
+    }
+
+    /// A graph rebuilt after `clear` to its earlier size allocates nothing:
+    /// every vector, link block and arena chunk is reused.
+    #[test]
+    fn a_cleared_graph_keeps_its_memory() {
+        static FLAGS: [u64; 4] = [0; 4];
+        let flags = &FLAGS;
+        let build = |graph: &mut Graph<'_>| {
+            let mut previous = None;
+            for index in 0..10_000 {
+                let flag = &flags[index % 4];
+                let task = Task::new("task", move |_: &Context<'_>| Ok(*flag));
+                previous = Some(graph.add(match previous {
+                    Some(before) => task.after(before),
+                    None => task,
+                }));
+            }
+        };
+        let reserved = |graph: &Graph<'_>| {
+            (
+                graph.names.capacity(),
+                graph.bodies.capacity(),
+                graph.table.reserved(),
+                graph.arena.chunk_count(),
+            )
+        };
+        let mut graph = Graph::new();
+        build(&mut graph);
+        let grown = reserved(&graph);
+        assert!(
+            grown.0 >= 10_000 && grown.2.1 > 1 && grown.3 > 1,
+            "{grown:?}"
+        );
+        graph.clear();
+        assert_eq!(reserved(&graph), grown, "clear frees nothing");
+        build(&mut graph);
+        assert_eq!(reserved(&graph), grown, "the rebuild grows nothing");
+        assert_eq!((graph.len(), graph.table.edge_count()), (10_000, 9_999));
     }
 
     /// The placeholder handle of a refused task names no task: nothing is

@@ -187,6 +187,22 @@ impl TaskTable {
         let _ = slot;
     }
 
+    /// Removes every task and edge, keeping the memory of the slots and
+    /// links for the tasks and edges added next.
+    pub(crate) fn clear(&mut self) {
+        self.slots.clear();
+        self.links.clear();
+        self.settled_links = 0;
+        self.last_edge = (0, 0);
+        self.has_hub = false;
+    }
+
+    /// The slots and link blocks the table holds memory for.
+    #[cfg(test)]
+    pub(crate) fn reserved(&self) -> (usize, usize) {
+        (self.slots.capacity(), self.links.blocks.len())
+    }
+
     /// Makes the table ready to run and to walk: settles the links still
     /// waiting (see the module docs), which leaves every pending word equal
     /// to its task's in-degree. Called with no run in progress (the caller
@@ -344,7 +360,8 @@ impl PredecessorIndex {
 /// The links, in fixed-size blocks that are allocated whole and never
 /// moved: a graph's largest array grows without a reallocation copying it,
 /// and holds at most one block of unused room instead of up to as much
-/// again as it uses (the doubling of a `Vec`).
+/// again as it uses (the doubling of a `Vec`), except after a
+/// [`clear`](Links::clear), which keeps every block.
 #[derive(Debug, Default)]
 struct Links {
     blocks: Vec<Vec<Link>>,
@@ -356,7 +373,7 @@ impl Links {
     const BLOCK: usize = 1 << 12;
 
     fn push(&mut self, link: Link) {
-        if self.len % Self::BLOCK == 0 {
+        if self.len / Self::BLOCK == self.blocks.len() {
             self.blocks.push(Vec::with_capacity(Self::BLOCK));
         }
         self.blocks[self.len / Self::BLOCK].push(link);
@@ -365,6 +382,14 @@ impl Links {
 
     fn len(&self) -> usize {
         self.len
+    }
+
+    /// Removes every link, keeping the blocks (empty) to fill again.
+    fn clear(&mut self) {
+        for block in &mut self.blocks {
+            block.clear();
+        }
+        self.len = 0;
     }
 
     #[inline]
