@@ -179,18 +179,19 @@ def group_tables(target, criterion, group, body):
         lines.append("| Taskflow 4.1 (C++) reference re-run (elsewhere) | " + " | ".join(cells) + " |")
         lines.append(f"| Taskflow 4.1 (C++) reference build (elsewhere) | build: {ratio(build, reference[0])} | | | |")
     lines.append("")
-    return "\n".join(lines), (group, build, first, rerun)
+    return "\n".join(lines), (group, build, rebuild, first, rerun)
 
 
 def summary(rows):
     lines = [
-        "| shape | build | first run, 1 w | first run, 2 w | re-run, 1 w | re-run, 2 w | 2 w ÷ 1 w (re-run) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| shape | build | rebuild | first run, 1 w | first run, 2 w | re-run, 1 w | re-run, 2 w | 2 w ÷ 1 w (re-run) | first ÷ re-run, 1 w / 2 w |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for group, build, first, rerun in rows:
+    for group, build, rebuild, first, rerun in rows:
         speedup = ratio(rerun[1], rerun[0])
+        first_cost = f"{ratio(first[0], rerun[0])} / {ratio(first[1], rerun[1])}"
         lines.append(
-            f"| `{group}` | {fmt(build)} | {fmt(first[0])} | {fmt(first[1])} | {fmt(rerun[0])} | {fmt(rerun[1])} | {speedup} |"
+            f"| `{group}` | {fmt(build)} | {fmt(rebuild)} | {fmt(first[0])} | {fmt(first[1])} | {fmt(rerun[0])} | {fmt(rerun[1])} | {speedup} | {first_cost} |"
         )
     return "\n".join(lines)
 
