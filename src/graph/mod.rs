@@ -12,6 +12,7 @@ pub(crate) mod body;
 mod cycle;
 mod dot;
 pub(crate) mod handle;
+pub(crate) mod hubs;
 pub(crate) mod name;
 pub(crate) mod table;
 pub(crate) mod tag;
@@ -25,8 +26,9 @@ use crate::graph::arena::BodyArena;
 use crate::graph::body::RawBody;
 use crate::graph::cycle::tasks_on_cycles;
 use crate::graph::handle::{GraphId, TaskId, TaskRef};
+use crate::graph::hubs::HubIndex;
 use crate::graph::name::Name;
-use crate::graph::table::{MAX_TAGS, PredecessorIndex, TaskTable};
+use crate::graph::table::{MAX_TAGS, TaskTable};
 use crate::graph::tag::Tag;
 use crate::graph::task::Task;
 use crate::results::error::GraphError;
@@ -85,9 +87,6 @@ pub struct Graph<'env> {
     /// that was added without dependencies (and so every source, and maybe
     /// tasks that gained dependencies since).
     source_bounds: Vec<Range<u32>>,
-    /// Built for graphs with a hub (see [`crate::graph::table`]), and rebuilt
-    /// before a run once the table has grown past what it indexes.
-    predecessors: Option<PredecessorIndex>,
     /// Whether every edge goes from a lower to a higher index, which makes
     /// the graph acyclic without a check.
     all_forward: bool,
@@ -113,7 +112,9 @@ pub(crate) struct GraphView<'g> {
     pub(crate) tags: &'g [Tag],
     pub(crate) table: &'g TaskTable,
     pub(crate) source_bounds: &'g [Range<u32>],
-    pub(crate) predecessors: Option<&'g PredecessorIndex>,
+    /// The sorted successors of the graph's hubs, if it has any (see
+    /// [`crate::graph::hubs`]).
+    pub(crate) predecessors: Option<&'g HubIndex>,
     /// Whether every edge goes from a lower to a higher index, so that index
     /// order is a topological order.
     pub(crate) in_index_order: bool,
@@ -132,7 +133,6 @@ impl<'env> Graph<'env> {
             default_tag: None,
             table: TaskTable::default(),
             source_bounds: Vec::new(),
-            predecessors: None,
             all_forward: true,
             checked_acyclic: false,
             has_foreign_dependency: false,
@@ -281,7 +281,6 @@ impl<'env> Graph<'env> {
         self.default_tag = None;
         self.table.clear();
         self.source_bounds.clear();
-        self.predecessors = None;
         self.all_forward = true;
         self.checked_acyclic = false;
         self.has_foreign_dependency = false;
@@ -358,8 +357,7 @@ impl<'env> Graph<'env> {
     }
 
     /// Checks that the graph can run and lends out what a run needs. Only a
-    /// graph with a backward edge is checked for cycles, once per change,
-    /// and only a graph with a hub builds its predecessor index.
+    /// graph with a backward edge is checked for cycles, once per change.
     pub(crate) fn prepare(&mut self) -> Result<GraphView<'_>, GraphError> {
         if self.has_foreign_dependency {
             return Err(GraphError::ForeignTask);
@@ -380,16 +378,6 @@ impl<'env> Graph<'env> {
             }
             self.checked_acyclic = true;
         }
-        // The index itself says whether it is stale, rather than every way
-        // of growing the graph (a task with edges, one without, an edge
-        // between old tasks) having to remember to drop it.
-        let index_is_current = self
-            .predecessors
-            .as_ref()
-            .is_some_and(|index| index.indexes(&self.table));
-        if self.table.has_hub() && !index_is_current {
-            self.predecessors = Some(PredecessorIndex::build(&self.table));
-        }
         Ok(GraphView {
             id: self.id,
             names: &self.names,
@@ -397,7 +385,7 @@ impl<'env> Graph<'env> {
             tags: &self.tags,
             table: &self.table,
             source_bounds: &self.source_bounds,
-            predecessors: self.predecessors.as_ref(),
+            predecessors: self.table.hub_index(),
             in_index_order: self.all_forward,
         })
     }

@@ -37,13 +37,11 @@
 //!
 //! Predecessors are not stored: [`Context::input`](crate::Context::input)
 //! checks a declared dependency by walking the dependency's successors,
-//! which is short for almost every task. Only a graph with a *hub*, a task
-//! with more than [`HUB_DEGREE`] successors, also gets a sorted predecessor
-//! index ([`PredecessorIndex`]), built before the run that needs it and kept
-//! while it indexes every task and edge of the table. The table only grows,
-//! so its task and edge counts tell whether an index is current: a task
-//! added between runs, with or without edges, makes it stale.
+//! which is short for almost every task. A *hub*, a task with more than
+//! [`HUB_DEGREE`] successors, also gets a sorted list of them in the
+//! table's [`HubIndex`], kept up to date as its edges settle.
 
+use crate::graph::hubs::HubIndex;
 use crate::sync::atomic::{AtomicU32, Ordering};
 
 /// No link: the end of a successor list.
@@ -61,7 +59,7 @@ const LINK_DELAY: usize = 16;
 const NEAR_SLOTS: u32 = 8;
 
 /// The out-degree above which a task is a hub: dependents of a hub are
-/// checked through the predecessor index instead of the hub's list.
+/// checked through the [`HubIndex`] instead of the hub's list.
 pub(crate) const HUB_DEGREE: u32 = 32;
 
 /// The most distinct tags a graph may have (tags are 16-bit in a slot).
@@ -106,8 +104,8 @@ pub(crate) struct TaskTable {
     settled_links: usize,
     /// The two ends of the newest edge, whose slots are in cache.
     last_edge: (u32, u32),
-    /// Whether some task has more than [`HUB_DEGREE`] successors.
-    has_hub: bool,
+    /// The sorted successors of the tasks with more than [`HUB_DEGREE`].
+    hubs: HubIndex,
 }
 
 impl TaskTable {
@@ -158,8 +156,17 @@ impl TaskTable {
         let source = &mut self.slots[from as usize];
         link.next = source.head;
         source.head = index as u32;
+        let was_hub = u32::from(source.out_degree) > HUB_DEGREE;
         source.out_degree = source.out_degree.saturating_add(1);
-        self.has_hub |= u32::from(source.out_degree) > HUB_DEGREE;
+        if was_hub {
+            self.hubs.add(from, to);
+        } else if u32::from(source.out_degree) > HUB_DEGREE {
+            let successors = Successors {
+                links: &self.links,
+                next: index as u32,
+            };
+            self.hubs.start(from, successors);
+        }
         let target = &mut self.slots[to as usize];
         target.in_degree += 1;
         // ORDERING: Relaxed: no run is in progress, and the next one reaches
@@ -194,7 +201,7 @@ impl TaskTable {
         self.links.clear();
         self.settled_links = 0;
         self.last_edge = (0, 0);
-        self.has_hub = false;
+        self.hubs.clear();
     }
 
     /// The slots and link blocks the table holds memory for.
@@ -205,12 +212,13 @@ impl TaskTable {
 
     /// Makes the table ready to run and to walk: settles the links still
     /// waiting (see the module docs), which leaves every pending word equal
-    /// to its task's in-degree. Called with no run in progress (the caller
+    /// to its task's in-degree, and sorts the hub lists that need it. Called with no run in progress (the caller
     /// holds `&mut Graph`).
     pub(crate) fn finish_edges(&mut self) {
         while self.settled_links < self.links.len() {
             self.settle_oldest_link();
         }
+        self.hubs.sort();
     }
 
     pub(crate) fn task_count(&self) -> usize {
@@ -245,8 +253,10 @@ impl TaskTable {
         u32::from(self.slots[task as usize].out_degree) > HUB_DEGREE
     }
 
-    pub(crate) fn has_hub(&self) -> bool {
-        self.has_hub
+    /// The sorted successors of the hubs, if the table has any (as of the
+    /// last [`finish_edges`](TaskTable::finish_edges)).
+    pub(crate) fn hub_index(&self) -> Option<&HubIndex> {
+        (!self.hubs.is_empty()).then_some(&self.hubs)
     }
 
     /// The tasks that run after `task`, newest edge first, as of the last
@@ -309,54 +319,6 @@ impl Iterator for Successors<'_> {
     }
 }
 
-/// Every task's predecessors, sorted, as compressed sparse rows: task `t`'s
-/// are `predecessors[offsets[t]..offsets[t + 1]]`. Built only for graphs
-/// with a hub (see the module docs).
-#[derive(Debug)]
-pub(crate) struct PredecessorIndex {
-    offsets: Box<[u32]>,
-    predecessors: Box<[u32]>,
-}
-
-impl PredecessorIndex {
-    pub(crate) fn build(table: &TaskTable) -> Self {
-        let task_count = table.task_count();
-        let mut offsets = vec![0u32; task_count + 1].into_boxed_slice();
-        for task in 0..task_count {
-            offsets[task + 1] = offsets[task] + table.in_degree(task as u32);
-        }
-        let mut cursor = offsets[..task_count].to_vec();
-        let mut predecessors = vec![0u32; table.edge_count()].into_boxed_slice();
-        // Walking the sources in increasing order leaves every list sorted.
-        for from in 0..task_count as u32 {
-            for to in table.successors(from) {
-                let slot = &mut cursor[to as usize];
-                predecessors[*slot as usize] = from;
-                *slot += 1;
-            }
-        }
-        PredecessorIndex {
-            offsets,
-            predecessors,
-        }
-    }
-
-    /// Whether the index covers every task and edge of `table`, which it was
-    /// built from (see the module docs: a table only grows).
-    pub(crate) fn indexes(&self, table: &TaskTable) -> bool {
-        self.offsets.len() == table.task_count() + 1
-            && self.predecessors.len() == table.edge_count()
-    }
-
-    /// Whether `to` runs after `from`.
-    pub(crate) fn has_edge(&self, from: u32, to: u32) -> bool {
-        let to = to as usize;
-        self.predecessors[self.offsets[to] as usize..self.offsets[to + 1] as usize]
-            .binary_search(&from)
-            .is_ok()
-    }
-}
-
 /// The links, in fixed-size blocks that are allocated whole and never
 /// moved: a graph's largest array grows without a reallocation copying it,
 /// and holds at most one block of unused room instead of up to as much
@@ -408,7 +370,7 @@ impl Links {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::{HUB_DEGREE, PredecessorIndex, TaskTable};
+    use super::{HUB_DEGREE, TaskTable};
 
     pub(crate) fn table(task_count: usize, edges: &[(u32, u32)]) -> TaskTable {
         let mut table = TaskTable::default();
@@ -438,40 +400,34 @@ pub(crate) mod tests {
         assert!(!diamond.is_hub(0));
         assert!(diamond.has_edge(2, 3));
         assert!(!diamond.has_edge(3, 2));
-        assert!(!diamond.has_hub());
+        assert!(diamond.hub_index().is_none());
         assert_eq!(diamond.tag(2), 2);
         assert_eq!(pending(&diamond, 3), 2);
     }
 
+    /// A hub's list starts when it passes `HUB_DEGREE` successors and
+    /// follows every later edge, in order or not, across runs.
     #[test]
-    fn indexes_predecessors_of_hubs_sorted() {
-        let mut edges: Vec<(u32, u32)> = (1..=HUB_DEGREE + 1).map(|to| (0, to)).collect();
-        edges.push((5, 1));
-        edges.push((2, 1));
-        let graph = table(HUB_DEGREE as usize + 2, &edges);
-        assert!(graph.has_hub());
-        let index = PredecessorIndex::build(&graph);
-        for from in [0, 2, 5] {
-            assert!(index.has_edge(from, 1));
+    fn indexes_the_successors_of_hubs() {
+        let edges: Vec<(u32, u32)> = (2..=HUB_DEGREE + 2).rev().map(|to| (0, to)).collect();
+        let mut graph = table(HUB_DEGREE as usize + 4, &edges);
+        let index = graph.hub_index().expect("task 0 is a hub");
+        for to in 2..=HUB_DEGREE + 2 {
+            assert!(index.has_edge(0, to));
         }
-        assert!(!index.has_edge(3, 1));
-        assert!(index.has_edge(0, HUB_DEGREE + 1));
-        assert!(graph.is_hub(0));
-        assert!(index.indexes(&graph));
-    }
-
-    /// A task or an edge added after the index was built makes it stale.
-    #[test]
-    fn an_index_is_stale_once_the_table_grows() {
-        let edges: Vec<(u32, u32)> = (1..=HUB_DEGREE + 1).map(|to| (0, to)).collect();
-        let mut graph = table(HUB_DEGREE as usize + 2, &edges);
-        let index = PredecessorIndex::build(&graph);
-        graph.add_task(0);
-        assert!(!index.indexes(&graph), "a task without edges");
-        let index = PredecessorIndex::build(&graph);
-        graph.add_edge(1, 2);
+        assert!(!index.has_edge(0, 1));
+        assert!(graph.is_hub(0) && !graph.is_hub(2));
+        // Far and near edges, some waiting to settle, after the index exists.
+        graph.add_edge(0, 1);
+        graph.add_edge(0, HUB_DEGREE + 3);
+        graph.add_edge(2, 1);
         graph.finish_edges();
-        assert!(!index.indexes(&graph), "an edge between old tasks");
+        let index = graph.hub_index().expect("still a hub");
+        assert!(index.has_edge(0, 1) && index.has_edge(0, HUB_DEGREE + 3));
+        assert!(!index.has_edge(2, 1), "2 is no hub");
+        assert!(graph.has_edge(2, 1));
+        graph.clear();
+        assert!(graph.hub_index().is_none());
     }
 
     #[test]
