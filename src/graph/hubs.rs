@@ -19,7 +19,13 @@ use crate::graph::table::HUB_DEGREE;
 /// The sorted successor lists of a graph's hubs.
 #[derive(Debug, Default)]
 pub(crate) struct HubIndex {
-    lists: HashMap<u32, HubList>,
+    /// Each hub's place in `lists`.
+    places: HashMap<u32, usize>,
+    lists: Vec<HubList>,
+    /// The hub that received the latest successor, and its place: a task
+    /// that names a hub among its dependencies names it again in the next
+    /// task, so most additions skip the hash lookup.
+    latest: Option<(u32, usize)>,
     /// Whether some list received a successor out of order since the last
     /// [`HubIndex::sort`].
     unsorted: bool,
@@ -39,18 +45,22 @@ impl HubIndex {
         let mut successors: Vec<u32> = successors.collect();
         debug_assert!(successors.len() as u32 > HUB_DEGREE);
         successors.sort_unstable();
-        self.lists.insert(
-            hub,
-            HubList {
-                successors,
-                sorted: true,
-            },
-        );
+        self.places.insert(hub, self.lists.len());
+        self.latest = Some((hub, self.lists.len()));
+        self.lists.push(HubList {
+            successors,
+            sorted: true,
+        });
     }
 
     /// Adds the successor `to` to the list of `hub`, which was started.
     pub(crate) fn add(&mut self, hub: u32, to: u32) {
-        let list = self.lists.get_mut(&hub).expect("a hub's list was started");
+        let place = match self.latest {
+            Some((latest, place)) if latest == hub => place,
+            _ => *self.places.get(&hub).expect("a hub's list was started"),
+        };
+        self.latest = Some((hub, place));
+        let list = &mut self.lists[place];
         if list.successors.last().is_some_and(|&last| last > to) {
             list.sorted = false;
             self.unsorted = true;
@@ -63,7 +73,7 @@ impl HubIndex {
         if !self.unsorted {
             return;
         }
-        for list in self.lists.values_mut().filter(|list| !list.sorted) {
+        for list in self.lists.iter_mut().filter(|list| !list.sorted) {
             list.successors.sort_unstable();
             list.sorted = true;
         }
@@ -77,7 +87,9 @@ impl HubIndex {
 
     /// Forgets every hub.
     pub(crate) fn clear(&mut self) {
+        self.places.clear();
         self.lists.clear();
+        self.latest = None;
         self.unsorted = false;
     }
 
@@ -85,9 +97,9 @@ impl HubIndex {
     /// a hub). Only after [`HubIndex::sort`].
     pub(crate) fn has_edge(&self, from: u32, to: u32) -> bool {
         debug_assert!(!self.unsorted, "a hub list searched before sorting");
-        self.lists
+        self.places
             .get(&from)
-            .is_some_and(|list| list.successors.binary_search(&to).is_ok())
+            .is_some_and(|&place| self.lists[place].successors.binary_search(&to).is_ok())
     }
 }
 
