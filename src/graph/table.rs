@@ -467,7 +467,7 @@ pub(crate) mod tests {
             edges.push((from, to));
         }
         assert!(graph.settled_links < edges.len(), "some edges wait");
-        for task in [0, 17, 999] {
+        for task in [0, 17, TASKS - 1] {
             let declared: Vec<u32> = edges
                 .iter()
                 .filter(|&&(from, _)| from == task)
