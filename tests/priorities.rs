@@ -259,3 +259,31 @@ fn makespan_of_the_chain_and_independent_tasks_on_two_workers() {
         }
     });
 }
+
+/// A cleared graph forgets its tasks' weights, and the critical-path ranks
+/// computed from them: a graph rebuilt to the same number of tasks and
+/// edges, with other weights, starts its tasks in the new weights' order.
+#[test]
+fn a_cleared_graph_ranks_its_new_tasks() {
+    watchdog(|| {
+        let executor = executor(1);
+        let options = || RunOptions::new().critical_path(true);
+        let mut graph = Graph::new();
+        for heavy_first in [true, false] {
+            let log: StartLog = Arc::default();
+            graph.clear();
+            for index in 0..8u64 {
+                let weight = if heavy_first { 100 - index } else { index + 1 };
+                graph.add(logged(index as usize, &log).weight(weight));
+            }
+            let report = executor.run_with(&mut graph, options()).unwrap();
+            assert!(report.is_success(), "{report:?}");
+            let expected: Vec<usize> = if heavy_first {
+                (0..8).collect()
+            } else {
+                (0..8).rev().collect()
+            };
+            assert_eq!(*log.lock().unwrap(), expected, "heavy first: {heavy_first}");
+        }
+    });
+}

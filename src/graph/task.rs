@@ -180,20 +180,46 @@ impl<T> fmt::Debug for Task<'_, T> {
     }
 }
 
-/// The dependencies of a task under construction. Most tasks have at most
-/// one, which is stored inline so that building a chain does not allocate.
+/// How many dependencies a task under construction holds without an
+/// allocation of its own.
+const INLINE_DEPENDENCIES: usize = 4;
+
+/// The dependencies of a task under construction. Most tasks have a few,
+/// which are stored inline so that building a task allocates nothing for
+/// them (an allocation, its growth and its free were a sixth of the cost of
+/// building `backward_dag` of BENCH-SHAPES.md, 0–4 dependencies per task).
 #[derive(Debug)]
 pub(crate) enum Dependencies {
     None,
-    One(TaskRef),
+    /// The first `len` of `refs`; the rest repeat the first.
+    Few {
+        len: u8,
+        refs: [TaskRef; INLINE_DEPENDENCIES],
+    },
     Many(Vec<TaskRef>),
 }
 
 impl Dependencies {
     fn push(&mut self, dependency: TaskRef) {
         match self {
-            Dependencies::None => *self = Dependencies::One(dependency),
-            Dependencies::One(first) => *self = Dependencies::Many(vec![*first, dependency]),
+            Dependencies::None => {
+                *self = Dependencies::Few {
+                    len: 1,
+                    refs: [dependency; INLINE_DEPENDENCIES],
+                };
+            }
+            Dependencies::Few { len, refs } => match refs.get_mut(usize::from(*len)) {
+                Some(free) => {
+                    *free = dependency;
+                    *len += 1;
+                }
+                None => {
+                    let mut all = Vec::with_capacity(2 * INLINE_DEPENDENCIES);
+                    all.extend_from_slice(refs);
+                    all.push(dependency);
+                    *self = Dependencies::Many(all);
+                }
+            },
             Dependencies::Many(all) => all.push(dependency),
         }
     }
@@ -201,8 +227,29 @@ impl Dependencies {
     pub(crate) fn as_slice(&self) -> &[TaskRef] {
         match self {
             Dependencies::None => &[],
-            Dependencies::One(dependency) => std::slice::from_ref(dependency),
+            Dependencies::Few { len, refs } => &refs[..usize::from(*len)],
             Dependencies::Many(all) => all,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Dependencies, INLINE_DEPENDENCIES};
+    use crate::graph::handle::{GraphId, TaskRef};
+
+    #[test]
+    fn dependencies_keep_their_order_inline_and_beyond() {
+        let graph = GraphId::fresh();
+        let refs: Vec<TaskRef> = (0..3 * INLINE_DEPENDENCIES as u32)
+            .map(|index| TaskRef { graph, index })
+            .collect();
+        let mut dependencies = Dependencies::None;
+        for (count, &dependency) in refs.iter().enumerate() {
+            dependencies.push(dependency);
+            assert_eq!(dependencies.as_slice(), &refs[..=count]);
+            let inline = matches!(dependencies, Dependencies::Few { .. });
+            assert_eq!(inline, count < INLINE_DEPENDENCIES, "after {count}");
         }
     }
 }

@@ -56,8 +56,9 @@ pub(crate) struct Steering {
 }
 
 /// Critical-path ranks for a table of `tasks` tasks and `edges` edges. A
-/// table only grows and a task's weight is set when it is added, so the
-/// two counts tell whether the ranks are current.
+/// table only grows (until [`Steering::clear`] forgets the ranks with it)
+/// and a task's weight is set when it is added, so the two counts tell
+/// whether the ranks are current.
 #[derive(Debug)]
 struct Ranks {
     tasks: usize,
@@ -66,6 +67,16 @@ struct Ranks {
 }
 
 impl Steering {
+    /// Forgets every task's settings and the cached ranks, for
+    /// [`Graph::clear`](crate::Graph::clear): a graph rebuilt to the same
+    /// counts must not reuse the ranks of the tasks it had.
+    pub(crate) fn clear(&mut self) {
+        self.priorities.clear();
+        self.weights.clear();
+        self.limits.clear();
+        *self.ranks.lock() = None;
+    }
+
     /// Records the settings of the task just added as `task`.
     pub(crate) fn record(&mut self, task: u32, settings: TaskSettings) {
         let index = task as usize;
