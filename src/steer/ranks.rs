@@ -79,9 +79,9 @@ mod tests {
             table.add_task(0);
         }
         for (from, to) in [(0, 1), (0, 2), (1, 3), (2, 3)] {
-            table.add_edge(from, to, false);
+            table.add_edge(from, to);
         }
-        table.count_new_edges();
+        table.finish_edges();
         let weights = [1, 5, 2, 1];
         for in_index_order in [true, false] {
             let ranks = longest_paths(&table, in_index_order, |task| weights[task as usize]);
@@ -96,9 +96,9 @@ mod tests {
         for _ in 0..3 {
             table.add_task(0);
         }
-        table.add_edge(2, 1, false);
-        table.add_edge(1, 0, false);
-        table.count_new_edges();
+        table.add_edge(2, 1);
+        table.add_edge(1, 0);
+        table.finish_edges();
         let ranks = longest_paths(&table, false, |_| 2);
         assert_eq!(&*ranks, &[2, 4, 6]);
     }
