@@ -3,9 +3,15 @@
 //! baselines in the same groups so that one `cargo bench` compares them (see
 //! `BENCHMARKS.md`).
 //!
-//! One group per shape and body. In each, on a graph generated once:
+//! One group per shape and body: every shape with the empty body, and
+//! `independent`, `level_graph`, `random_dag` and `backward_dag` also with
+//! the work body (`<shape>_work`). In each, on a graph generated once:
 //!
-//! - `taskflow_build`: building the taskflow graph (tasks, closures, edges);
+//! - `taskflow_build`: building the taskflow graph (tasks, closures, edges)
+//!   in a new graph, whose memory is fresh (page faults included);
+//! - `taskflow_rebuild`: the same build into a graph that was built once
+//!   and emptied with `Graph::clear`, which keeps its memory (the clear is
+//!   outside the timed part);
 //! - `taskflow_first_run/<N>w`: running a freshly built, never-run graph,
 //!   including whatever the engine prepares on a first run (the build is
 //!   outside the timed part);
@@ -44,7 +50,7 @@ use support::baselines::{
     PlainExecutor, PlainGraph, RayonJoin, RayonScope, SerialKahn, SerialTopological,
 };
 use support::bodies::{Body, BodyKind, CheckedBody, Flags, MakeBody, empty_body, work_body};
-use support::graphs::{taskflow_executor, taskflow_graph};
+use support::graphs::{taskflow_executor, taskflow_graph, taskflow_rebuild};
 use support::shapes::{Shape, ShapeSpec, Sizes, check_shapes};
 
 /// The worker counts (per tag) every parallel engine runs with.
@@ -69,7 +75,7 @@ struct Case {
     rayon: Option<RayonFit>,
 }
 
-fn cases(sizes: Sizes) -> [Case; 9] {
+fn cases(sizes: Sizes) -> [Case; 12] {
     use BodyKind::{Empty, Work};
     let case = |group, spec, body, rayon| Case {
         group,
@@ -101,6 +107,9 @@ fn cases(sizes: Sizes) -> [Case; 9] {
         case("level_graph", sizes.level_graph(), Empty, None),
         case("level_graph_work", sizes.level_graph(), Work, None),
         case("random_dag", sizes.random_dag(), Empty, None),
+        case("random_dag_work", sizes.random_dag(), Work, None),
+        case("backward_dag", sizes.backward_dag(), Empty, None),
+        case("backward_dag_work", sizes.backward_dag(), Work, None),
         // The pipeline's bodies are the work body repeated 4, 2 and 1 times.
         case("pipeline", sizes.pipeline(), Work, None),
     ]
@@ -187,6 +196,19 @@ fn bench_case<B: Body>(criterion: &mut Criterion, case: Case, sizes: Sizes, make
                 let elapsed = start.elapsed();
                 black_box(&graph);
                 elapsed
+            })
+        });
+    });
+
+    group.bench_function("taskflow_rebuild", |bencher| {
+        let (shape, flags) = lazy.get();
+        let mut graph = taskflow_graph(shape, |task| make(shape, flags, task));
+        bencher.iter_custom(|iters| {
+            time_each(iters, || {
+                graph.clear();
+                let start = Instant::now();
+                taskflow_rebuild(&mut graph, shape, |task| make(shape, flags, task));
+                start.elapsed()
             })
         });
     });

@@ -32,6 +32,11 @@
 #                     every worker of the pool waits
 #   join_unregistered spawn/subtree.rs waits without registering in  join_races_a_child_completion
 #                     the count, so no child's end signals it
+#   park_unchecked    steer/limit.rs parks a task without looking at  a_cancel_frees_a_task_parked_behind_another_run
+#                     its run's stop under the limit's lock
+#   stopped_keeps_wakeup steer/admission.rs drops the wake-up of a   a_woken_task_of_a_stopped_run_passes_its_wake_up_on
+#                     woken task of a stopped run instead of passing
+#                     it on to the next waiting task
 set -u
 cd "$(dirname "$0")/.."
 
@@ -80,6 +85,8 @@ expect_caught join_unlocked_check join_races_a_child_completion "deadlock"
 expect_caught help_waits_before_flush a_helping_worker_finds_the_awaited_run_finished "deadlock"
 expect_caught waits_not_nudged a_foreign_run_reaches_a_pool_whose_workers_wait "deadlock"
 expect_caught join_unregistered join_races_a_child_completion "deadlock"
+expect_caught park_unchecked a_cancel_frees_a_task_parked_behind_another_run "deadlock"
+expect_caught stopped_keeps_wakeup a_woken_task_of_a_stopped_run_passes_its_wake_up_on "deadlock"
 
 if [ "$failures" -ne 0 ]; then
     echo "loom mutants: $failures problem(s)"

@@ -139,6 +139,7 @@ mod graph;
 pub mod observe;
 mod results;
 mod runtime;
+mod steer;
 mod sync;
 
 /// The README's Rust blocks, run as doctests (its quick start among them), so
@@ -163,3 +164,4 @@ pub use runtime::context::Context;
 pub use runtime::executor::Executor;
 pub use runtime::options::{FailurePolicy, RunOptions};
 pub use runtime::submit::RunHandle;
+pub use steer::limit::Limit;

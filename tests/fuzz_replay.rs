@@ -37,6 +37,10 @@ mod build_graph;
 #[path = "fuzz_scenarios/run_spawn.rs"]
 mod run_spawn;
 
+#[allow(dead_code, unreachable_pub)]
+#[path = "fuzz_scenarios/steer_graph.rs"]
+mod steer_graph;
+
 /// Inputs that reproduce a known, not yet fixed engine bug: (target, file
 /// name under `fuzz/regressions/<target>/`, what goes wrong). The replay runs
 /// them and prints whether they still fail, but does not fail for them.
@@ -177,4 +181,9 @@ fn build_graph_corpus_and_generated_inputs_pass_the_oracle() {
 #[test]
 fn run_spawn_corpus_and_generated_inputs_pass_the_oracle() {
     replay("run_spawn", run_spawn::check_bytes, 0x7a5c_f10e_0003);
+}
+
+#[test]
+fn steer_graph_corpus_and_generated_inputs_pass_the_oracle() {
+    replay("steer_graph", steer_graph::check_bytes, 0x7a5c_f10e_0003);
 }

@@ -334,3 +334,117 @@ fn run_error_leaves_no_task_started_even_with_many_sources() {
         assert_eq!(calls.load(Ordering::SeqCst), 0);
     });
 }
+
+/// A cleared graph is empty and builds and runs anew: tags, cycles and the
+/// handles of its old tasks are forgotten, and every old body and output is
+/// dropped.
+#[test]
+fn a_cleared_graph_forgets_its_tasks_and_runs_what_is_built_next() {
+    watchdog(|| {
+        let executor = executor(2);
+        let drops = Arc::new(());
+        let mut graph = Graph::new();
+        let held = Arc::clone(&drops);
+        let old = graph
+            .add(Task::new("old", move |_: &Context<'_>| Ok(Arc::strong_count(&held))).tag("io"));
+        let looped = graph.add(Task::new("loop", |_: &Context<'_>| Ok(())));
+        graph.precede(looped, looped).unwrap();
+        assert!(matches!(
+            executor.run(&mut graph),
+            Err(GraphError::Cycle { .. })
+        ));
+        graph.clear();
+        assert!(graph.is_empty());
+        assert_eq!(Arc::strong_count(&drops), 1, "the old body was dropped");
+        assert_eq!(
+            format!("{graph:?}"),
+            "Graph { tasks: 0, tags: [], edges: 0, .. }"
+        );
+
+        let calls = Arc::new(AtomicUsize::new(0));
+        let first = graph.add(counting("first", &calls));
+        let second = graph.add(counting("second", &calls).after(first));
+        assert!(matches!(
+            graph.precede(old, second),
+            Err(GraphError::ForeignTask)
+        ));
+        assert_eq!(graph.name(old), None, "an old handle names no task");
+        let report = executor.run(&mut graph).unwrap();
+        assert!(report.is_success());
+        assert_eq!((report.len(), calls.load(Ordering::SeqCst)), (2, 2));
+        assert_eq!(graph.output(old), None);
+        assert_eq!(graph.output(second), Some(&()));
+
+        let stale = graph.add(Task::new("stale", |_: &Context<'_>| Ok(())).after(old));
+        assert!(matches!(
+            executor.run(&mut graph),
+            Err(GraphError::ForeignTask)
+        ));
+        graph.clear();
+        graph.add(Task::new("alone", |_: &Context<'_>| Ok(())));
+        assert!(
+            executor.run(&mut graph).unwrap().is_success(),
+            "{stale:?} is gone"
+        );
+    });
+}
+
+/// Outputs are dropped by `clear` too, and a destructor that panics there
+/// leaves the graph empty, with every other body and output dropped.
+#[test]
+fn clear_drops_outputs_and_survives_a_panicking_destructor() {
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("planted panic in a body's destructor");
+        }
+    }
+    watchdog(|| {
+        let executor = executor(1);
+        let outputs = Arc::new(());
+        let mut graph = Graph::new();
+        for _ in 0..3 {
+            let output = Arc::clone(&outputs);
+            graph.add(Task::new("keeps", move |_: &Context<'_>| {
+                Ok(Arc::clone(&output))
+            }));
+        }
+        assert!(executor.run(&mut graph).unwrap().is_success());
+        assert_eq!(
+            Arc::strong_count(&outputs),
+            7,
+            "three bodies, three outputs"
+        );
+        graph.clear();
+        assert_eq!(Arc::strong_count(&outputs), 1);
+
+        let bodies = Arc::new(());
+        let held = Arc::clone(&bodies);
+        graph.add(Task::new("first", move |_: &Context<'_>| {
+            Ok(Arc::strong_count(&held))
+        }));
+        let bomb = PanicsOnDrop;
+        graph.add(Task::new("bomb", move |_: &Context<'_>| {
+            std::hint::black_box(&bomb);
+            Ok(())
+        }));
+        let held = Arc::clone(&bodies);
+        graph.add(Task::new("last", move |_: &Context<'_>| {
+            Ok(Arc::strong_count(&held))
+        }));
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| graph.clear()));
+        assert!(
+            panicked.is_err(),
+            "the destructor's panic reaches the caller"
+        );
+        assert!(graph.is_empty());
+        assert_eq!(
+            Arc::strong_count(&bodies),
+            1,
+            "the other bodies were dropped"
+        );
+        let again = graph.add(Task::new("again", |_: &Context<'_>| Ok(5)));
+        assert!(executor.run(&mut graph).unwrap().is_success());
+        assert_eq!(graph.output(again), Some(&5));
+    });
+}

@@ -17,15 +17,17 @@
 //!
 //! Each model states its preemption bound (loom's `LOOM_MAX_PREEMPTIONS`;
 //! the bound in the code wins over the environment variable). All of them
-//! run at bound 3 but four spawn models: the two with three tasks on two
+//! run at bound 3 but five: the two spawn models with three tasks on two
 //! workers (models 14 and 15), whose extra locks make bound 3 cost 150,000
 //! and 430,000 executions (15 s and 50 s), and the two with every worker
-//! of a pool waiting (models 18 and 19); at bound 2 they take 5,400, 11,700,
-//! 6,000 and 11,900, and still catch their planted bugs. At bound 3, the largest (the diamond, the output hand-off, the
-//! fail-fast race and the two models of "no ready job waits while a worker
-//! sleeps") explore 41,000 to 48,000 executions each in about 2.5 s here,
-//! and the whole file takes about 15 s. With `--nocapture` every model
-//! prints its execution count and time.
+//! of a pool waiting (models 18 and 19), at bound 2 take 5,400, 11,700,
+//! 6,000 and 11,900, and still catch their planted bugs; the cancel's limit
+//! model (model 20), two runs on two workers, runs at bound 2: about
+//! 101,000 executions in 10 to 16 s. At bound 3, the largest (the diamond,
+//! the output hand-off, the fail-fast race, the two models of "no ready job
+//! waits while a worker sleeps" and the woken task of a stopped run)
+//! explore 41,000 to 51,000 executions each in about 2.5 to 5 s here.
+//! With `--nocapture` every model prints its execution count and time.
 //!
 //! `scripts/loom-mutants.sh` shows that the models bite: it plants known
 //! bugs behind `--cfg taskflow_mutant` and fails unless the model meant to
@@ -36,7 +38,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use taskflow_engine::{
-    CancelToken, Context, Executor, FailurePolicy, Graph, Outcome, RunOptions, Task, TaskId,
+    CancelToken, Context, Executor, FailurePolicy, Graph, Limit, Outcome, RunOptions, Task, TaskId,
 };
 
 /// Explores every interleaving of `body` with at most `preemptions`
@@ -679,5 +681,163 @@ fn a_foreign_run_reaches_a_pool_whose_workers_wait() {
         let report = executor.run(&mut graph).expect("a valid graph");
         assert!(report.is_success(), "{report:?}");
         other.join().unwrap();
+    });
+}
+
+/// Model 20: a limit's acquire and release race a cancel. Two runs share a
+/// `Limit::new(1)` on one executor of two workers. The other run's `holder`
+/// takes the permit (or waits for it), cancels this run and then waits
+/// until this run has returned. This run's `waiter` either gets the permit
+/// first, sees the cancel before it looks at the limit, or parks behind the
+/// holder, and then the cancel must take it out of the limit: a waiter left
+/// parked is never woken, the holder never returns, and loom reports the
+/// deadlock. Either way the limit ends full with nothing waiting.
+#[test]
+fn a_cancel_frees_a_task_parked_behind_another_run() {
+    check(2, || {
+        let executor = Arc::new(executor(2));
+        let limit = Limit::new(1);
+        let token = CancelToken::new();
+        let returned = Arc::new((loom::sync::Mutex::new(false), loom::sync::Condvar::new()));
+        let other = {
+            let (executor, limit, token, returned) = (
+                Arc::clone(&executor),
+                limit.clone(),
+                token.clone(),
+                Arc::clone(&returned),
+            );
+            loom::thread::spawn(move || {
+                let mut graph = Graph::new();
+                let holder = graph.add(
+                    Task::new("holder", move |_: &Context<'_>| {
+                        token.cancel();
+                        let (lock, changed) = &*returned;
+                        let mut returned = lock.lock().unwrap();
+                        while !*returned {
+                            returned = changed.wait(returned).unwrap();
+                        }
+                        Ok(())
+                    })
+                    .limit(&limit),
+                );
+                let report = executor.run(&mut graph).expect("a valid graph");
+                report.outcome(holder).is_success()
+            })
+        };
+        let runs = Arc::new(AtomicUsize::new(0));
+        let mut graph = Graph::new();
+        let waiter = graph.add(counted("waiter", (), &runs).limit(&limit));
+        let report = executor
+            .run_with(&mut graph, RunOptions::new().cancel_token(token))
+            .expect("a valid graph");
+        {
+            let (lock, changed) = &*returned;
+            *lock.lock().unwrap() = true;
+            changed.notify_all();
+        }
+        assert!(other.join().expect("the other run does not panic"));
+        match report.outcome(waiter) {
+            Outcome::Succeeded => assert_eq!(runs.load(Ordering::Relaxed), 1),
+            Outcome::Cancelled => assert_eq!(runs.load(Ordering::Relaxed), 0),
+            other => panic!("the waiter ended {other:?}"),
+        }
+        assert_eq!((limit.available(), limit.waiting()), (1, 0));
+    });
+}
+
+/// A flag one loom thread raises and another blocks on.
+#[derive(Default)]
+struct Flag {
+    raised: loom::sync::Mutex<bool>,
+    changed: loom::sync::Condvar,
+}
+
+impl Flag {
+    fn raise(&self) {
+        *self.raised.lock().unwrap() = true;
+        self.changed.notify_all();
+    }
+
+    fn wait(&self) {
+        let mut raised = self.raised.lock().unwrap();
+        while !*raised {
+            raised = self.changed.wait(raised).unwrap();
+        }
+    }
+}
+
+/// Model 21: a permit wakes a task of a run that is stopped before a
+/// worker picks the task up. A `Limit::new(1)` is held by the `holder` of
+/// run `H` (pool `h`, one worker). Run `S`'s `waiter` and then run `B`'s
+/// `other` wait for it on the default pool (one worker, which takes the
+/// runs' tokens in the order they came); `B`'s `signal`, ranked after
+/// `other`, then lets the holder return. Its release wakes the waiter (out
+/// of the queue, holding nothing), and `H`'s `canceller`, after the holder,
+/// cancels `S`. When the cancel comes before the default pool's worker
+/// picks the waiter up, its eviction does not find the waiter, which ends
+/// cancelled without the permit and must pass its wake-up on to `other`: a
+/// wake-up dropped there leaves the permit free and `other` parked for
+/// ever, `B` never returns, and loom reports the deadlock.
+#[test]
+fn a_woken_task_of_a_stopped_run_passes_its_wake_up_on() {
+    check(3, || {
+        let executor = Executor::builder()
+            .workers_per_tag(1)
+            .tag_workers("h", 1)
+            .build()
+            .expect("an executor with non-zero pools builds");
+        let limit = Limit::new(1);
+        let token = CancelToken::new();
+        let (holding, both_wait) = (Arc::new(Flag::default()), Arc::new(Flag::default()));
+        let mut held = Graph::new();
+        let holder = {
+            let (holding, both_wait) = (Arc::clone(&holding), Arc::clone(&both_wait));
+            held.add(
+                Task::new("holder", move |_: &Context<'_>| {
+                    holding.raise();
+                    both_wait.wait();
+                    Ok(())
+                })
+                .tag("h")
+                .limit(&limit),
+            )
+        };
+        let cancelled = token.clone();
+        held.add(
+            Task::new("canceller", move |_: &Context<'_>| {
+                cancelled.cancel();
+                Ok(())
+            })
+            .tag("h")
+            .after(holder),
+        );
+        let mut stopped = Graph::new();
+        let waiter = stopped.add(Task::new("waiter", |_: &Context<'_>| Ok(())).limit(&limit));
+        let mut going = Graph::new();
+        let other = going.add(
+            Task::new("other", |_: &Context<'_>| Ok(()))
+                .limit(&limit)
+                .priority(1),
+        );
+        going.add(Task::new("signal", move |_: &Context<'_>| {
+            both_wait.raise();
+            Ok(())
+        }));
+        let holding_run = executor.submit(held, RunOptions::new());
+        holding.wait();
+        let stopping = executor.submit(stopped, RunOptions::new().cancel_token(token));
+        let running = executor.submit(going, RunOptions::new());
+        let (_, report) = running.wait();
+        assert!(report.outcome(other).is_success(), "{report:?}");
+        let (_, report) = stopping.wait();
+        assert!(
+            matches!(
+                report.outcome(waiter),
+                Outcome::Succeeded | Outcome::Cancelled
+            ),
+            "{report:?}"
+        );
+        assert!(holding_run.wait().1.is_success());
+        assert_eq!((limit.available(), limit.waiting()), (1, 0));
     });
 }

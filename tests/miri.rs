@@ -349,3 +349,38 @@ fn spawned_outputs_cross_workers() {
         }
     });
 }
+
+/// A graph cleared and rebuilt in the memory it kept: bodies inline in the
+/// arena's chunks and one too large for them (an allocation of its own),
+/// with heap outputs, on two workers; the old bodies and outputs are dropped
+/// by `clear`, the new ones land in the reused chunks.
+#[test]
+fn a_cleared_graph_reuses_its_memory_for_new_bodies() {
+    watchdog_for(LIMIT, || {
+        let executor = executor(2);
+        let dropped = Arc::new(());
+        let mut graph = Graph::new();
+        for round in 0..ROUNDS {
+            graph.clear();
+            assert_eq!(Arc::strong_count(&dropped), 1, "round {round}");
+            let held = Arc::clone(&dropped);
+            let small = graph.add(Task::new("small", move |_: &Context<'_>| {
+                Ok(vec![Arc::strong_count(&held); 3])
+            }));
+            let padding = [round as u8; 256];
+            let large = graph.add(
+                Task::new("large", move |cx: &Context<'_>| {
+                    Ok(cx.input(small)?.len() + usize::from(padding[255]))
+                })
+                .after(small),
+            );
+            let last = graph.add(
+                Task::new("last", move |cx: &Context<'_>| Ok(*cx.input(large)? * 2)).after(large),
+            );
+            assert!(executor.run(&mut graph).unwrap().is_success());
+            assert_eq!(graph.output(last), Some(&((3 + round % 256) * 2)));
+        }
+        graph.clear();
+        assert_eq!(Arc::strong_count(&dropped), 1);
+    });
+}

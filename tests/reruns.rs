@@ -321,10 +321,10 @@ fn hundreds_of_reruns_stay_correct() {
 }
 
 /// A graph with a hub (a task with more successors than the engine walks to
-/// check a read) checks reads of the hub through an index of predecessors,
-/// built before a run. A task added after that run, with no dependencies,
-/// must still be refused a read of the hub, not read past the index's end;
-/// a task added after the hub must read it.
+/// check a read) checks reads of the hub through a sorted list of the hub's
+/// successors, kept as the graph grows. A task added after a run, with no
+/// dependencies, must still be refused a read of the hub; a task added
+/// after the hub must read it.
 #[test]
 fn a_task_added_after_a_run_reads_a_hub_only_if_it_declared_it() {
     watchdog(|| {
@@ -358,6 +358,46 @@ fn a_task_added_after_a_run_reads_a_hub_only_if_it_declared_it() {
         let report = executor.run_with(&mut graph, keep_going()).unwrap();
         assert_eq!(report.failed(), 1, "only the intruder fails: {report}");
         assert_eq!(graph.output(late), Some(&8));
+    });
+}
+
+/// A hub whose edges are declared with `precede`, out of index order and
+/// between runs, lets exactly its successors read it.
+#[test]
+fn a_hub_built_out_of_order_lets_exactly_its_successors_read_it() {
+    watchdog(|| {
+        let mut graph = Graph::new();
+        let hub: TaskId<u32> = graph.add(Task::new("hub", |_: &Context<'_>| Ok(7)));
+        let readers: Vec<TaskId<u32>> = (0..60)
+            .map(|_| {
+                graph.add(Task::new("reader", move |cx: &Context<'_>| {
+                    Ok(*cx.input(hub)?)
+                }))
+            })
+            .collect();
+        // Every reader but the fifth, in a scrambled order, 40 before the
+        // first run and the rest after it.
+        let mut order: Vec<usize> = (0..60).filter(|&reader| reader != 5).collect();
+        order.sort_by_key(|&reader| (reader * 37) % 61);
+        let executor = executor(2);
+        for (declared, &reader) in order.iter().enumerate() {
+            if declared == 40 {
+                let report = executor.run_with(&mut graph, keep_going()).unwrap();
+                assert_eq!(
+                    report.failed(),
+                    20,
+                    "the readers without an edge yet: {report}"
+                );
+            }
+            graph.precede(hub, readers[reader]).unwrap();
+        }
+        let report = executor.run_with(&mut graph, keep_going()).unwrap();
+        assert_eq!(report.failed(), 1, "only the fifth reader: {report}");
+        assert!(matches!(report.outcome(readers[5]), Outcome::Failed(_)));
+        for (index, &reader) in readers.iter().enumerate() {
+            let expected = (index != 5).then_some(&7);
+            assert_eq!(graph.output(reader), expected, "reader {index}");
+        }
     });
 }
 

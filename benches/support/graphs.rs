@@ -38,6 +38,27 @@ pub(crate) fn taskflow_graph_with_copies<B: Body>(
     copies: usize,
 ) -> Graph<'static> {
     let mut graph = Graph::new();
+    build_into(&mut graph, shape, body, copies);
+    graph
+}
+
+/// [`taskflow_graph`] into `graph`, which [`Graph::clear`] emptied, so that
+/// the build reuses the memory the graph grew before.
+pub(crate) fn taskflow_rebuild<B: Body>(
+    graph: &mut Graph<'static>,
+    shape: &Shape,
+    body: impl Fn(usize) -> B,
+) {
+    assert!(graph.is_empty(), "a cleared graph");
+    build_into(graph, shape, body, 1);
+}
+
+fn build_into<B: Body>(
+    graph: &mut Graph<'static>,
+    shape: &Shape,
+    body: impl Fn(usize) -> B,
+    copies: usize,
+) {
     let task = |index: usize| {
         let task = Task::new("task", task_closure(body(index)));
         match shape.tag(index) {
@@ -71,7 +92,6 @@ pub(crate) fn taskflow_graph_with_copies<B: Body>(
             }
         }
     }
-    graph
 }
 
 /// An executor with `workers` workers per tag whose pools for `shape`'s tags

@@ -72,6 +72,9 @@ pub(crate) enum ShapeSpec {
     LevelGraph(usize, usize),
     /// `random_dag(n)`: 1–4 forward successors per node, seed 42.
     RandomDag(usize),
+    /// `backward_dag(n)`: 0–4 dependencies per node drawn from every
+    /// earlier node, seed 7.
+    BackwardDag(usize),
     /// `pipeline(f)`: per file read (`io`) → process (`cpu`) → compress (`cpu`).
     Pipeline(usize),
 }
@@ -129,12 +132,16 @@ impl Sizes {
         ShapeSpec::RandomDag(if self.quick { 1 << 14 } else { 1_000_000 })
     }
 
+    pub(crate) fn backward_dag(self) -> ShapeSpec {
+        ShapeSpec::BackwardDag(if self.quick { 1 << 14 } else { 1_000_000 })
+    }
+
     pub(crate) fn pipeline(self) -> ShapeSpec {
         ShapeSpec::Pipeline(if self.quick { 1_000 } else { 10_000 })
     }
 
     /// Every shape, in the order of BENCH-SHAPES.md.
-    pub(crate) fn all(self) -> [ShapeSpec; 7] {
+    pub(crate) fn all(self) -> [ShapeSpec; 8] {
         [
             self.independent(),
             self.linear_chain(),
@@ -142,6 +149,7 @@ impl Sizes {
             self.wavefront(),
             self.level_graph(),
             self.random_dag(),
+            self.backward_dag(),
             self.pipeline(),
         ]
     }
@@ -160,6 +168,7 @@ impl ShapeSpec {
             ShapeSpec::Wavefront(_) => "wavefront",
             ShapeSpec::LevelGraph(..) => "level_graph",
             ShapeSpec::RandomDag(_) => "random_dag",
+            ShapeSpec::BackwardDag(_) => "backward_dag",
             ShapeSpec::Pipeline(_) => "pipeline",
         }
     }
@@ -167,7 +176,10 @@ impl ShapeSpec {
     /// The number of tasks, without generating the shape.
     pub(crate) fn tasks(self) -> usize {
         match self {
-            ShapeSpec::Independent(n) | ShapeSpec::LinearChain(n) | ShapeSpec::RandomDag(n) => n,
+            ShapeSpec::Independent(n)
+            | ShapeSpec::LinearChain(n)
+            | ShapeSpec::RandomDag(n)
+            | ShapeSpec::BackwardDag(n) => n,
             ShapeSpec::BinaryTree(depth) => (1usize << depth) - 1,
             ShapeSpec::Wavefront(m) => m * m,
             ShapeSpec::LevelGraph(levels, width) => levels * width,
@@ -178,7 +190,12 @@ impl ShapeSpec {
     /// Generates the shape.
     pub(crate) fn generate(self) -> Shape {
         let tasks = self.tasks();
-        let mut edges = SuccessorRows::with_tasks(tasks);
+        if let ShapeSpec::BackwardDag(n) = self {
+            let mut dependencies = Rows::with_tasks(tasks);
+            backward_dag(n, &mut dependencies);
+            return Shape::from_predecessors(self, EdgeStyle::After, dependencies);
+        }
+        let mut edges = Rows::with_tasks(tasks);
         let style = match self {
             ShapeSpec::Independent(_) => EdgeStyle::After,
             ShapeSpec::LinearChain(n) => {
@@ -224,6 +241,7 @@ impl ShapeSpec {
                 random_dag(n, &mut edges);
                 EdgeStyle::Precede
             }
+            ShapeSpec::BackwardDag(_) => unreachable!("generated from its dependencies above"),
             ShapeSpec::Pipeline(files) => {
                 for _ in 0..files {
                     let read = edges.rows() as u32;
@@ -247,7 +265,7 @@ impl ShapeSpec {
 /// entries of that permutation; a node whose take would reach the end takes
 /// up to the end, and the permutation is then reshuffled and taken from the
 /// front again.
-fn level_graph(levels: usize, width: usize, edges: &mut SuccessorRows) {
+fn level_graph(levels: usize, width: usize, edges: &mut Rows) {
     let mut rng = SplitMix64::new(1);
     let mut next_level: Vec<u32> = Vec::with_capacity(width);
     for level in 0..levels.saturating_sub(1) {
@@ -277,15 +295,14 @@ fn level_graph(levels: usize, width: usize, edges: &mut SuccessorRows) {
 /// Node i < n − 1 draws `1 + next() % 4` successors uniformly from
 /// `i + 1..n` with SplitMix64 seeded 42; a successor drawn twice is kept
 /// once, at its first draw.
-fn random_dag(n: usize, edges: &mut SuccessorRows) {
+fn random_dag(n: usize, edges: &mut Rows) {
     let mut rng = SplitMix64::new(42);
     for task in 0..n.saturating_sub(1) {
-        let row_start = edges.successors.len();
         let draws = 1 + rng.below(4);
         let span = (n - task - 1) as u64;
         for _ in 0..draws {
             let successor = (task as u64 + 1 + rng.below(span)) as u32;
-            if !edges.successors[row_start..].contains(&successor) {
+            if !edges.current_row().contains(&successor) {
                 edges.push(successor);
             }
         }
@@ -293,21 +310,45 @@ fn random_dag(n: usize, edges: &mut SuccessorRows) {
     }
 }
 
-/// Successor lists under construction, one row per task in index order:
-/// push a task's successors, then end its row.
-#[derive(Debug)]
-struct SuccessorRows {
-    offsets: Vec<u32>,
-    successors: Vec<u32>,
+/// Node i > 0 draws `next() % 5` dependencies uniformly from `0..i`
+/// (`next() % i`) with SplitMix64 seeded 7; a dependency drawn twice is
+/// kept once, at its first draw. The rows are dependency lists, in the
+/// order drawn, which is the order the suite declares them with
+/// `Task::after`.
+fn backward_dag(n: usize, dependencies: &mut Rows) {
+    let mut rng = SplitMix64::new(7);
+    if n > 0 {
+        // Node 0 has nothing before it to depend on, and draws nothing.
+        dependencies.end_row();
+    }
+    for task in 1..n {
+        let draws = rng.below(5);
+        for _ in 0..draws {
+            let dependency = rng.below(task as u64) as u32;
+            if !dependencies.current_row().contains(&dependency) {
+                dependencies.push(dependency);
+            }
+        }
+        dependencies.end_row();
+    }
 }
 
-impl SuccessorRows {
+/// Edge lists under construction, one row per task in index order (its
+/// successors, or for `backward_dag` its dependencies): push a task's
+/// entries, then end its row.
+#[derive(Debug)]
+struct Rows {
+    offsets: Vec<u32>,
+    entries: Vec<u32>,
+}
+
+impl Rows {
     fn with_tasks(tasks: usize) -> Self {
         let mut offsets = Vec::with_capacity(tasks + 1);
         offsets.push(0);
-        SuccessorRows {
+        Rows {
             offsets,
-            successors: Vec::new(),
+            entries: Vec::new(),
         }
     }
 
@@ -316,13 +357,18 @@ impl SuccessorRows {
         self.offsets.len() - 1
     }
 
-    fn push(&mut self, successor: u32) {
-        self.successors.push(successor);
+    fn push(&mut self, entry: u32) {
+        self.entries.push(entry);
+    }
+
+    /// The entries pushed since the last finished row.
+    fn current_row(&self) -> &[u32] {
+        &self.entries[*self.offsets.last().expect("offsets start with 0") as usize..]
     }
 
     /// Ends the current task's row.
     fn end_row(&mut self) {
-        self.offsets.push(self.successors.len() as u32);
+        self.offsets.push(self.entries.len() as u32);
     }
 
     /// Adds empty rows up to `tasks` rows.
@@ -347,40 +393,38 @@ pub(crate) struct Shape {
 }
 
 impl Shape {
-    fn new(spec: ShapeSpec, style: EdgeStyle, rows: SuccessorRows) -> Shape {
-        let tasks = spec.tasks();
-        let SuccessorRows {
-            offsets: successor_offsets,
-            successors,
-        } = rows;
-        assert_eq!(successor_offsets.len(), tasks + 1, "one row per task");
-        // Predecessor rows by counting sort over the successor rows, walked
-        // in increasing source order, so every predecessor list is sorted.
-        let mut predecessor_offsets = vec![0u32; tasks + 1];
-        for &to in &successors {
-            predecessor_offsets[to as usize + 1] += 1;
-        }
-        for task in 0..tasks {
-            predecessor_offsets[task + 1] += predecessor_offsets[task];
-        }
-        let mut cursor = predecessor_offsets[..tasks].to_vec();
-        let mut predecessors = vec![0u32; successors.len()];
-        for from in 0..tasks {
-            let row = successor_offsets[from] as usize..successor_offsets[from + 1] as usize;
-            for &to in &successors[row] {
-                assert!(to as usize > from, "edges must point forward");
-                predecessors[cursor[to as usize] as usize] = from as u32;
-                cursor[to as usize] += 1;
-            }
+    /// A shape from its successor rows; its predecessor lists come out
+    /// sorted.
+    fn new(spec: ShapeSpec, style: EdgeStyle, successors: Rows) -> Shape {
+        assert_eq!(successors.rows(), spec.tasks(), "one row per task");
+        let predecessors = transpose(&successors);
+        Shape::from_rows(spec, style, successors, predecessors)
+    }
+
+    /// A shape from its predecessor rows, whose order is kept (the order in
+    /// which the suite declares them); its successor lists come out sorted.
+    fn from_predecessors(spec: ShapeSpec, style: EdgeStyle, predecessors: Rows) -> Shape {
+        assert_eq!(predecessors.rows(), spec.tasks(), "one row per task");
+        let successors = transpose(&predecessors);
+        Shape::from_rows(spec, style, successors, predecessors)
+    }
+
+    fn from_rows(spec: ShapeSpec, style: EdgeStyle, successors: Rows, predecessors: Rows) -> Shape {
+        for from in 0..spec.tasks() {
+            let row = row(&successors.offsets, from);
+            assert!(
+                successors.entries[row].iter().all(|&to| to as usize > from),
+                "edges must point forward"
+            );
         }
         Shape {
             spec,
-            tasks,
+            tasks: spec.tasks(),
             style,
-            successor_offsets,
-            successors,
-            predecessor_offsets,
-            predecessors,
+            successor_offsets: successors.offsets,
+            successors: successors.entries,
+            predecessor_offsets: predecessors.offsets,
+            predecessors: predecessors.entries,
         }
     }
 
@@ -447,6 +491,28 @@ impl Shape {
     }
 }
 
+/// The rows of the reversed edges, by counting sort over `rows` walked in
+/// increasing task order, so every transposed row is sorted.
+fn transpose(rows: &Rows) -> Rows {
+    let tasks = rows.rows();
+    let mut offsets = vec![0u32; tasks + 1];
+    for &entry in &rows.entries {
+        offsets[entry as usize + 1] += 1;
+    }
+    for task in 0..tasks {
+        offsets[task + 1] += offsets[task];
+    }
+    let mut cursor = offsets[..tasks].to_vec();
+    let mut entries = vec![0u32; rows.entries.len()];
+    for task in 0..tasks {
+        for &entry in &rows.entries[row(&rows.offsets, task)] {
+            entries[cursor[entry as usize] as usize] = task as u32;
+            cursor[entry as usize] += 1;
+        }
+    }
+    Rows { offsets, entries }
+}
+
 fn row(offsets: &[u32], task: usize) -> Range<usize> {
     offsets[task] as usize..offsets[task + 1] as usize
 }
@@ -504,4 +570,30 @@ pub(crate) fn check_shapes() {
         assert_eq!(sorted.len(), successors.len(), "duplicates are dropped");
     }
     assert!(dag.successors(999).is_empty());
+
+    let backward = ShapeSpec::BackwardDag(1000).generate();
+    assert!(backward.predecessors(0).is_empty());
+    // Worked by hand from SplitMix64(7): task 1 draws 0 twice and keeps it
+    // once; tasks 5 and 6 draw nothing.
+    let first_rows: [&[u32]; 8] = [&[], &[0], &[0, 1], &[2], &[0, 2], &[], &[], &[5, 6]];
+    for (task, dependencies) in first_rows.iter().enumerate() {
+        assert_eq!(backward.predecessors(task), *dependencies);
+    }
+    for task in 1..1000 {
+        let dependencies = backward.predecessors(task);
+        assert!(dependencies.len() <= 4);
+        assert!(dependencies.iter().all(|&d| (d as usize) < task));
+        let mut sorted = dependencies.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), dependencies.len(), "duplicates are dropped");
+        for &dependency in dependencies {
+            assert!(
+                backward
+                    .successors(dependency as usize)
+                    .contains(&(task as u32))
+            );
+        }
+    }
+    assert_eq!(backward.edges(), backward.predecessors.len());
 }

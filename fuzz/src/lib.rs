@@ -17,3 +17,5 @@ pub mod common;
 pub mod run_graph;
 #[path = "../../tests/fuzz_scenarios/run_spawn.rs"]
 pub mod run_spawn;
+#[path = "../../tests/fuzz_scenarios/steer_graph.rs"]
+pub mod steer_graph;

@@ -8,15 +8,18 @@
 2. 20,000 trivial edges (`touch $out`), a full build at -j2;
 3. (from cmake-compare.sh) the real project's full build.
 
-Each figure is the median of several runs, the two tools' runs
-interleaved; ratios are ours / ninja.
-Usage: bench.py [path/to/taskflow-ninja] [--quick]
+Each figure is the median of several runs, the tools' runs interleaved;
+ratios are ours / ninja. With --base=BIN, the runner built at another
+revision runs in the same interleaving, and ours / base is printed too (an
+A/B of a change, under the same load).
+Usage: bench.py [path/to/taskflow-ninja] [--quick] [--base=path/to/old/taskflow-ninja]
 """
 import os, shutil, statistics, subprocess, sys, tempfile, time
 
 here = os.path.dirname(os.path.abspath(__file__))
 args = [a for a in sys.argv[1:] if not a.startswith('--')]
 quick = '--quick' in sys.argv
+base = next((os.path.abspath(a.split('=', 1)[1]) for a in sys.argv[1:] if a.startswith('--base=')), None)
 ours = os.path.abspath(args[0] if args else os.path.join(here, '..', '..', 'target', 'release', 'taskflow-ninja'))
 if shutil.which('ninja') is None:
     print('SKIPPED: bench: ninja is not installed')
@@ -67,7 +70,7 @@ def timed(cmd, cwd):
         sys.exit(f'FAILED: {cmd} in {cwd}: {r.stdout.decode()[-2000:]}')
     return took, r.stdout.decode()
 
-tools = [('ninja', 'ninja'), ('ours', ours)]
+tools = [('ninja', 'ninja'), ('ours', ours)] + ([('base', base)] if base else [])
 results = {}
 work = tempfile.mkdtemp()
 try:
@@ -104,8 +107,12 @@ finally:
 
 cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), '?')
 print(f'{os.cpu_count()} x {cpu}')
-print(f'{"":40} {"ninja":>9} {"ours":>9} {"ours/ninja":>10}')
+print(f'{"":40} {"ninja":>9} {"ours":>9} {"ours/ninja":>10}' + (f' {"base":>9} {"ours/base":>10}' if base else ''))
 for key, label in [('noop', f'no-op, {edges} edges in {targets} subninjas'),
                    ('touch', f'full build, {n} touch edges, -j2')]:
     a, b = results[(key, 'ninja')], results[(key, 'ours')]
-    print(f'{label:40} {a:8.3f}s {b:8.3f}s {b / a:10.3f}')
+    line = f'{label:40} {a:8.3f}s {b:8.3f}s {b / a:10.3f}'
+    if base:
+        c = results[(key, 'base')]
+        line += f' {c:8.3f}s {b / c:10.3f}'
+    print(line)

@@ -15,12 +15,11 @@
 //! interned ([`Interner`]), entries are a flat table beside them, so a log
 //! of tens of thousands of records loads with no allocation per record.
 
-use std::fs::File;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
 
 use crate::intern::Interner;
-use crate::record;
+use crate::record::{self, LogFile};
 
 pub const FILE_NAME: &str = ".taskflow_log";
 const MAGIC: &[u8] = b"# taskflow-ninja build log v1\n";
@@ -51,8 +50,7 @@ pub struct BuildLog {
     outputs: Interner,
     /// The latest entry of output `i` of `outputs`.
     entries: Vec<Entry>,
-    path: PathBuf,
-    file: Option<File>,
+    file: LogFile,
     /// Whether the file was torn or started over when read.
     pub repaired: bool,
 }
@@ -87,42 +85,22 @@ impl BuildLog {
     /// Reads the log at `path` (none is an empty log), without opening it
     /// for writing.
     pub fn read(path: &Path) -> io::Result<BuildLog> {
-        let data = match std::fs::read(path) {
-            Ok(data) => data,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(e),
-        };
-        let records = record::split(&data, MAGIC);
-        let mut log = BuildLog {
-            path: path.to_path_buf(),
-            repaired: records.torn,
-            ..BuildLog::default()
-        };
-        let mut count = 0;
-        for &(a, b) in &records.payloads {
+        let mut log = BuildLog::default();
+        let (file, read_back) = LogFile::read(path, MAGIC, |payload| match decode(payload) {
+            Some((output, entry)) => {
+                log.set(output, entry);
+                true
+            }
             // A record that frames right but does not decode was written by
             // no version of this runner: stop trusting the log there.
-            match decode(&data[a..b]) {
-                Some((output, entry)) => {
-                    log.set(output, entry);
-                    count += 1;
-                }
-                None => break,
-            }
-        }
-        let valid = if count == records.payloads.len() {
-            records.valid_len
-        } else {
-            log.repaired = true;
-            records
-                .payloads
-                .get(count)
-                .map_or(0, |&(a, _)| (a - 12) as u64)
-        };
-        if log.repaired || count > MIN_COMPACTION.max(log.entries.len() * COMPACTION_RATIO) {
+            None => false,
+        })?;
+        log.file = file;
+        log.repaired = read_back.repaired;
+        let compactable =
+            read_back.applied > MIN_COMPACTION.max(log.entries.len() * COMPACTION_RATIO);
+        if log.repaired || compactable {
             log.recompact()?;
-        } else if !data.is_empty() {
-            log.file = Some(record::open_append(path, MAGIC, valid)?);
         }
         Ok(log)
     }
@@ -155,13 +133,7 @@ impl BuildLog {
             encode(output, &entry, &mut frames);
             self.set(output, entry);
         }
-        if self.file.is_none() {
-            self.file = Some(record::open_append(&self.path, MAGIC, 0)?);
-        }
-        match &mut self.file {
-            Some(file) => file.write_all(&frames),
-            None => Ok(()),
-        }
+        self.file.append(&frames)
     }
 
     /// Sets the recorded mtime of `output`, for `-t restat`.
@@ -179,14 +151,7 @@ impl BuildLog {
         for (path, entry) in latest {
             encode(path, entry, &mut frames);
         }
-        self.file = None;
-        record::rewrite(&self.path, MAGIC, &frames)?;
-        self.file = Some(record::open_append(
-            &self.path,
-            MAGIC,
-            (MAGIC.len() + frames.len()) as u64,
-        )?);
-        Ok(())
+        self.file.rewrite(&frames)
     }
 }
 
@@ -268,7 +233,7 @@ pub(crate) mod tests {
         assert!(std::fs::metadata(&path).unwrap().len() < before / 100);
     }
 
-    pub(crate) fn tempdir(name: &str) -> PathBuf {
+    pub(crate) fn tempdir(name: &str) -> std::path::PathBuf {
         let dir =
             std::env::temp_dir().join(format!("taskflow-ninja-unit-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);

@@ -9,12 +9,11 @@
 //! path records, so a torn tail never leaves a record pointing at nothing;
 //! one that does is treated as the end of the log.
 
-use std::fs::File;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
 
 use crate::intern::Interner;
-use crate::record;
+use crate::record::{self, LogFile};
 
 pub const FILE_NAME: &str = ".taskflow_deps";
 const MAGIC: &[u8] = b"# taskflow-ninja deps log v1\n";
@@ -39,38 +38,32 @@ pub struct DepsLog {
     /// Indexed by the output's id.
     deps: Vec<Option<Deps>>,
     records: usize,
-    path: PathBuf,
-    file: Option<File>,
+    file: LogFile,
     pub repaired: bool,
+}
+
+/// Frames the deps record of output `out` onto `frames`.
+fn frame_deps(out: u32, deps: &Deps, frames: &mut Vec<u8>) {
+    let mut payload = Vec::with_capacity(13 + 4 * deps.ids.len());
+    payload.push(DEPS);
+    payload.extend_from_slice(&out.to_le_bytes());
+    payload.extend_from_slice(&deps.mtime.to_le_bytes());
+    for id in &deps.ids {
+        payload.extend_from_slice(&id.to_le_bytes());
+    }
+    record::frame(&payload, frames);
 }
 
 impl DepsLog {
     pub fn read(path: &Path) -> io::Result<DepsLog> {
-        let data = match std::fs::read(path) {
-            Ok(data) => data,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(e),
-        };
-        let records = record::split(&data, MAGIC);
-        let mut log = DepsLog {
-            path: path.to_path_buf(),
-            repaired: records.torn,
-            ..DepsLog::default()
-        };
-        let mut valid = records.valid_len;
-        for &(a, b) in &records.payloads {
-            if !log.apply(&data[a..b]) {
-                log.repaired = true;
-                valid = (a - 12) as u64;
-                break;
-            }
-            log.records += 1;
-        }
+        let mut log = DepsLog::default();
+        let (file, read_back) = LogFile::read(path, MAGIC, |payload| log.apply(payload))?;
+        log.file = file;
+        log.repaired = read_back.repaired;
+        log.records = read_back.applied;
         let live = log.deps.iter().filter(|d| d.is_some()).count();
         if log.repaired || log.records > MIN_COMPACTION.max(live * COMPACTION_RATIO) {
             log.recompact()?;
-        } else if !data.is_empty() {
-            log.file = Some(record::open_append(path, MAGIC, valid)?);
         }
         Ok(log)
     }
@@ -157,26 +150,11 @@ impl DepsLog {
             if self.deps[out as usize].as_ref() == Some(&new) {
                 continue;
             }
-            let mut payload = vec![DEPS];
-            payload.extend_from_slice(&out.to_le_bytes());
-            payload.extend_from_slice(&mtime.to_le_bytes());
-            for id in &ids {
-                payload.extend_from_slice(&id.to_le_bytes());
-            }
-            record::frame(&payload, &mut frames);
+            frame_deps(out, &new, &mut frames);
             self.deps[out as usize] = Some(new);
             self.records += 1;
         }
-        if frames.is_empty() {
-            return Ok(());
-        }
-        if self.file.is_none() {
-            self.file = Some(record::open_append(&self.path, MAGIC, 0)?);
-        }
-        match &mut self.file {
-            Some(file) => file.write_all(&frames),
-            None => Ok(()),
-        }
+        self.file.append(&frames)
     }
 
     /// Rewrites the log with only live entries (paths renumbered), and
@@ -186,11 +164,11 @@ impl DepsLog {
         let DepsLog {
             paths,
             deps,
-            path,
+            file,
             repaired,
             ..
         } = old;
-        self.path = path;
+        self.file = file;
         self.repaired = repaired;
         let mut frames = Vec::new();
         for (out, entry) in deps.iter().enumerate() {
@@ -202,26 +180,15 @@ impl DepsLog {
                 .map(|&id| self.record_path(paths.get(id as usize), &mut frames))
                 .collect();
             let out_id = self.record_path(paths.get(out), &mut frames);
-            let mut payload = vec![DEPS];
-            payload.extend_from_slice(&out_id.to_le_bytes());
-            payload.extend_from_slice(&entry.mtime.to_le_bytes());
-            for id in &ids {
-                payload.extend_from_slice(&id.to_le_bytes());
-            }
-            record::frame(&payload, &mut frames);
-            self.deps[out_id as usize] = Some(Deps {
+            let live = Deps {
                 mtime: entry.mtime,
                 ids,
-            });
+            };
+            frame_deps(out_id, &live, &mut frames);
+            self.deps[out_id as usize] = Some(live);
             self.records += 1;
         }
-        record::rewrite(&self.path, MAGIC, &frames)?;
-        self.file = Some(record::open_append(
-            &self.path,
-            MAGIC,
-            (MAGIC.len() + frames.len()) as u64,
-        )?);
-        Ok(())
+        self.file.rewrite(&frames)
     }
 }
 

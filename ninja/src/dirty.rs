@@ -15,6 +15,13 @@
 //! outputs again, and an edge whose dirty inputs were all cleaned is checked
 //! again with [`outputs_dirty`] before it runs (see `work`).
 //!
+//! Validations (`|@`), as ninja 1.11 has them: every edge the scan visits
+//! names its validation files, which are scanned afterwards as targets of
+//! their own (never from inside the visit, so a validation that depends on
+//! the edge naming it is no cycle), and the plan builds those whose edges
+//! are not up to date, beside the targets: they wait for nothing of the
+//! edge that names them, and nothing waits for them.
+//!
 //! Before the visit, [`Scan::stat_ahead`] finds the files it will look at
 //! and has them statted in parallel ([`crate::prestat`]); the visit itself
 //! is sequential, as ninja's, and stats only what that left unknown.
@@ -70,6 +77,9 @@ pub struct Scan<'a> {
     stack: Vec<FileId>,
     /// The graph's file for each deps log path id, once looked up.
     deps_files: Vec<Option<FileId>>,
+    /// Validations named by the edges visited since the last
+    /// [`Scan::visit_targets`] took them.
+    validations: Vec<FileId>,
 }
 
 /// Prints a `-d explain` line.
@@ -101,6 +111,7 @@ impl<'a> Scan<'a> {
             explain,
             stack: Vec::new(),
             deps_files: Vec::new(),
+            validations: Vec::new(),
         }
     }
 
@@ -127,7 +138,7 @@ impl<'a> Scan<'a> {
                 continue;
             }
             let e = &self.graph.edges[edge];
-            stack.extend(e.outs.iter().chain(&e.ins));
+            stack.extend(e.outs.iter().chain(&e.ins).chain(&e.validations));
             if e.deps == Some(Deps::Gcc) {
                 let deps_log = self.deps_log;
                 if let Some(deps) = deps_log.get(self.graph.path(e.outs[0])) {
@@ -196,6 +207,24 @@ impl<'a> Scan<'a> {
         Ok(self.files[file].mtime)
     }
 
+    /// Visits `targets` and, as ninja's `RecomputeDirty`, the validations
+    /// of every edge visited, and theirs in turn; returns the validations
+    /// in the order found.
+    pub fn visit_targets(&mut self, targets: &[FileId]) -> Result<Vec<FileId>, String> {
+        let mut validations = Vec::new();
+        for &target in targets {
+            self.visit(target)?;
+            let mut next = validations.len();
+            validations.append(&mut self.validations);
+            while next < validations.len() {
+                self.visit(validations[next])?;
+                validations.append(&mut self.validations);
+                next += 1;
+            }
+        }
+        Ok(validations)
+    }
+
     /// Decides whether `file` (and everything it depends on) is dirty.
     pub fn visit(&mut self, file: FileId) -> Result<(), String> {
         let Some(edge) = self.graph.files[file].producer else {
@@ -236,6 +265,9 @@ impl<'a> Scan<'a> {
     }
 
     fn visit_edge(&mut self, edge: EdgeId) -> Result<(), String> {
+        // Scanned later, as targets (see `visit_targets`).
+        self.validations
+            .extend_from_slice(&self.graph.edges[edge].validations);
         for i in 0..self.graph.edges[edge].outs.len() {
             self.stat(self.graph.edges[edge].outs[i])?;
         }
@@ -499,20 +531,27 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Plans the build of `targets` from a finished scan, as ninja's
-    /// `Plan::AddTarget`.
-    pub fn new(scan: &Scan<'_>, targets: &[FileId]) -> Result<Plan, String> {
+    /// Plans the build of `targets` and of the `validations` the scan found
+    /// for them, from a finished scan, as ninja's `Builder::AddTarget`: a
+    /// validation without an edge (a source file) is not built.
+    pub fn new(
+        scan: &Scan<'_>,
+        targets: &[FileId],
+        validations: &[FileId],
+    ) -> Result<Plan, String> {
         let mut plan = Plan {
             order: Vec::new(),
             want: vec![Want::No; scan.graph.edges.len()],
             commands: 0,
         };
         let mut seen = vec![false; scan.graph.edges.len()];
-        let mut pending: Vec<FileId> = targets.to_vec();
-        let mut i = 0;
-        while i < pending.len() {
-            plan.add(scan, pending[i], None, &mut seen, &mut pending)?;
-            i += 1;
+        for &target in targets {
+            plan.add(scan, target, None, &mut seen)?;
+        }
+        for &validation in validations {
+            if scan.graph.files[validation].producer.is_some() {
+                plan.add(scan, validation, None, &mut seen)?;
+            }
         }
         Ok(plan)
     }
@@ -523,7 +562,6 @@ impl Plan {
         file: FileId,
         dependent: Option<FileId>,
         seen: &mut [bool],
-        validations: &mut Vec<FileId>,
     ) -> Result<(), String> {
         let graph = &*scan.graph;
         let Some(edge) = graph.files[file].producer else {
@@ -555,10 +593,9 @@ impl Plan {
         let discovered = status.discovered.iter().map(|&f| (f, false));
         for (input, declared) in manifest_ins.chain(discovered) {
             if declared || graph.files[input].producer.is_some() {
-                self.add(scan, input, Some(file), seen, validations)?;
+                self.add(scan, input, Some(file), seen)?;
             }
         }
-        validations.extend(e.validations.iter().copied());
         self.want[edge] = if status.dirty {
             Want::Run
         } else {

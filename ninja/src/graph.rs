@@ -110,6 +110,9 @@ pub struct Graph {
     pub pools: Vec<Pool>,
     /// The names edges' [`Edge::rule`] index.
     rule_names: Vec<String>,
+    /// By rule: whether the top file's scope (or a file it includes)
+    /// defines it, where `-t clean -r` looks rules up, as ninja does.
+    top_level_rules: Vec<bool>,
     pub defaults: Vec<FileId>,
 }
 
@@ -131,6 +134,7 @@ impl Default for Graph {
             ],
             // The built-in phony rule, rule 0 in the loader's scopes too.
             rule_names: vec!["phony".into()],
+            top_level_rules: vec![true],
             defaults: Vec::new(),
         }
     }
@@ -156,9 +160,19 @@ impl Graph {
 
     /// Records the name of the next rule; returns its id. The loader adds
     /// them in the order it adds rules to its scopes, so the ids agree.
-    pub fn add_rule_name(&mut self, name: &str) -> RuleName {
+    /// `top_level`: whether the top file's scope defines it.
+    pub fn add_rule_name(&mut self, name: &str, top_level: bool) -> RuleName {
         self.rule_names.push(name.to_string());
+        self.top_level_rules.push(top_level);
         self.rule_names.len() - 1
+    }
+
+    /// Whether the top file's scope defines a rule `name` (`phony` is).
+    pub fn is_top_level_rule(&self, name: &str) -> bool {
+        self.rule_names
+            .iter()
+            .zip(&self.top_level_rules)
+            .any(|(rule, &top_level)| top_level && rule == name)
     }
 
     /// The name of the rule of `edge`.

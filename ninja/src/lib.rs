@@ -9,10 +9,12 @@
 //! [`disk`], [`prestat`] statting ahead in parallel); [`schedule`] puts the
 //! edges on the engine, [`work`] does one edge ([`command`] runs it,
 //! holding a [`tokens`] jobserver token), [`status`] prints, [`trace`]
-//! records, [`signal`] stops; the binary's CLI and [`tools`] sit on top.
+//! records, [`signal`] stops; the binary's CLI and [`tools`] (with
+//! [`clean`]) sit on top.
 
 pub mod build_log;
 pub mod canon;
+pub mod clean;
 pub mod command;
 pub mod depfile;
 pub mod deps_log;

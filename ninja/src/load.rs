@@ -16,8 +16,8 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use crate::canon::{canonicalize, canonicalize_in_place};
 use crate::eval::{
-    BindingEnv, EdgeBindings, EdgeEnv, Env, Escape, EvalString, PHONY, Rule, RuleId, ScopeEnv,
-    ScopeId, Scopes,
+    BindingEnv, EdgeBindings, EdgeEnv, Env, Escape, EvalString, PHONY, ROOT, Rule, RuleId,
+    ScopeEnv, ScopeId, Scopes,
 };
 use crate::graph::{DEFAULT_POOL, Deps, Edge, FileId, Graph, Pool};
 use crate::lexer::ParseError;
@@ -177,7 +177,7 @@ impl Loader<'_> {
                     .into_iter()
                     .map(|b| (b.name.to_string(), b.value.into_owned()))
                     .collect();
-                self.graph.add_rule_name(name);
+                self.graph.add_rule_name(name, scope == ROOT);
                 let name = name.to_string();
                 self.scopes.add_rule(scope, Rule { name, bindings });
             }

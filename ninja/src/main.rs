@@ -13,8 +13,8 @@ use taskflow_ninja::load::{self, DiskReader, Manifest, NINJA_VERSION};
 use taskflow_ninja::status::{Status, Verbosity};
 use taskflow_ninja::tokens::Tokens;
 use taskflow_ninja::trace::Trace;
-use taskflow_ninja::work::{Build, Config};
-use taskflow_ninja::{command, schedule, signal, tools};
+use taskflow_ninja::work::{Build, Config, Session};
+use taskflow_ninja::{schedule, signal, tools};
 
 /// What the command line asked for.
 #[derive(Debug)]
@@ -58,11 +58,6 @@ options:
 
 fn fatal(message: &str) -> ExitCode {
     eprintln!("ninja: fatal: {message}");
-    ExitCode::from(1)
-}
-
-fn error(message: &str) -> ExitCode {
-    eprintln!("ninja: error: {message}");
     ExitCode::from(1)
 }
 
@@ -214,7 +209,11 @@ fn real_main(options: &Options, parallelism: usize, tokens: Option<&Tokens>) -> 
         }
     }
     if let Some((tool, args)) = &options.tool {
-        return tools::run(tool, args, &options.file);
+        let flags = tools::ToolFlags {
+            verbose: options.verbosity == Verbosity::Verbose,
+            dry_run: options.dry_run,
+        };
+        return tools::run(tool, args, &options.file, flags);
     }
     let config = Config {
         dry_run: options.dry_run,
@@ -227,41 +226,35 @@ fn real_main(options: &Options, parallelism: usize, tokens: Option<&Tokens>) -> 
     };
     let (build_log, deps_log) = match open_logs() {
         Ok(logs) => logs,
-        Err(message) => return code_of(error(&message)),
+        Err(message) => {
+            eprintln!("ninja: error: {message}");
+            return 1;
+        }
     };
-    let status = Status::new(options.verbosity, parallelism);
-    let trace = options
-        .trace
-        .as_ref()
-        .map(|_| Trace::new(std::time::Instant::now()));
+    let session = Session {
+        config,
+        build_log,
+        deps_log,
+        status: Status::new(options.verbosity, parallelism),
+        tokens,
+        trace: options.trace.as_ref().map(|_| Trace::new()),
+    };
     let code = std::thread::scope(|scope| {
         // Only a smart terminal's line is redrawn between updates; elsewhere
         // the thread would only cost its start and its join.
-        if status.is_smart() {
-            scope.spawn(|| status.run_ticker());
+        if session.status.is_smart() {
+            scope.spawn(|| session.status.run_ticker());
         }
-        let code = build_loop(
-            options,
-            &config,
-            &build_log,
-            &deps_log,
-            &status,
-            tokens,
-            trace.as_ref(),
-        );
-        status.build_finished();
+        let code = build_loop(options, &session);
+        session.status.build_finished();
         code
     });
-    if let (Some(trace), Some(path)) = (&trace, &options.trace)
+    if let (Some(trace), Some(path)) = (&session.trace, &options.trace)
         && let Err(e) = trace.write(path)
     {
         eprintln!("ninja: error: writing trace {path}: {e}");
     }
     code
-}
-
-fn code_of(_: ExitCode) -> u8 {
-    1
 }
 
 fn open_logs() -> Result<(Mutex<BuildLog>, Mutex<DepsLog>), String> {
@@ -280,60 +273,38 @@ fn open_logs() -> Result<(Mutex<BuildLog>, Mutex<DepsLog>), String> {
 
 /// How one build ended.
 struct Finished {
-    ran: usize,
     failures: usize,
     interrupted: bool,
     /// For the manifest's own rebuild: whether it was rebuilt.
     rebuilt: bool,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Builds `targets` of `manifest`; None when there is nothing to do.
 fn build(
     manifest: &mut Manifest,
     targets: &[FileId],
-    config: &Config,
-    build_log: &Mutex<BuildLog>,
-    deps_log: &Mutex<DepsLog>,
-    status: &Status,
-    tokens: Option<&Tokens>,
-    trace: Option<&Trace>,
+    session: &Session<'_>,
 ) -> Result<Option<Finished>, String> {
     let (parts, plan) = {
-        let build_log_guard = build_log.lock().unwrap_or_else(|e| e.into_inner());
-        let deps_log_guard = deps_log.lock().unwrap_or_else(|e| e.into_inner());
+        let build_log = session.build_log.lock().unwrap_or_else(|e| e.into_inner());
+        let deps_log = session.deps_log.lock().unwrap_or_else(|e| e.into_inner());
         let mut scan = Scan::new(
             &mut manifest.graph,
-            &build_log_guard,
-            &deps_log_guard,
-            config.explain,
+            &build_log,
+            &deps_log,
+            session.config.explain,
         );
         scan.stat_ahead(targets);
-        for &target in targets {
-            scan.visit(target)?;
-        }
-        let plan = Plan::new(&scan, targets)?;
+        let validations = scan.visit_targets(targets)?;
+        let plan = Plan::new(&scan, targets, &validations)?;
         (scan.into_parts(), plan)
     };
     if plan.commands == 0 {
         return Ok(None);
     }
-    status.set_total(plan.commands);
-    let cancel = taskflow_engine::CancelToken::new();
-    let children = Arc::new(command::Children::default());
-    signal::set_current(Some((cancel.clone(), Arc::clone(&children))));
-    let run = Build::new(
-        parts,
-        &plan,
-        &manifest.graph,
-        config,
-        build_log,
-        deps_log,
-        status,
-        tokens,
-        trace,
-        cancel,
-        children,
-    );
+    session.status.set_total(plan.commands);
+    let run = Build::new(parts, &plan, &manifest.graph, session);
+    signal::set_current(Some((run.cancel.clone(), Arc::clone(&run.children))));
     let result = schedule::run(&run);
     signal::set_current(None);
     result?;
@@ -342,7 +313,6 @@ fn build(
     }
     let rebuilt = targets.iter().any(|&t| run.is_dirty(t));
     Ok(Some(Finished {
-        ran: run.ran.load(std::sync::atomic::Ordering::Relaxed),
         failures: run.failures.load(std::sync::atomic::Ordering::Relaxed),
         interrupted: signal::interrupted(),
         rebuilt,
@@ -368,130 +338,101 @@ fn stopped(finished: &Finished, config: &Config) -> Option<(String, u8)> {
     Some((reason.into(), 1))
 }
 
-fn build_loop(
-    options: &Options,
-    config: &Config,
-    build_log: &Mutex<BuildLog>,
-    deps_log: &Mutex<DepsLog>,
-    status: &Status,
-    tokens: Option<&Tokens>,
-    trace: Option<&Trace>,
-) -> u8 {
+/// Loads the manifest; Err is the exit status, the error printed.
+fn load_manifest(file: &str) -> Result<Manifest, u8> {
+    load::load(&DiskReader, file).map_err(|e| {
+        eprintln!("ninja: error: {e}");
+        1
+    })
+}
+
+/// The files to build: the command line's targets, or the manifest's
+/// defaults; Err is the exit status, the error printed.
+fn targets_of(manifest: &Manifest, options: &Options) -> Result<Vec<FileId>, u8> {
+    let graph = &manifest.graph;
+    if options.targets.is_empty() {
+        let targets = graph.default_targets();
+        if targets.is_empty() && !graph.edges.is_empty() {
+            eprintln!("ninja: error: could not determine root nodes of build graph");
+            return Err(1);
+        }
+        return Ok(targets);
+    }
+    options
+        .targets
+        .iter()
+        .map(|name| graph.target(name))
+        .collect::<Result<_, _>>()
+        .map_err(|e| {
+            eprintln!("ninja: error: {e}");
+            1
+        })
+}
+
+/// Builds the manifest itself while a build rebuilds it, then the targets;
+/// the exit status.
+fn build_loop(options: &Options, session: &Session<'_>) -> u8 {
+    match try_build_loop(options, session) {
+        Ok(code) | Err(code) => code,
+    }
+}
+
+fn try_build_loop(options: &Options, session: &Session<'_>) -> Result<u8, u8> {
+    let config = &session.config;
+    let status = &session.status;
+    let report = |e: String| {
+        status.build_finished();
+        eprintln!("ninja: error: {e}");
+        1
+    };
     for _ in 0..100 {
-        let mut manifest = match load::load(&DiskReader, &options.file) {
-            Ok(manifest) => manifest,
-            Err(e) => {
-                eprintln!("ninja: error: {e}");
-                return 1;
-            }
-        };
+        let mut manifest = load_manifest(&options.file)?;
         // The manifest first: if it is rebuilt, load it again.
         if let Some(file) = manifest
             .graph
             .lookup(&taskflow_ninja::canon::canonicalize(&options.file))
             && manifest.graph.files[file].producer.is_some()
+            && let Some(finished) = build(&mut manifest, &[file], session).map_err(report)?
         {
-            match build(
-                &mut manifest,
-                &[file],
-                config,
-                build_log,
-                deps_log,
-                status,
-                tokens,
-                trace,
-            ) {
-                Ok(None) => {}
-                Ok(Some(finished)) => {
-                    if let Some((reason, code)) = stopped(&finished, config) {
-                        status.build_finished();
-                        if code == 2 {
-                            println!("ninja: build stopped: {reason}.");
-                        } else {
-                            eprintln!("ninja: error: rebuilding '{}': {reason}", options.file);
-                        }
-                        return code;
-                    }
-                    if config.dry_run {
-                        return 0;
-                    }
-                    if finished.rebuilt {
-                        continue;
-                    }
-                    manifest = match load::load(&DiskReader, &options.file) {
-                        Ok(manifest) => manifest,
-                        Err(e) => {
-                            eprintln!("ninja: error: {e}");
-                            return 1;
-                        }
-                    };
-                }
-                Err(e) => {
-                    eprintln!("ninja: error: {e}");
-                    return 1;
-                }
-            }
-        }
-        let targets = if options.targets.is_empty() {
-            let targets = manifest.graph.default_targets();
-            if targets.is_empty() && !manifest.graph.edges.is_empty() {
-                eprintln!("ninja: error: could not determine root nodes of build graph");
-                return 1;
-            }
-            targets
-        } else {
-            let mut targets = Vec::new();
-            for name in &options.targets {
-                match manifest.graph.target(name) {
-                    Ok(t) => targets.push(t),
-                    Err(e) => {
-                        eprintln!("ninja: error: {e}");
-                        return 1;
-                    }
-                }
-            }
-            targets
-        };
-        let code = match build(
-            &mut manifest,
-            &targets,
-            config,
-            build_log,
-            deps_log,
-            status,
-            tokens,
-            trace,
-        ) {
-            Ok(None) => {
+            if let Some((reason, code)) = stopped(&finished, config) {
                 status.build_finished();
+                if code == 2 {
+                    println!("ninja: build stopped: {reason}.");
+                } else {
+                    eprintln!("ninja: error: rebuilding '{}': {reason}", options.file);
+                }
+                return Ok(code);
+            }
+            if config.dry_run {
+                return Ok(0);
+            }
+            if finished.rebuilt {
+                continue;
+            }
+            manifest = load_manifest(&options.file)?;
+        }
+        let targets = targets_of(&manifest, options)?;
+        let finished = build(&mut manifest, &targets, session).map_err(report)?;
+        status.build_finished();
+        let code = match finished.as_ref().map(|f| stopped(f, config)) {
+            None => {
                 println!("ninja: no work to do.");
                 0
             }
-            Ok(Some(finished)) => {
-                let _ = finished.ran;
-                match stopped(&finished, config) {
-                    Some((reason, code)) => {
-                        status.build_finished();
-                        println!("ninja: build stopped: {reason}.");
-                        code
-                    }
-                    None => 0,
-                }
+            Some(Some((reason, code))) => {
+                println!("ninja: build stopped: {reason}.");
+                code
             }
-            Err(e) => {
-                status.build_finished();
-                eprintln!("ninja: error: {e}");
-                1
-            }
+            Some(None) => 0,
         };
         // The process ends here: the system takes the graph back at once,
         // where freeing it would visit every edge again.
         std::mem::forget(manifest);
-        return code;
+        return Ok(code);
     }
     eprintln!(
         "ninja: error: manifest '{}' still dirty after 100 tries",
         options.file
     );
-    1
+    Ok(1)
 }

@@ -17,10 +17,15 @@
 //!   ready sources in index order, so long chains start first; once tasks
 //!   run, the engine's own order (a finished task's successors first) takes
 //!   over. With `Task::priority` this becomes exact.
+//! - **Observers.** `-d trace` is the engine's `ChromeTrace`, given to the
+//!   run through the command filter of `trace`.
 //! - **`-k N`.** The run keeps going (`FailurePolicy::KeepGoing`: a failed
 //!   edge's dependents are skipped, all else runs) and the task that records
 //!   the N-th failure cancels the run's token (see `work`).
 
+use std::sync::Arc;
+
+use taskflow_engine::observe::Observer;
 use taskflow_engine::{
     Executor, FailurePolicy, Graph as TaskGraph, RunOptions, Tag, Task, TaskRef,
 };
@@ -66,7 +71,7 @@ fn critical_path(build: &Build<'_>, weight: impl Fn(EdgeId) -> u64) -> Vec<u64> 
 /// refuses (which the dirty check's cycle detection rules out).
 pub fn run(build: &Build<'_>) -> Result<(), String> {
     let graph = build.graph;
-    let jobs = build.config.parallelism.max(1);
+    let jobs = build.session.config.parallelism.max(1);
     let mut builder = Executor::builder().workers_per_tag(jobs);
     for (id, pool) in graph.pools.iter().enumerate() {
         if id != DEFAULT_POOL && pool.depth > 0 {
@@ -76,7 +81,11 @@ pub fn run(build: &Build<'_>) -> Result<(), String> {
     let executor = builder.build().map_err(|e| e.to_string())?;
 
     let durations: Vec<u64> = {
-        let log = build.build_log.lock().unwrap_or_else(|e| e.into_inner());
+        let log = build
+            .session
+            .build_log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         graph
             .edges
             .iter()
@@ -96,15 +105,17 @@ pub fn run(build: &Build<'_>) -> Result<(), String> {
     let mut refs: Vec<Option<TaskRef>> = vec![None; graph.edges.len()];
     for &edge in &order {
         let e = &graph.edges[edge];
-        let pool = e.pool;
-        let track_base = pool * 1000;
+        // The name the trace shows: what the status line shows.
+        let name = if e.description.is_empty() {
+            graph.path(e.outs[0])
+        } else {
+            &e.description
+        };
         let task = Task::new(
-            graph.path(e.outs[0]).to_string(),
-            move |cx: &taskflow_engine::Context<'_>| {
-                build.run_edge(edge, track_base + cx.worker_index())
-            },
+            name.to_string(),
+            move |cx: &taskflow_engine::Context<'_>| build.run_edge(edge, cx.task()),
         )
-        .tag(tag_of(build, pool));
+        .tag(tag_of(build, e.pool));
         refs[edge] = Some(tasks.add(task).task_ref());
     }
     for &edge in &order {
@@ -115,9 +126,12 @@ pub fn run(build: &Build<'_>) -> Result<(), String> {
             }
         }
     }
-    let options = RunOptions::new()
+    let mut options = RunOptions::new()
         .policy(FailurePolicy::KeepGoing)
         .cancel_token(build.cancel.clone());
+    if let Some(trace) = &build.trace {
+        options = options.observer(Arc::clone(trace) as Arc<dyn Observer>);
+    }
     let report = executor
         .run_with(&mut tasks, options)
         .map_err(|e| e.to_string())?;

@@ -1,5 +1,6 @@
-//! `-t` tools: `commands`, `targets`, `clean`, `restat`, `recompact`,
-//! `deps`, `query`, `inputs`, with ninja's output formats.
+//! `-t` tools: `commands`, `targets`, `clean` (in [`crate::clean`]),
+//! `restat`, `recompact`, `deps`, `query`, `inputs`, with ninja's output
+//! formats.
 
 use std::collections::BTreeSet;
 
@@ -19,8 +20,17 @@ const TOOLS: &str = "ninja subtools:
 recompact  recompacts ninja-internal data structures
    restat  restats all outputs in the build log";
 
+/// How the flags before `-t` set a tool up.
+#[derive(Clone, Copy, Debug)]
+pub struct ToolFlags {
+    /// `-v`.
+    pub verbose: bool,
+    /// `-n`.
+    pub dry_run: bool,
+}
+
 /// Runs `tool` with its arguments; returns the exit status.
-pub fn run(tool: &str, args: &[String], manifest: &str) -> u8 {
+pub fn run(tool: &str, args: &[String], manifest: &str, flags: ToolFlags) -> u8 {
     if tool == "list" {
         println!("{TOOLS}");
         return 0;
@@ -35,7 +45,7 @@ pub fn run(tool: &str, args: &[String], manifest: &str) -> u8 {
     let result = match tool {
         "commands" => commands(&graph, args),
         "targets" => targets(&graph, args),
-        "clean" => clean(&graph, args),
+        "clean" => return crate::clean::run(&graph, args, flags.verbose, flags.dry_run),
         "restat" => restat(args),
         "recompact" => recompact(),
         "deps" => deps(&graph, args),
@@ -152,55 +162,6 @@ fn targets(graph: &Graph, args: &[String]) -> Result<(), String> {
             ));
         }
     }
-    Ok(())
-}
-
-fn clean(graph: &Graph, args: &[String]) -> Result<(), String> {
-    let mut generator = false;
-    let mut names = Vec::new();
-    for arg in args {
-        match arg.as_str() {
-            "-g" => generator = true,
-            "-r" => return Err("clean -r (by rule) is not supported".into()),
-            _ => names.push(arg.clone()),
-        }
-    }
-    let mut edges: Vec<EdgeId> = Vec::new();
-    if names.is_empty() {
-        edges.extend(0..graph.edges.len());
-    } else {
-        let mut seen = vec![false; graph.edges.len()];
-        let mut stack: Vec<FileId> = collect_targets(graph, &names)?;
-        while let Some(file) = stack.pop() {
-            if let Some(edge) = graph.files[file].producer
-                && !std::mem::replace(&mut seen[edge], true)
-            {
-                edges.push(edge);
-                stack.extend(&graph.edges[edge].ins);
-            }
-        }
-    }
-    println!("Cleaning...");
-    let mut removed = BTreeSet::new();
-    for edge in edges {
-        let e = &graph.edges[edge];
-        if e.is_phony() || (e.generator && !generator) {
-            continue;
-        }
-        let files = e
-            .outs
-            .iter()
-            .map(|&o| graph.path(o).to_string())
-            .chain([e.depfile.clone(), e.rspfile.clone()]);
-        for path in files.filter(|p| !p.is_empty()) {
-            if !removed.contains(&path)
-                && disk::remove(&path).map_err(|e| format!("remove({path}): {e}"))?
-            {
-                removed.insert(path);
-            }
-        }
-    }
-    println!("{} files.", removed.len());
     Ok(())
 }
 

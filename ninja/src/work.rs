@@ -5,14 +5,15 @@
 //! What the tasks share is [`Build`]: the graph and plan (read-only), one
 //! dirty flag and one mtime per file (atomics, written by the edge that
 //! produces the file before its dependents start: the engine's dependency
-//! hand-off orders them), the logs behind locks, and the status printer.
+//! hand-off orders them), and the invocation's [`Session`]: the settings,
+//! the logs behind locks, the status printer, the jobserver.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use taskflow_engine::{CancelToken, Cancelled, Error};
+use taskflow_engine::{CancelToken, Cancelled, Error, TaskRef};
 
 use crate::build_log::{BuildLog, Entry};
 use crate::command::{self, Children, Exit};
@@ -22,7 +23,7 @@ use crate::disk;
 use crate::graph::{Deps, EdgeId, FileId, Graph};
 use crate::status::{Status, Verbosity};
 use crate::tokens::Tokens;
-use crate::trace::Trace;
+use crate::trace::{RunTrace, Trace};
 
 /// The build's settings from the command line.
 #[derive(Clone, Debug)]
@@ -49,27 +50,37 @@ impl fmt::Display for EdgeFailed {
 
 impl std::error::Error for EdgeFailed {}
 
+/// What every build of one invocation shares (the manifest's own rebuild,
+/// then the build): the settings, the logs, the status printer, the
+/// jobserver and the trace.
+#[derive(Debug)]
+pub struct Session<'a> {
+    pub config: Config,
+    pub build_log: Mutex<BuildLog>,
+    pub deps_log: Mutex<DepsLog>,
+    pub status: Status,
+    pub tokens: Option<&'a Tokens>,
+    pub trace: Option<Trace>,
+}
+
 /// What the tasks of one build share.
 #[derive(Debug)]
 pub struct Build<'a> {
     pub graph: &'a Graph,
-    pub config: &'a Config,
+    pub session: &'a Session<'a>,
     pub plan: &'a Plan,
     discovered: Vec<Vec<FileId>>,
     had_dirty_input: Vec<bool>,
     dirty: Vec<AtomicBool>,
     mtime: Vec<AtomicI64>,
-    pub build_log: &'a Mutex<BuildLog>,
-    pub deps_log: &'a Mutex<DepsLog>,
-    pub status: &'a Status,
-    pub tokens: Option<&'a Tokens>,
-    pub trace: Option<&'a Trace>,
+    /// `-d trace`: told which tasks ran a command.
+    pub trace: Option<Arc<RunTrace>>,
+    /// Cancelled by Ctrl-C and by the failure that ends the build.
     pub cancel: CancelToken,
+    /// The running commands, for Ctrl-C to stop.
     pub children: Arc<Children>,
     pub start: Instant,
     pub failures: AtomicUsize,
-    /// Commands run (or, in a dry run, shown).
-    pub ran: AtomicUsize,
     /// Errors that are not a command's failure (a log that cannot be written).
     pub errors: Mutex<Vec<String>>,
 }
@@ -80,19 +91,12 @@ pub struct Build<'a> {
 // AcqRel hand-off). Relaxed is enough on top of that.
 
 impl<'a> Build<'a> {
-    #[allow(clippy::too_many_arguments)]
+    /// The build of `plan` over `graph`, from what the scan found.
     pub fn new(
         (files, edges): (Vec<FileStatus>, Vec<EdgeStatus>),
         plan: &'a Plan,
         graph: &'a Graph,
-        config: &'a Config,
-        build_log: &'a Mutex<BuildLog>,
-        deps_log: &'a Mutex<DepsLog>,
-        status: &'a Status,
-        tokens: Option<&'a Tokens>,
-        trace: Option<&'a Trace>,
-        cancel: CancelToken,
-        children: Arc<Children>,
+        session: &'a Session<'a>,
     ) -> Build<'a> {
         let dirty = files.iter().map(|f| AtomicBool::new(f.dirty)).collect();
         let mtime = files
@@ -103,22 +107,20 @@ impl<'a> Build<'a> {
         let discovered = edges.into_iter().map(|e| e.discovered).collect();
         Build {
             graph,
-            config,
+            session,
             plan,
             discovered,
             had_dirty_input,
             dirty,
             mtime,
-            build_log,
-            deps_log,
-            status,
-            tokens,
-            trace,
-            cancel,
-            children,
+            trace: session
+                .trace
+                .as_ref()
+                .map(|trace| trace.for_run(plan.order.len())),
+            cancel: CancelToken::new(),
+            children: Arc::new(Children::default()),
             start: Instant::now(),
             failures: AtomicUsize::new(0),
-            ran: AtomicUsize::new(0),
             errors: Mutex::new(Vec::new()),
         }
     }
@@ -159,19 +161,22 @@ impl<'a> Build<'a> {
             .push(message);
     }
 
-    /// The body of `edge`'s task.
-    pub fn run_edge(&self, edge: EdgeId, worker: usize) -> Result<(), Error> {
+    /// The body of `edge`'s task, `task`.
+    pub fn run_edge(&self, edge: EdgeId, task: TaskRef) -> Result<(), Error> {
         let want = self.plan.want[edge];
         let e = &self.graph.edges[edge];
         if want == Want::Nothing {
             return Ok(());
         }
-        if self.had_dirty_input[edge] && !self.config.dry_run && self.cleaned_by_restat(edge) {
+        if self.had_dirty_input[edge]
+            && !self.session.config.dry_run
+            && self.cleaned_by_restat(edge)
+        {
             for &out in &e.outs {
                 self.set_clean(out);
             }
             if !e.is_phony() {
-                self.status.pruned();
+                self.session.status.pruned();
             }
             return Ok(());
         }
@@ -194,7 +199,7 @@ impl<'a> Build<'a> {
         if self.cancel.is_cancelled() {
             return Err(Cancelled.into());
         }
-        self.run_command(edge, worker)
+        self.run_command(edge, task)
     }
 
     /// Whether every dirty input of `edge` was cleaned by `restat`, and its
@@ -212,49 +217,47 @@ impl<'a> Build<'a> {
                 most_recent = Some((input, m));
             }
         }
-        let log = self.build_log.lock().unwrap_or_else(|e| e.into_inner());
+        let log = self
+            .session
+            .build_log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         !dirty::outputs_dirty(
             self.graph,
             edge,
             most_recent,
             |f| self.mtime(f),
             &log,
-            self.config.explain,
+            self.session.config.explain,
         )
     }
 
     fn status_text(&self, edge: EdgeId) -> &str {
         let e = &self.graph.edges[edge];
         let command = e.command.as_deref().unwrap_or_default();
-        if self.config.verbosity == Verbosity::Verbose || e.description.is_empty() {
+        if self.session.config.verbosity == Verbosity::Verbose || e.description.is_empty() {
             command
         } else {
             &e.description
         }
     }
 
-    fn run_command(&self, edge: EdgeId, worker: usize) -> Result<(), Error> {
+    fn run_command(&self, edge: EdgeId, task: TaskRef) -> Result<(), Error> {
         let e = &self.graph.edges[edge];
         let command = e.command.as_deref().unwrap_or_default();
         let console = e.uses_console();
         let text = self.status_text(edge);
         let started = Instant::now();
-        self.status.started(edge, text, console);
-        self.ran.fetch_add(1, Ordering::Relaxed);
-        if self.config.dry_run {
-            self.status.finished(edge, text, console, None, b"");
+        self.session.status.started(edge, text, console);
+        if self.session.config.dry_run {
+            self.session.status.finished(edge, text, console, None, b"");
             return Ok(());
+        }
+        if let Some(trace) = &self.trace {
+            trace.ran_command(task);
         }
         let result = self.execute(edge, command, console);
         let ended = Instant::now();
-        if let Some(trace) = self.trace {
-            let name = if e.description.is_empty() {
-                self.graph.path(e.outs[0])
-            } else {
-                &e.description
-            };
-            trace.record(name, started, ended, worker);
-        }
         let (exit, output) = match result {
             Ok(done) => done,
             Err(message) => (Exit::Failure, message.into_bytes()),
@@ -263,7 +266,7 @@ impl<'a> Build<'a> {
             || (exit == Exit::Failure && self.cancel.is_cancelled() && self.interrupted())
         {
             self.remove_changed_outputs(edge);
-            self.status.finished(edge, text, console, None, b"");
+            self.session.status.finished(edge, text, console, None, b"");
             return Err(Cancelled.into());
         }
         let finished = match exit {
@@ -272,7 +275,9 @@ impl<'a> Build<'a> {
         };
         match finished {
             Ok(()) => {
-                self.status.finished(edge, text, console, None, &output);
+                self.session
+                    .status
+                    .finished(edge, text, console, None, &output);
                 Ok(())
             }
             Err(extra) => {
@@ -283,10 +288,11 @@ impl<'a> Build<'a> {
                     .iter()
                     .map(|&o| format!("{} ", self.graph.path(o)))
                     .collect();
-                self.status
+                self.session
+                    .status
                     .finished(edge, text, console, Some((&outs, command)), &output);
                 let failures = self.failures.fetch_add(1, Ordering::AcqRel) + 1;
-                if failures >= self.config.failures_allowed {
+                if failures >= self.session.config.failures_allowed {
                     self.cancel.cancel();
                 }
                 Err(EdgeFailed.into())
@@ -315,7 +321,7 @@ impl<'a> Build<'a> {
                 .and_then(|()| std::fs::write(&e.rspfile, &e.rspfile_content))
                 .map_err(|err| format!("writing {}: {err}\n", e.rspfile))?;
         }
-        let _token = match self.tokens {
+        let _token = match self.session.tokens {
             Some(tokens) => Some(
                 tokens
                     .acquire()
@@ -361,7 +367,11 @@ impl<'a> Build<'a> {
                 .unwrap_or(0);
         }
         if let Some(deps) = deps {
-            let mut log = self.deps_log.lock().unwrap_or_else(|e| e.into_inner());
+            let mut log = self
+                .session
+                .deps_log
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             for &out in &e.outs {
                 let path = self.graph.path(out);
                 if let Err(err) = log.record(&[path], self.mtime(out), &deps) {
@@ -377,6 +387,7 @@ impl<'a> Build<'a> {
         };
         let outs: Vec<&str> = e.outs.iter().map(|&o| self.graph.path(o)).collect();
         if let Err(err) = self
+            .session
             .build_log
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -384,7 +395,7 @@ impl<'a> Build<'a> {
         {
             self.error(format!("writing build log: {err}"));
         }
-        if !e.rspfile.is_empty() && !self.config.keep_rsp {
+        if !e.rspfile.is_empty() && !self.session.config.keep_rsp {
             let _ = disk::remove(&e.rspfile);
         }
         Ok(())
@@ -404,7 +415,7 @@ impl<'a> Build<'a> {
         };
         let parsed =
             crate::depfile::parse(&content).map_err(|m| format!("{}: {m}\n", e.depfile))?;
-        if !self.config.keep_depfile {
+        if !self.session.config.keep_depfile {
             let _ = disk::remove(&e.depfile);
         }
         Ok(parsed

@@ -270,6 +270,55 @@ build out: use mid
     );
 }
 
+/// Validations (`|@`): built beside the targets whose edges name them,
+/// even when those are up to date, waiting for nothing of them; a
+/// validation that depends on the edge naming it is no cycle; one with no
+/// edge is not built.
+const VALIDATIONS: &str = "rule cc
+  command = touch $out
+rule check
+  command = echo checking $in > $out
+rule fail
+  command = echo failing $out; exit 1
+build a.o: cc a.c |@ a.check
+build a.check: check a.o
+build lib: cc a.o |@ lint
+build lint: check src
+build prog: cc lib
+build other: cc x |@ missing_src
+build broken: cc x |@ bad.check
+build bad.check: fail
+build nested: cc x |@ v1
+build v1: check x |@ v2
+build v2: check x
+default prog other
+";
+
+#[test]
+fn validations_are_built_beside_their_targets() {
+    let files = [("a.c", ""), ("src", ""), ("x", "")];
+    same_commands("validations", VALIDATIONS, &files, &[]);
+    same_commands("validations-nested", VALIDATIONS, &files, &["nested"]);
+    same_steps(
+        "validations-build",
+        VALIDATIONS,
+        &files,
+        &[
+            ("", &[]),
+            ("", &[]),
+            // Only the validation is out of date: its target is not.
+            ("sleep 0.01; touch src", &["prog"]),
+            ("sleep 0.01; touch a.c", &["lib"]),
+            ("", &["nested"]),
+            ("", &["nested"]),
+            ("sleep 0.01; touch x", &["v1"]),
+            // A failing validation fails the build, its target is built.
+            ("", &["broken"]),
+            ("", &["-k", "0", "broken", "nested"]),
+        ],
+    );
+}
+
 #[test]
 fn command_changes_and_missing_outputs_rebuild() {
     same_steps(
@@ -384,6 +433,88 @@ default out3
         };
         assert_eq!(text(&ours.stdout), text(&theirs.stdout), "{args:?}");
         assert_eq!(ours.status.code(), theirs.status.code(), "{args:?}");
+    }
+}
+
+/// The files left in `dir`, sorted.
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn clean_removes_what_ninja_removes() {
+    let manifest = "rule cc
+  command = touch $out
+  depfile = $out.d
+rule gen
+  command = touch $out
+  generator = 1
+rule rsp
+  command = touch $out
+  rspfile = $out.rsp
+  rspfile_content = x
+build a b: cc src
+build c: rsp a
+build g: gen src
+build d: cc c || g
+build all: phony d g
+subninja sub.ninja
+";
+    let files = [
+        (
+            "sub.ninja",
+            "rule cc
+  command = touch $out
+rule local
+  command = touch $out
+build s1: cc src
+build s2: local src
+",
+        ),
+        ("src", ""),
+        ("a", ""),
+        ("b", ""),
+        ("c", ""),
+        ("g", ""),
+        ("d", ""),
+        ("s1", ""),
+        ("s2", ""),
+        ("d.d", ""),
+        ("c.rsp", ""),
+    ];
+    for args in [
+        &["-t", "clean"][..],
+        &["-t", "clean", "-g"],
+        &["-v", "-t", "clean", "-g"],
+        &["-t", "clean", "c"],
+        &["-v", "-t", "clean", "all", "./s1"],
+        &["-t", "clean", "nosuch", "c"],
+        &["-t", "clean", "-r", "cc", "rsp"],
+        &["-v", "-t", "clean", "cc", "-r"],
+        &["-t", "clean", "-r", "local", "gen"],
+        &["-t", "clean", "-r"],
+        &["-n", "-t", "clean", "-r", "cc"],
+        &["-n", "-t", "clean"],
+        &["-t", "clean", "-x"],
+        &["-t", "clean", "-h"],
+        &["-t", "clean", "--", "-g"],
+    ] {
+        let Some([theirs, ours]) = both("clean", manifest, &files, args) else {
+            return;
+        };
+        assert_eq!(text(&ours.stdout), text(&theirs.stdout), "{args:?}");
+        assert_eq!(text(&ours.stderr), text(&theirs.stderr), "{args:?}");
+        assert_eq!(ours.status.code(), theirs.status.code(), "{args:?}");
+        assert_eq!(
+            files_in(&tempdir_path("clean-ours")),
+            files_in(&tempdir_path("clean-ninja")),
+            "{args:?}: the files left"
+        );
     }
 }
 

@@ -5,7 +5,9 @@
 //! allocation per task: an allocator call while building, a free when the
 //! graph drops, and a malloc header between neighbours that a run walks. The
 //! arena packs the cells into large chunks instead. Cells are never freed
-//! one by one; the graph drops them in place and the arena frees its chunks.
+//! one by one; the graph drops them in place and the arena frees its chunks,
+//! or, when the graph is cleared ([`BodyArena::reset`]), keeps them to fill
+//! again.
 
 use std::alloc::{self, Layout};
 use std::ptr::NonNull;
@@ -20,10 +22,14 @@ const CHUNK_ALIGN: usize = 16;
 /// Bump-allocated memory for body cells.
 #[derive(Debug, Default)]
 pub(crate) struct BodyArena {
-    /// Every allocation the arena made, freed when it drops.
+    /// The chunks, filled in order; kept by [`BodyArena::reset`].
+    chunks: Vec<NonNull<u8>>,
+    /// The allocations of cells too large or too aligned for a chunk, and
+    /// those adopted; freed by [`BodyArena::reset`].
     blocks: Vec<(NonNull<u8>, Layout)>,
-    /// The chunk being filled, and how many of its bytes are taken.
-    current: Option<NonNull<u8>>,
+    /// The index in `chunks` of the chunk being filled (none yet when it is
+    /// `chunks.len()`), and how many of its bytes are taken.
+    current: usize,
     used: usize,
 }
 
@@ -41,22 +47,24 @@ impl BodyArena {
                 .expect("an alignment is never zero");
         }
         if layout.align() > CHUNK_ALIGN || layout.size() > CHUNK_BYTES / 4 {
-            return self.allocate_block(layout);
+            let block = allocate(layout);
+            self.blocks.push((block, layout));
+            return block;
         }
         // Alignments are powers of two: round up with a mask, not a division.
         let mask = layout.align() - 1;
         let mut start = (self.used + mask) & !mask;
-        let chunk = match self.current {
-            Some(chunk) if start + layout.size() <= CHUNK_BYTES => chunk,
-            _ => {
-                let chunk = self.allocate_block(
-                    Layout::from_size_align(CHUNK_BYTES, CHUNK_ALIGN).expect("a valid layout"),
-                );
-                self.current = Some(chunk);
-                start = 0;
-                chunk
+        if self.current == self.chunks.len() || start + layout.size() > CHUNK_BYTES {
+            // The next chunk: one kept from before a reset, or a new one.
+            if self.current < self.chunks.len() {
+                self.current += 1;
             }
-        };
+            if self.current == self.chunks.len() {
+                self.chunks.push(allocate(chunk_layout()));
+            }
+            start = 0;
+        }
+        let chunk = self.chunks[self.current];
         self.used = start + layout.size();
         // SAFETY: `start + layout.size() <= CHUNK_BYTES`, so the offset stays
         // inside the chunk's allocation; the chunk is aligned to
@@ -74,25 +82,64 @@ impl BodyArena {
         }
     }
 
-    fn allocate_block(&mut self, layout: Layout) -> NonNull<u8> {
-        // SAFETY: `layout` has a non-zero size (zero-sized requests return
-        // early in `allocate`, and chunks are not empty).
-        let block = unsafe { alloc::alloc(layout) };
-        let Some(block) = NonNull::new(block) else {
-            alloc::handle_alloc_error(layout)
-        };
-        self.blocks.push((block, layout));
-        block
+    /// How many chunks the arena holds.
+    #[cfg(test)]
+    pub(crate) fn chunk_count(&self) -> usize {
+        self.chunks.len()
     }
+
+    /// Makes all the arena's memory free for new cells: frees the blocks of
+    /// large and adopted cells and keeps the chunks, which new cells fill
+    /// from the first again.
+    ///
+    /// # Safety
+    ///
+    /// Every value stored in the arena must have been dropped, and no
+    /// pointer the arena handed out may be used again.
+    pub(crate) unsafe fn reset(&mut self) {
+        // SAFETY: the caller guarantees that nothing in the blocks is used
+        // again.
+        unsafe { self.free_blocks() };
+        self.current = 0;
+        self.used = 0;
+    }
+
+    /// Frees (and forgets) the blocks of large and adopted cells.
+    ///
+    /// # Safety
+    ///
+    /// Nothing in them may be used again.
+    unsafe fn free_blocks(&mut self) {
+        for (block, layout) in self.blocks.drain(..) {
+            // SAFETY: every block was allocated with this layout, by
+            // `allocate` or by whoever handed it to `adopt`, and is freed
+            // once, here (drained). The caller guarantees it is unused.
+            unsafe { alloc::dealloc(block.as_ptr(), layout) };
+        }
+    }
+}
+
+fn chunk_layout() -> Layout {
+    Layout::from_size_align(CHUNK_BYTES, CHUNK_ALIGN).expect("a valid layout")
+}
+
+/// A new allocation of `layout`, which has a non-zero size.
+fn allocate(layout: Layout) -> NonNull<u8> {
+    // SAFETY: `layout` has a non-zero size (zero-sized requests return early
+    // in `BodyArena::allocate`, and chunks are not empty).
+    let block = unsafe { alloc::alloc(layout) };
+    NonNull::new(block).unwrap_or_else(|| alloc::handle_alloc_error(layout))
 }
 
 impl Drop for BodyArena {
     fn drop(&mut self) {
-        for &(block, layout) in &self.blocks {
-            // SAFETY: every block was allocated with this layout, by
-            // `allocate_block` or by whoever handed it to `adopt`, and is
-            // freed once, here. The graph dropped the values in it first.
-            unsafe { alloc::dealloc(block.as_ptr(), layout) };
+        // SAFETY: the graph dropped the values in the arena first, and
+        // nothing uses its memory after it drops.
+        unsafe { self.free_blocks() };
+        for &chunk in &self.chunks {
+            // SAFETY: every chunk was allocated with `chunk_layout()` and is
+            // freed once, here.
+            unsafe { alloc::dealloc(chunk.as_ptr(), chunk_layout()) };
         }
     }
 }
@@ -126,5 +173,33 @@ mod tests {
         for pair in taken.windows(2) {
             assert!(pair[0].0 + pair[0].1 <= pair[1].0, "allocations overlap");
         }
+    }
+
+    /// A reset arena fills the chunks it has, from the first, before it
+    /// allocates another.
+    #[test]
+    fn a_reset_arena_reuses_its_chunks() {
+        let mut arena = BodyArena::default();
+        let cell = Layout::new::<[u64; 2]>();
+        let per_chunk = CHUNK_BYTES / cell.size();
+        let first: Vec<usize> = (0..per_chunk * 3)
+            .map(|_| arena.allocate(cell).as_ptr() as usize)
+            .collect();
+        arena.allocate(Layout::from_size_align(CHUNK_BYTES, 16).unwrap());
+        assert_eq!((arena.chunks.len(), arena.blocks.len()), (3, 1));
+        // SAFETY: nothing was stored, and no pointer is used again.
+        unsafe { arena.reset() };
+        assert!(arena.blocks.is_empty(), "the large block is freed");
+        let again: Vec<usize> = (0..per_chunk * 3)
+            .map(|_| arena.allocate(cell).as_ptr() as usize)
+            .collect();
+        assert_eq!(again, first, "the same chunks, in the same order");
+        assert_eq!(arena.chunks.len(), 3);
+        arena.allocate(cell);
+        assert_eq!(
+            arena.chunks.len(),
+            4,
+            "a new chunk once the kept ones are full"
+        );
     }
 }

@@ -73,11 +73,8 @@ impl Graph<'_> {
             }
             writeln!(out, "    }}")?;
         }
-        let mut successors = Vec::new();
         for task in 0..names.len() as u32 {
-            // The list runs newest first; reversed, it runs as declared.
-            successors.extend(table.successors(task));
-            for successor in successors.drain(..).rev() {
+            for successor in table.successors_as_added(task) {
                 writeln!(out, "    t{task} -> t{successor};")?;
             }
         }

@@ -12,6 +12,7 @@ pub(crate) mod body;
 mod cycle;
 mod dot;
 pub(crate) mod handle;
+pub(crate) mod hubs;
 pub(crate) mod name;
 pub(crate) mod table;
 pub(crate) mod tag;
@@ -25,12 +26,14 @@ use crate::graph::arena::BodyArena;
 use crate::graph::body::RawBody;
 use crate::graph::cycle::tasks_on_cycles;
 use crate::graph::handle::{GraphId, TaskId, TaskRef};
+use crate::graph::hubs::HubIndex;
 use crate::graph::name::Name;
-use crate::graph::table::{MAX_TAGS, PredecessorIndex, TaskTable};
+use crate::graph::table::{MAX_TAGS, TaskTable};
 use crate::graph::tag::Tag;
 use crate::graph::task::Task;
 use crate::results::error::GraphError;
 use crate::runtime::state::MAX_EDGES;
+use crate::steer::settings::Steering;
 use crate::sync::UnsafeCell;
 
 /// A graph of tasks with dependencies, run by an [`Executor`](crate::Executor).
@@ -85,9 +88,6 @@ pub struct Graph<'env> {
     /// that was added without dependencies (and so every source, and maybe
     /// tasks that gained dependencies since).
     source_bounds: Vec<Range<u32>>,
-    /// Built for graphs with a hub (see [`crate::graph::table`]), and rebuilt
-    /// before a run once the table has grown past what it indexes.
-    predecessors: Option<PredecessorIndex>,
     /// Whether every edge goes from a lower to a higher index, which makes
     /// the graph acyclic without a check.
     all_forward: bool,
@@ -97,6 +97,9 @@ pub struct Graph<'env> {
     has_foreign_dependency: bool,
     /// Whether more tasks or edges were added than the engine can count.
     too_large: bool,
+    /// The tasks' priorities, weights and limits, in side vectors that
+    /// stay empty while no task has one (see [`crate::steer::settings`]).
+    steering: Steering,
     /// The data the bodies may borrow.
     _env: PhantomData<&'env ()>,
 }
@@ -113,7 +116,10 @@ pub(crate) struct GraphView<'g> {
     pub(crate) tags: &'g [Tag],
     pub(crate) table: &'g TaskTable,
     pub(crate) source_bounds: &'g [Range<u32>],
-    pub(crate) predecessors: Option<&'g PredecessorIndex>,
+    /// The sorted successors of the graph's hubs, if it has any (see
+    /// [`crate::graph::hubs`]).
+    pub(crate) predecessors: Option<&'g HubIndex>,
+    pub(crate) steering: &'g Steering,
     /// Whether every edge goes from a lower to a higher index, so that index
     /// order is a topological order.
     pub(crate) in_index_order: bool,
@@ -132,11 +138,11 @@ impl<'env> Graph<'env> {
             default_tag: None,
             table: TaskTable::default(),
             source_bounds: Vec::new(),
-            predecessors: None,
             all_forward: true,
             checked_acyclic: false,
             has_foreign_dependency: false,
             too_large: false,
+            steering: Steering::default(),
             _env: PhantomData,
         }
     }
@@ -160,6 +166,7 @@ impl<'env> Graph<'env> {
             body,
             tag,
             dependencies,
+            settings,
             ..
         } = task;
         let index = match u32::try_from(self.names.len()) {
@@ -175,6 +182,9 @@ impl<'env> Graph<'env> {
         self.bodies
             .push(UnsafeCell::new(body.into_arena(&mut self.arena)));
         self.table.add_task(tag);
+        if let Some(settings) = settings {
+            self.steering.record(index, *settings);
+        }
         for dependency in dependencies.as_slice() {
             if dependency.graph != self.id {
                 self.has_foreign_dependency = true;
@@ -183,7 +193,7 @@ impl<'env> Graph<'env> {
                 // graph refuses every task): the edge points forward and
                 // cannot close a cycle.
                 debug_assert!(dependency.index < index, "a placeholder as a dependency");
-                self.add_edge(dependency.index, index, true);
+                self.add_edge(dependency.index, index);
             }
         }
         if dependencies.as_slice().is_empty() {
@@ -236,8 +246,64 @@ impl<'env> Graph<'env> {
         // Once one edge points backward, any new edge may close a cycle.
         self.all_forward &= from < to;
         self.checked_acyclic = false;
-        self.add_edge(from, to, false);
+        self.add_edge(from, to);
         Ok(())
+    }
+
+    /// Removes every task, edge and tag, and keeps the memory the graph has
+    /// grown, so that building it again costs no allocation and no page
+    /// faults of fresh memory until it outgrows its earlier size. For a
+    /// graph rebuilt for every run (a build tool's graph after its inputs
+    /// changed), that is most of what building fresh memory costs (see
+    /// `BENCHMARKS.md`).
+    ///
+    /// The bodies and their outputs are dropped. Handles of the removed
+    /// tasks no longer name tasks of this graph: the graph treats them as
+    /// tasks of another ([`GraphError::ForeignTask`] from `precede`, `None`
+    /// from [`output`](Graph::output)), even where a new task has the same
+    /// index.
+    ///
+    /// The destructors of bodies and outputs are user code: should one
+    /// panic, the others are still dropped, the graph is left empty, and the
+    /// panic goes on to the caller.
+    ///
+    /// ```
+    /// use taskflow_engine::{Executor, Graph, GraphError, Task};
+    ///
+    /// let executor = Executor::new();
+    /// let mut graph = Graph::new();
+    /// let old = graph.add(Task::new("old", |_| Ok(1)));
+    /// executor.run(&mut graph)?;
+    /// graph.clear();
+    /// assert!(graph.is_empty());
+    /// let new = graph.add(Task::new("new", |_| Ok(2)));
+    /// assert!(matches!(graph.precede(old, new), Err(GraphError::ForeignTask)));
+    /// executor.run(&mut graph)?;
+    /// assert_eq!((graph.output(old), graph.output(new)), (None, Some(&2)));
+    /// # Ok::<(), GraphError>(())
+    /// ```
+    pub fn clear(&mut self) {
+        // Everything but the bodies first, so that a panicking destructor
+        // below leaves an empty, consistent graph.
+        self.id = GraphId::fresh();
+        self.names.clear();
+        self.tags.clear();
+        self.default_tag = None;
+        self.table.clear();
+        self.source_bounds.clear();
+        self.steering.clear();
+        self.all_forward = true;
+        self.checked_acyclic = false;
+        self.has_foreign_dependency = false;
+        self.too_large = false;
+        let mut bodies = std::mem::take(&mut self.bodies);
+        drop_bodies(&mut bodies);
+        // Dropped in place already: clearing only forgets them.
+        bodies.clear();
+        self.bodies = bodies;
+        // SAFETY: every body in the arena was dropped just above, and the
+        // graph kept no pointer into it (`bodies` is empty).
+        unsafe { self.arena.reset() };
     }
 
     /// The graph's identity, which its handles carry.
@@ -302,8 +368,7 @@ impl<'env> Graph<'env> {
     }
 
     /// Checks that the graph can run and lends out what a run needs. Only a
-    /// graph with a backward edge is checked for cycles, once per change,
-    /// and only a graph with a hub builds its predecessor index.
+    /// graph with a backward edge is checked for cycles, once per change.
     pub(crate) fn prepare(&mut self) -> Result<GraphView<'_>, GraphError> {
         if self.has_foreign_dependency {
             return Err(GraphError::ForeignTask);
@@ -311,7 +376,7 @@ impl<'env> Graph<'env> {
         if self.too_large {
             return Err(GraphError::TooLarge);
         }
-        self.table.count_new_edges();
+        self.table.finish_edges();
         if !self.all_forward && !self.checked_acyclic {
             let on_cycle = tasks_on_cycles(&self.table);
             if !on_cycle.is_empty() {
@@ -324,16 +389,6 @@ impl<'env> Graph<'env> {
             }
             self.checked_acyclic = true;
         }
-        // The index itself says whether it is stale, rather than every way
-        // of growing the graph (a task with edges, one without, an edge
-        // between old tasks) having to remember to drop it.
-        let index_is_current = self
-            .predecessors
-            .as_ref()
-            .is_some_and(|index| index.indexes(&self.table));
-        if self.table.has_hub() && !index_is_current {
-            self.predecessors = Some(PredecessorIndex::build(&self.table));
-        }
         Ok(GraphView {
             id: self.id,
             names: &self.names,
@@ -341,7 +396,8 @@ impl<'env> Graph<'env> {
             tags: &self.tags,
             table: &self.table,
             source_bounds: &self.source_bounds,
-            predecessors: self.predecessors.as_ref(),
+            predecessors: self.table.hub_index(),
+            steering: &self.steering,
             in_index_order: self.all_forward,
         })
     }
@@ -364,12 +420,12 @@ impl<'env> Graph<'env> {
 
     /// Adds the edge `from -> to` between tasks of this graph, or marks the
     /// graph too large if the counts would overflow.
-    fn add_edge(&mut self, from: u32, to: u32, count_now: bool) {
+    fn add_edge(&mut self, from: u32, to: u32) {
         if self.table.edge_count() >= MAX_EDGES as usize {
             self.too_large = true;
             return;
         }
-        self.table.add_edge(from, to, count_now);
+        self.table.add_edge(from, to);
     }
 
     fn own_index(&self, task: TaskRef) -> Result<u32, GraphError> {
@@ -418,12 +474,19 @@ impl Drop for Graph<'_> {
     /// the caller, as from a `Vec` (and as there, a second panic during that
     /// unwinding aborts the process).
     fn drop(&mut self) {
-        let mut rest = UndroppedBodies(self.bodies.iter_mut());
-        for body in rest.0.by_ref() {
-            // SAFETY: each body is alive until here, where the graph, its
-            // only owner, drops it once; the arena frees the memory after.
-            unsafe { body.get_mut().drop_in_place() };
-        }
+        drop_bodies(&mut self.bodies);
+    }
+}
+
+/// Drops every body in `bodies`, all alive, which the caller never uses
+/// again (it forgets or frees them). Should a destructor panic, the rest are
+/// still dropped (see [`Graph`]'s `Drop`).
+fn drop_bodies(bodies: &mut [Body]) {
+    let mut rest = UndroppedBodies(bodies.iter_mut());
+    for body in rest.0.by_ref() {
+        // SAFETY: each body is alive until here, where the graph, its only
+        // owner, drops it once; the caller never uses it again.
+        unsafe { body.get_mut().drop_in_place() };
     }
 }
 
@@ -467,6 +530,49 @@ mod tests {
             graph: graph.id,
             index: u32::MAX,
         })
+    }
+
+    /// A graph rebuilt after `clear` to its earlier size allocates nothing:
+    /// every vector, link block and arena chunk is reused.
+    #[test]
+    fn a_cleared_graph_keeps_its_memory() {
+        // More than one block of links and one chunk of bodies natively;
+        // under Miri, which is thousands of times slower, one of each.
+        const TASKS: usize = if cfg!(miri) { 300 } else { 5_000 };
+        static FLAGS: [u64; 4] = [0; 4];
+        let flags = &FLAGS;
+        let build = |graph: &mut Graph<'_>| {
+            let mut previous = None;
+            for index in 0..TASKS {
+                let flag = &flags[index % 4];
+                let task = Task::new("task", move |_: &Context<'_>| Ok(*flag));
+                previous = Some(graph.add(match previous {
+                    Some(before) => task.after(before),
+                    None => task,
+                }));
+            }
+        };
+        let reserved = |graph: &Graph<'_>| {
+            (
+                graph.names.capacity(),
+                graph.bodies.capacity(),
+                graph.table.reserved(),
+                graph.arena.chunk_count(),
+            )
+        };
+        let mut graph = Graph::new();
+        build(&mut graph);
+        let grown = reserved(&graph);
+        let several = usize::from(!cfg!(miri)) + 1;
+        assert!(
+            grown.0 >= TASKS && grown.2.1 >= several && grown.3 >= several,
+            "{grown:?}"
+        );
+        graph.clear();
+        assert_eq!(reserved(&graph), grown, "clear frees nothing");
+        build(&mut graph);
+        assert_eq!(reserved(&graph), grown, "the rebuild grows nothing");
+        assert_eq!((graph.len(), graph.table.edge_count()), (TASKS, TASKS - 1));
     }
 
     /// The placeholder handle of a refused task names no task: nothing is

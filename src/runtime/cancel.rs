@@ -22,6 +22,17 @@
 //! (step 1) comes after the waiter released the mutex by waiting, so its
 //! notification reaches the waiter. If it came after, the check sees the
 //! flag: the mutex orders the store before it.
+//!
+//! # Cancel hooks
+//!
+//! The engine can register a hook on a token ([`CancelToken::on_cancel`]),
+//! for work that waits somewhere a condition variable does not reach: a
+//! run's tasks parked in a [`Limit`](crate::Limit) (see [`crate::steer`]).
+//! The hooks live in the family's mutex; a cancel of any token of the
+//! family calls every hook, under that mutex, after setting its flag and
+//! notifying, and each hook checks whether its own token is cancelled now.
+//! A hook registered after that call sees its token cancelled in whatever
+//! it guards (the flag was set before), so no hook needs calling at once.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -77,10 +88,40 @@ struct Node {
     family: Arc<Family>,
 }
 
-/// Where the tokens of one family wait for a cancellation.
+/// Where the tokens of one family wait for a cancellation, and the hooks
+/// their cancels call.
 struct Family {
-    lock: Mutex<()>,
+    lock: Mutex<Hooks>,
     signal: Condvar,
+}
+
+/// Engine code a cancel in the family calls (module docs): it must not call
+/// user code, nor cancel a token of the family.
+type Hook = Box<dyn Fn() + Send + Sync>;
+
+/// The hooks of one family, each with the id its [`CancelHook`] removes it by.
+#[derive(Default)]
+struct Hooks {
+    next_id: u64,
+    hooks: Vec<(u64, Hook)>,
+}
+
+/// A hook registered with [`CancelToken::on_cancel`]; dropping this removes it.
+pub(crate) struct CancelHook {
+    family: Arc<Family>,
+    id: u64,
+}
+
+impl Drop for CancelHook {
+    fn drop(&mut self) {
+        let removed = {
+            let mut hooks = self.family.lock.lock();
+            let position = hooks.hooks.iter().position(|(id, _)| *id == self.id);
+            position.map(|position| hooks.hooks.swap_remove(position))
+        };
+        // What the hook owns is dropped outside the lock.
+        drop(removed);
+    }
 }
 
 impl CancelToken {
@@ -92,7 +133,7 @@ impl CancelToken {
                 cancelled: AtomicBool::new(false),
                 parent: None,
                 family: Arc::new(Family {
-                    lock: Mutex::new(()),
+                    lock: Mutex::new(Hooks::default()),
                     signal: Condvar::new(),
                 }),
             }),
@@ -137,8 +178,28 @@ impl CancelToken {
         // `taskflow_mutant = "cancel_unlocked"` notifies without it; the
         // loom models must then find the lost wake-up.
         #[cfg(not(taskflow_mutant = "cancel_unlocked"))]
-        let _guard = self.node.family.lock.lock();
+        let hooks = self.node.family.lock.lock();
         self.node.family.signal.notify_all();
+        #[cfg(taskflow_mutant = "cancel_unlocked")]
+        let hooks = self.node.family.lock.lock();
+        for (_, hook) in &hooks.hooks {
+            hook();
+        }
+    }
+
+    /// Registers `hook`, which every cancel of a token of this token's
+    /// family calls from then on (module docs), until the returned guard is
+    /// dropped.
+    pub(crate) fn on_cancel(&self, hook: Hook) -> CancelHook {
+        let family = Arc::clone(&self.node.family);
+        let id = {
+            let mut hooks = family.lock.lock();
+            let id = hooks.next_id;
+            hooks.next_id += 1;
+            hooks.hooks.push((id, hook));
+            id
+        };
+        CancelHook { family, id }
     }
 
     /// Whether [`cancel`](CancelToken::cancel) was called on this token, a

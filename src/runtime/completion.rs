@@ -96,17 +96,6 @@ impl Completion {
         }
     }
 
-    /// Adds `units` units of work that did not exist when the run started:
-    /// spawned tasks (see [`crate::runtime::spawn`]). The caller holds an
-    /// unfinished unit of the run (the spawning task's), so the count
-    /// cannot reach zero before this.
-    pub(crate) fn add(&self, units: usize) {
-        // ORDERING: Relaxed: the caller's own unfinished unit keeps the
-        // count above zero, and every later subtraction is a read-modify-
-        // write of this word, which sees the addition.
-        self.remaining.fetch_add(units, Ordering::Relaxed);
-    }
-
     /// Counts `units` more units as finished, and crosses the finish line
     /// (module docs) if they were the last.
     pub(crate) fn finish(&self, units: usize) {
@@ -138,6 +127,36 @@ impl Completion {
         if let Some(in_flight) = in_flight {
             in_flight.release();
         }
+    }
+
+    /// Adds `units` units of work that did not exist when the run started:
+    /// spawned tasks (see [`crate::runtime::spawn`]), or a steered task
+    /// parking in a limit (see [`crate::steer`]). The caller holds a unit
+    /// not yet counted (the spawning or parking task's), so the count is
+    /// above zero and the run cannot be done.
+    pub(crate) fn add(&self, units: usize) {
+        // ORDERING: Relaxed: the caller's uncounted unit keeps the count above
+        // zero, so no subtraction can reach zero before or because of this
+        // one; the later AcqRel subtractions order it as any other unit.
+        let before = self.remaining.fetch_add(units, Ordering::Relaxed);
+        debug_assert!(before > 0, "a unit added to a run that is done");
+    }
+
+    /// Blocks until every unit was counted as finished, or until
+    /// `deadline`; returns whether the run is done (under loom, which does
+    /// not model time, it waits for the end).
+    pub(crate) fn wait_until(&self, deadline: std::time::Instant) -> bool {
+        let mut state = self.state.lock();
+        while !state.done {
+            let Some(remaining) = deadline.checked_duration_since(std::time::Instant::now()) else {
+                return false;
+            };
+            if remaining.is_zero() {
+                return false;
+            }
+            state = self.signal.wait_timeout(state, remaining);
+        }
+        true
     }
 
     /// Whether every unit was counted as finished.

@@ -7,14 +7,16 @@ use crate::runtime::run::Run;
 /// Work for a pool: one ready task of a run; one ready spawned task (see
 /// [`crate::runtime::spawn`]); a range of task indices whose
 /// sources (tasks without dependencies) of the pool's tag the worker runs,
-/// splitting the range first so that idle workers can take part; or, for a
-/// run that one worker processes alone, every task in index order.
+/// splitting the range first so that idle workers can take part; for a
+/// run that one worker processes alone, every task in index order; or, in
+/// a steered run, a token for the best task of the pool's ordered ready
+/// queue (see [`crate::steer`]).
 ///
 /// A job points at its run without owning it. That is sound because a run
 /// does not complete, and so its caller does not return and free it, while
 /// any of its units of work is unfinished, and every job stands for at least
-/// one: a task job for its task, a range job for each index it has yet to
-/// scan (see [`crate::runtime::completion`] for the units and [`crate::runtime::worker`] for
+/// one: a task job for its task, a token for the queued task it will take,
+/// a range job for each index it has yet to scan (see [`crate::runtime::completion`] for the units and [`crate::runtime::worker`] for
 /// when they are counted).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Job {
@@ -38,6 +40,10 @@ const SPAWNED: u32 = u32::MAX - 1;
 /// (see `Run::start`).
 pub(crate) const MAX_RANGE: u32 = SPAWNED - 1;
 
+/// The `first` of an [`IN_ORDER`] job that is a steered run's token
+/// instead (see [`crate::steer`]); an in-order job's `first` is 0.
+const TOKEN: u32 = 1;
+
 /// What a [`Job`] asks its worker to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Work {
@@ -49,6 +55,10 @@ pub(crate) enum Work {
     InOrder,
     /// Process this spawned task (a node index).
     Spawned(u32),
+
+    /// Process the best ready task of the worker's pool, in a steered run
+    /// (see [`crate::steer`]).
+    Ready,
 }
 
 // SAFETY: a job is a pointer to a `Run`, which is `Sync`, and two integers.
@@ -91,6 +101,16 @@ impl Job {
         }
     }
 
+    /// A steered run's token: it stands for one task of its pool's ordered
+    /// ready queue (see [`crate::steer`]).
+    pub(crate) fn ready(run: &Run<'_>) -> Self {
+        Job {
+            run: erase(run),
+            first: TOKEN,
+            sources: IN_ORDER,
+        }
+    }
+
     pub(crate) fn run(&self) -> NonNull<Run<'static>> {
         self.run
     }
@@ -98,6 +118,7 @@ impl Job {
     pub(crate) fn work(&self) -> Work {
         match self.sources {
             0 => Work::Task(self.first),
+            IN_ORDER if self.first == TOKEN => Work::Ready,
             IN_ORDER => Work::InOrder,
             SPAWNED => Work::Spawned(self.first),
             len => Work::Sources {

@@ -45,6 +45,7 @@ pub struct RunOptions {
     pub(crate) cancel: Option<CancelToken>,
     pub(crate) deadline: Option<Instant>,
     pub(crate) observers: ObserverList,
+    pub(crate) critical_path: bool,
 }
 
 impl RunOptions {
@@ -112,6 +113,35 @@ impl RunOptions {
     pub fn observer(mut self, observer: std::sync::Arc<dyn Observer>) -> Self {
         self.observers
             .push(observer, "given to RunOptions::observer");
+        self
+    }
+
+    /// With `on`, ready tasks of each pool start in order of their
+    /// critical-path rank: the longest path from the task to the end of the
+    /// graph, weighing each task by its [`Task::weight`](crate::Task::weight)
+    /// (ninja 1.12's rule, with the caller's weights). Ties go by
+    /// [`Task::priority`](crate::Task::priority), then by the order the tasks
+    /// were added. Off by default.
+    ///
+    /// The ranks are computed before the run, in one pass over the graph,
+    /// and kept while the graph is unchanged. As for priorities, the order
+    /// is exact on a pool of one worker and best effort with several (see
+    /// [`Task::priority`](crate::Task::priority)).
+    ///
+    /// ```
+    /// use taskflow_engine::{Executor, Graph, RunOptions, Task};
+    ///
+    /// let mut graph = Graph::new();
+    /// let compile = graph.add(Task::new("compile", |_| Ok(())).weight(30));
+    /// graph.add(Task::new("link", |_| Ok(())).weight(10).after(compile));
+    /// graph.add(Task::new("docs", |_| Ok(())).weight(5));
+    /// let options = RunOptions::new().critical_path(true);
+    /// assert!(Executor::new().run_with(&mut graph, options)?.is_success());
+    /// # Ok::<(), taskflow_engine::GraphError>(())
+    /// ```
+    #[must_use]
+    pub fn critical_path(mut self, on: bool) -> Self {
+        self.critical_path = on;
         self
     }
 

@@ -59,6 +59,19 @@
 //! and touches a successor's word only to poison it. That is the order the
 //! graph was built in, and the order its memory is laid out in.
 //!
+//! # Steered runs
+//!
+//! A run whose graph has priorities or limits, or that asks for the
+//! critical path, is *steered* (see [`crate::steer`]): its jobs are tokens
+//! only, and a token's worker takes the best ready task and its limits'
+//! permits and processes it on a path of its own
+//! ([`process_steered`](Run::process_steered)): steps 1 and 2 as above,
+//! then the task gives its permits back, then step 3 puts every owned
+//! successor into its pool's ordered ready queue and pushes a token for it
+//! instead of the task itself (none is processed directly). The ordinary
+//! path above has no steering test. Everything else above holds as
+//! written.
+//!
 //! Every task is thus processed exactly once: by whoever owns it, and
 //! ownership passes only through its last dependency.
 //!
@@ -93,6 +106,7 @@ use crate::runtime::state::{
     recorded,
 };
 use crate::runtime::worker::WorkerThread;
+use crate::steer::admission::{Admitted, SteeredRun};
 use crate::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use crate::sync::{Arc, Mutex};
 use crate::sync::{into_bytes, zeroed_bytes};
@@ -144,6 +158,10 @@ pub(crate) struct Run<'g> {
     observers: Observers,
     /// The tasks spawned during the run, and the run's helper, if any.
     pub(in crate::runtime) spawn: SpawnState,
+    /// Priorities, the critical path and limits (see [`crate::steer`]):
+    /// `None` when nothing steers the run, which then takes the path these
+    /// docs describe.
+    steered: Option<Box<SteeredRun<'g>>>,
 }
 
 // SAFETY: the only fields that are not `Sync` are the task bodies in
@@ -175,8 +193,12 @@ impl<'g> Run<'g> {
         // below returned.
         unsafe { run.start() };
         match run.spawn.helper.clone() {
+            // A nested run on one of its executor's workers: the worker
+            // helps (see `crate::runtime::spawn`). A steered run's limits'
+            // deadline eviction is then left to the run's own deadline
+            // checks in its tasks.
             Some(inbox) => run.help_until_complete(&inbox),
-            None => run.completion.wait(),
+            None => run.wait_for_completion(),
         }
         run.into_report()
     }
@@ -191,7 +213,15 @@ impl<'g> Run<'g> {
         let tasks = graph.names.len();
         let observers = options.observers.into_observers();
         let exclusive = pools.len() == 1 && pools[0].size() == 1;
-        let scanned: usize = if exclusive && graph.in_index_order {
+        let token = options
+            .cancel
+            .as_ref()
+            .map_or_else(CancelToken::new, CancelToken::child);
+        let id = crate::sync::next_unique_id().get();
+        let steered = SteeredRun::new(&graph, options.critical_path, id, &token).map(Box::new);
+        // A steered run finds its sources when it starts, not by scanning
+        // ranges in its pools.
+        let scanned: usize = if (exclusive && graph.in_index_order) || steered.is_some() {
             0
         } else {
             graph.source_bounds.iter().map(|bounds| bounds.len()).sum()
@@ -200,10 +230,7 @@ impl<'g> Run<'g> {
             exclusive,
             pools,
             policy: options.policy,
-            token: options
-                .cancel
-                .as_ref()
-                .map_or_else(CancelToken::new, CancelToken::child),
+            token,
             deadline: options.deadline,
             stopped: AtomicBool::new(false),
             failures: Mutex::new(Vec::new()),
@@ -211,9 +238,10 @@ impl<'g> Run<'g> {
             skipped: AtomicUsize::new(0),
             cancelled: AtomicUsize::new(0),
             completion: Arc::new(Completion::new(tasks + scanned)),
-            id: crate::sync::next_unique_id().get(),
+            id,
             observed: !observers.is_empty(),
             observers,
+            steered,
             graph,
             spawn,
         }
@@ -232,6 +260,10 @@ impl<'g> Run<'g> {
             self.observers.run_started(&self.info());
         }
         if self.task_count() == 0 {
+            return;
+        }
+        if let Some(steered) = &self.steered {
+            self.start_steered(steered);
             return;
         }
         if self.exclusive && self.graph.in_index_order {
@@ -261,6 +293,26 @@ impl<'g> Run<'g> {
                 let _ = crate::runtime::spawn::inbox::Inbox::push(inbox, job);
             }
             _ => pool.inject(job),
+        }
+    }
+
+    /// [`start`](Run::start) for a steered run: every source goes into its
+    /// pool's ordered queue, and only then are their tokens pushed (see
+    /// [`crate::steer`]), so that the first token finds the best source.
+    fn start_steered(&self, steered: &SteeredRun<'_>) {
+        let mut sources = vec![0usize; self.pools.len()];
+        for (tag, bounds) in self.graph.source_bounds.iter().enumerate() {
+            for task in bounds.clone() {
+                if self.is_source(task, tag as u32) {
+                    steered.queue(tag as u32, task);
+                    sources[tag] += 1;
+                }
+            }
+        }
+        for (pool, &count) in self.pools.iter().zip(&sources) {
+            for _ in 0..count {
+                self.inject(pool, Job::ready(self));
+            }
         }
     }
 
@@ -608,6 +660,91 @@ impl<'g> Run<'g> {
             worker.pool().pushed_local(pushed);
         }
         next
+    }
+
+    /// Processes the task a steered run's token took (see [`crate::steer`]):
+    /// steps 1 and 2 as in [`process`](Run::process), then gives back the
+    /// task's permits, then step 3: every owned successor goes into its
+    /// pool's ordered queue and a token for it into that pool; none is
+    /// processed directly. (A steered run has no other jobs than tokens, so
+    /// this is the one place its tasks pass; `process` has no steering test.)
+    pub(crate) fn process_steered(&self, admitted: Admitted, worker: &WorkerThread) {
+        let steered = self.steered().expect("only a steered run has tokens");
+        let task = admitted.task;
+        let slot = self.graph.table.slot(task);
+        // ORDERING: Relaxed, both: as in `process`.
+        let poisoned = slot.pending.load(Ordering::Relaxed) & POISONED != 0;
+        slot.pending
+            .store(self.graph.table.in_degree(task), Ordering::Relaxed);
+        let mut outcome = self.settle(task, poisoned, worker);
+        steered.settled(admitted);
+        if let Some(subtree) = worker.take_spawned() {
+            // A steered task that spawned: its children take the unsteered
+            // path, and it joins them here, on its worker, before its
+            // successors are released (the steered path has no deferred
+            // release; see `crate::runtime::spawn`).
+            // SAFETY: a subtree is owned by the run until it ends.
+            outcome = self.join_in_order(outcome, unsafe { subtree.as_ref() }, worker);
+        }
+        let poison = poisons(outcome);
+        let own_tag = self.graph.table.tag(task);
+        let mut pushed = 0;
+        for successor in self.graph.table.successors(task) {
+            if !self.take_ownership(successor, poison) {
+                continue;
+            }
+            let tag = self.graph.table.tag(successor);
+            steered.queue(tag, successor);
+            if tag == own_tag {
+                worker.push_local(Job::ready(self));
+                pushed += 1;
+            } else {
+                self.inject(&self.pools[tag as usize], Job::ready(self));
+            }
+        }
+        if pushed > 0 {
+            worker.pool().pushed_local(pushed);
+        }
+    }
+
+    /// The steering state of a steered run.
+    pub(crate) fn steered(&self) -> Option<&SteeredRun<'g>> {
+        self.steered.as_deref()
+    }
+
+    /// What `worker` does with a token of this steered run: the task to
+    /// process, or `None` if it parked (see [`crate::steer`]).
+    pub(crate) fn admit_ready(&self, worker: &WorkerThread) -> Option<Admitted> {
+        let steered = self.steered().expect("only a steered run has tokens");
+        steered.admit_next(self, self.tag_of(worker.pool()))
+    }
+
+    /// Whether the ready `task`, which the caller owns, is poisoned.
+    pub(crate) fn is_poisoned(&self, task: u32) -> bool {
+        // ORDERING: Relaxed: as in `process`, the caller owns the task.
+        self.graph.table.slot(task).pending.load(Ordering::Relaxed) & POISONED != 0
+    }
+
+    /// The pool of tag index `tag`.
+    pub(crate) fn pool(&self, tag: u32) -> &Arc<Pool> {
+        &self.pools[tag as usize]
+    }
+
+    /// Blocks until the run completed. A steered run with limits and a
+    /// deadline waits until the deadline first; if it has not completed by
+    /// then, it is marked stopped and takes its parked tasks out of their
+    /// limits (see [`crate::steer`], "A deadline"), so that it does not wait
+    /// for permits that other runs hold.
+    pub(crate) fn wait_for_completion(&self) {
+        if let (Some(deadline), Some(steered)) = (self.deadline, self.steered()) {
+            if steered.is_limited() && !self.completion.wait_until(deadline) {
+                // ORDERING: Relaxed: see `is_stopped`; the clock is past the
+                // deadline too, so every later check sees the stop.
+                self.stopped.store(true, Ordering::Relaxed);
+                steered.evict(self.id);
+            }
+        }
+        self.completion.wait();
     }
 
     /// Records that a dependency of `successor` finished (poisoning it if

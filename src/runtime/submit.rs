@@ -87,6 +87,19 @@ impl Running {
         unsafe { &self.0.as_ref().completion }
     }
 
+    /// Blocks until the run completed, taking its parked tasks out of their
+    /// limits at its deadline (see [`Run::wait_for_completion`]).
+    fn wait(&self) {
+        // SAFETY: as in `completion`: the submission is alive while `self`
+        // is, and the run is only read through a shared reference.
+        let submission = unsafe { self.0.as_ref() };
+        submission
+            .run
+            .as_ref()
+            .expect("a running submission holds its run")
+            .wait_for_completion();
+    }
+
     /// The graph and the report of a run that is done.
     fn into_parts(self) -> (Graph<'static>, RunReport) {
         let pointer = self.0;
@@ -215,7 +228,7 @@ impl RunHandle {
     /// run itself, it never returns.
     pub fn wait(mut self) -> (Graph<'static>, RunReport) {
         if let HandleState::Running(submission) = &self.state {
-            submission.completion().wait();
+            submission.wait();
         }
         self.take()
     }

@@ -216,6 +216,7 @@ impl WorkerThread {
             Work::Task(task) => self.process_from(run, task),
             Work::Sources { start, len } => self.process_sources(run, start, len),
             Work::InOrder => self.process_in_order(run),
+            Work::Ready => self.process_ready(run),
             Work::Spawned(node) => {
                 run.process_node(node, self);
                 self.count_finished(1);
@@ -347,6 +348,18 @@ impl WorkerThread {
         } else {
             1
         });
+    }
+
+    /// Processes the task a steered run's token stands for, unless it parked
+    /// in a limit, which then holds its unit of work (see [`crate::steer`]).
+    /// The token's unit is counted either way: a parked task added a unit
+    /// of its own, so the run stays alive until this worker's batch is
+    /// flushed, after `run` is dead.
+    fn process_ready(&self, run: &Run<'_>) {
+        if let Some(admitted) = run.admit_ready(self) {
+            run.process_steered(admitted, self);
+        }
+        self.count_finished(1);
     }
 
     /// Processes every task of an exclusive run, in index order.

@@ -31,19 +31,28 @@ pub fn ninja(test: &str) -> Option<&'static str> {
     Some("ninja")
 }
 
-/// Runs `bin args` in `dir`, failing the test after `limit` (a watchdog).
-pub fn run_in(dir: &Path, bin: &str, args: &[&str], limit: Duration) -> Output {
-    let mut child = Command::new(bin)
+/// `bin args` in `dir`, with none of the variables that change what the
+/// tools print or which jobserver they use.
+pub fn command(dir: &Path, bin: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(bin);
+    command
         .args(args)
         .current_dir(dir)
         .env_remove("NINJA_STATUS")
         .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
         .env_remove("CLICOLOR_FORCE")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Runs `command`, failing the test after `limit` (a watchdog).
+pub fn output_within(mut command: Command, limit: Duration) -> Output {
+    let mut child = command
         .spawn()
-        .unwrap_or_else(|e| panic!("spawning {bin}: {e}"));
+        .unwrap_or_else(|e| panic!("spawning {command:?}: {e}"));
     let start = Instant::now();
     loop {
         if child.try_wait().unwrap().is_some() {
@@ -51,13 +60,15 @@ pub fn run_in(dir: &Path, bin: &str, args: &[&str], limit: Duration) -> Output {
         }
         if start.elapsed() > limit {
             let _ = child.kill();
-            panic!(
-                "watchdog: {bin} {args:?} in {} ran over {limit:?}",
-                dir.display()
-            );
+            panic!("watchdog: {command:?} ran over {limit:?}");
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Runs `bin args` in `dir`, failing the test after `limit` (a watchdog).
+pub fn run_in(dir: &Path, bin: &str, args: &[&str], limit: Duration) -> Output {
+    output_within(command(dir, bin, args), limit)
 }
 
 pub fn run(dir: &Path, bin: &str, args: &[&str]) -> Output {
