@@ -241,3 +241,55 @@ fn joins_past_a_small_stack_are_refused() {
         assert!(seen.load(Ordering::SeqCst), "no join was refused: {report}");
     });
 }
+
+/// Spawning in a steered run (priorities and a limit): a steered parent
+/// that spawns without joining releases its dependent only after its
+/// children ended; one that joins reads its children; a parent holding a
+/// limit's permit joins children while the limit's other task waits.
+#[test]
+fn spawning_in_a_steered_run() {
+    watchdog_for(LIMIT, || {
+        let ended = Arc::new(AtomicUsize::new(0));
+        let limit = taskflow_engine::Limit::new(1);
+        let mut graph = Graph::new();
+        let counted = Arc::clone(&ended);
+        let spawner = graph.add(
+            Task::new("spawner", move |cx: &Context<'_>| {
+                for _ in 0..4 {
+                    let counted = Arc::clone(&counted);
+                    cx.spawn(Task::new("child", move |_: &Context<'_>| {
+                        std::thread::sleep(Duration::from_millis(2));
+                        counted.fetch_add(1, Ordering::SeqCst);
+                        Ok(())
+                    }))?;
+                }
+                Ok(())
+            })
+            .priority(5)
+            .limit(&limit),
+        );
+        let seen = Arc::clone(&ended);
+        let dependent = graph.add(
+            Task::new("dependent", move |_: &Context<'_>| {
+                Ok(seen.load(Ordering::SeqCst))
+            })
+            .after(spawner),
+        );
+        let joiner = graph.add(
+            Task::new("joiner", |cx: &Context<'_>| {
+                let child =
+                    cx.spawn(Task::new("joined child", |_: &Context<'_>| Ok(20u32)).tag("io"))?;
+                cx.join()?;
+                Ok(*cx.input(child)? + 1)
+            })
+            .priority(1)
+            .limit(&limit),
+        );
+        let report = executor(2).run(&mut graph).unwrap();
+        assert!(report.is_success(), "{report}");
+        assert_eq!(report.len(), 3 + 5);
+        assert_eq!(graph.output(dependent), Some(&4));
+        assert_eq!(graph.output(joiner), Some(&21));
+        assert_eq!(limit.available(), 1);
+    });
+}

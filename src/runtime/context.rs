@@ -87,7 +87,10 @@ impl<'a> Context<'a> {
     /// first.
     ///
     /// The child's body must be `'static`: it may run after this body has
-    /// returned, so it cannot borrow from it.
+    /// returned, so it cannot borrow from it. The child's
+    /// [`priority`](Task::priority), [`weight`](Task::weight) and
+    /// [`limit`](Task::limit)s are not applied: spawned tasks are not
+    /// steered (see [`crate::steer`]).
     ///
     /// ```
     /// use taskflow_engine::{Context, Executor, Graph, Task};

@@ -10,8 +10,9 @@
 //! - [`worker`], [`queue`], [`job`], [`sleep`]: the loop a worker runs, the
 //!   deques it pops and steals from, what sits in them, and how idle
 //!   workers sleep without lost wake-ups.
-//! - [`run`], [`state`], [`completion`], [`input`]: one run's state, the
-//!   completion protocol per task and the per-task pending word, counting a
+//! - [`run`], [`settle`], [`state`], [`completion`], [`input`]: one run's
+//!   state and the completion protocol per task, how one task settles (its
+//!   body runs, or it is skipped or cancelled), the per-task pending word, counting a
 //!   run's finished work to its end, what a task may read, and the
 //!   successors a lone worker holds back ([`held`]).
 //! - [`context`], [`options`], [`cancel`]: what a task sees, how a run
@@ -33,6 +34,7 @@ pub(crate) mod pin;
 pub(crate) mod pool;
 pub(crate) mod queue;
 pub(crate) mod run;
+pub(crate) mod settle;
 pub(crate) mod sleep;
 pub(crate) mod spawn;
 pub(crate) mod state;

@@ -44,6 +44,12 @@
 //! grandchild, waits for that grandchild, and on a pool of one worker only
 //! the joining worker can run it.
 //!
+//! *In a steered run* (priorities, critical path, limits: [`crate::steer`]):
+//! spawned tasks take this unsteered path; their own priority, weight and
+//! limits are not applied. A steered task that spawned joins its children
+//! on its worker after its body returned (its permits already given back),
+//! and then releases its successors through the steered queue.
+//!
 //! # A subtree ends (continuation, not recursion)
 //!
 //! A task's dependents depend on its whole subtree: they are released when
