@@ -90,7 +90,7 @@ impl<'a> Context<'a> {
     /// returned, so it cannot borrow from it. The child's
     /// [`priority`](Task::priority), [`weight`](Task::weight) and
     /// [`limit`](Task::limit)s are not applied: spawned tasks are not
-    /// steered (see [`crate::steer`]).
+    /// steered (priorities, weights and limits apply to the graph's tasks).
     ///
     /// ```
     /// use taskflow_engine::{Context, Executor, Graph, Task};
