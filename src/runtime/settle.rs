@@ -19,6 +19,7 @@ impl Run<'_> {
     /// Runs `task`, or records why it does not run (a `poisoned` dependency,
     /// or a stopped run), stores its outcome code and returns how it settled
     /// (an outcome code, or [`CANCELLED_ITSELF`]).
+    #[inline]
     pub(in crate::runtime) fn settle(
         &self,
         task: u32,
@@ -41,6 +42,7 @@ impl Run<'_> {
     }
 
     /// Runs the task's body with panics caught; returns its outcome code.
+    #[inline]
     fn run_body(&self, task: u32, worker: &WorkerThread) -> u32 {
         match self.call_body(task, worker) {
             Ok(Ok(())) => SUCCEEDED,

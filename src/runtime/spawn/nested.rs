@@ -50,6 +50,8 @@ impl Run<'_> {
     /// Not bounded by the worker's stack (`stack_margin`): its body
     /// returned, and nobody else may release its successors. A chain of
     /// spawns in an exclusive run nests one such wait per generation.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn join_in_order(
         &self,
         outcome: u32,

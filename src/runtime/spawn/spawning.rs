@@ -234,6 +234,8 @@ impl<'g> Run<'g> {
     /// After the body of the graph's task `task` returned having spawned
     /// (`subtree`): steps 1 and 3 of "A subtree ends". Returns a successor
     /// to process next, as `release_successors` does, if the subtree ended.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn after_spawning_body(
         &self,
         task: u32,
