@@ -1,22 +1,21 @@
-//! The scheduler glue: the plan's edges as one engine task each, on tags
-//! that stand for ninja's pools, in critical-path order. This is the one
-//! file that knows the engine's API, so the engine features still being
-//! built (limits, priorities, observers) are swapped in here.
+//! The scheduler glue: the plan's edges as one engine task each, on one
+//! pool of `-j` workers, with ninja's pools as engine limits and the
+//! critical path steering which ready edge starts first. This is the one
+//! file that knows the engine's API.
 //!
-//! - **Pools.** The default pool is the engine's default tag with `-j`
-//!   workers. A pool of depth d is a tag of its own with d workers (at most
-//!   `-j`); `console` is a tag of one worker. So a pool never runs more than
-//!   its depth, but the pools' workers add up: the `-j` bound across pools
-//!   is enforced by the jobserver tokens every command takes (see
-//!   `tokens`), not by the engine. Once the engine has `Limit` permits, a
-//!   pool becomes a limit on the default tag and the tokens become optional.
+//! - **Pools.** Every command runs on the engine's default tag, which has
+//!   `-j` workers: that is the `-j` bound, across pools. A pool of depth d
+//!   below `-j` is a [`Limit`] of d permits that each of its edges holds
+//!   while it runs; `console` is a limit of 1 (its command also gets the
+//!   terminal, see `command`). An edge waiting for its pool's permit holds
+//!   no worker, so the other pools' edges go on. A pool of depth 0, or of
+//!   `-j` or more, needs no limit. The jobserver tokens (see `tokens`) are
+//!   taken on top, for the makes around and under the runner.
 //! - **Critical path.** Each edge weighs its last duration from the build
-//!   log (1 ms if unknown, where ninja weighs every edge 1), and its
-//!   priority is its weight plus the heaviest chain of edges that wait for
-//!   it. Tasks are added in descending priority and the engine starts
-//!   ready sources in index order, so long chains start first; once tasks
-//!   run, the engine's own order (a finished task's successors first) takes
-//!   over. With `Task::priority` this becomes exact.
+//!   log (1 ms if unknown, where ninja weighs every edge 1; a phony edge 0,
+//!   as in ninja), and the run is steered by the critical path
+//!   (`RunOptions::critical_path`): a ready edge with the heaviest chain
+//!   after it starts first, ties in plan order.
 //! - **Observers.** `-d trace` is the engine's `ChromeTrace`, given to the
 //!   run through the command filter of `trace`.
 //! - **`-k N`.** The run keeps going (`FailurePolicy::KeepGoing`: a failed
@@ -27,44 +26,45 @@ use std::sync::Arc;
 
 use taskflow_engine::observe::Observer;
 use taskflow_engine::{
-    Executor, FailurePolicy, Graph as TaskGraph, RunOptions, Tag, Task, TaskRef,
+    Executor, FailurePolicy, Graph as TaskGraph, Limit, RunOptions, Task, TaskRef,
 };
 
-use crate::graph::{CONSOLE_POOL, DEFAULT_POOL, EdgeId};
+use crate::graph::DEFAULT_POOL;
 use crate::work::Build;
 
-/// The tag an edge of `pool` runs on.
-fn tag_of(build: &Build<'_>, pool: usize) -> Tag {
-    let p = &build.graph.pools[pool];
-    if pool == DEFAULT_POOL || p.depth == 0 {
-        Tag::DEFAULT
-    } else if pool == CONSOLE_POOL {
-        Tag::new("console")
-    } else {
-        Tag::new(format!("pool {}", p.name))
-    }
+/// Each pool's limit (by pool id), where its depth can bind under `jobs`.
+fn pool_limits(build: &Build<'_>, jobs: usize) -> Vec<Option<Limit>> {
+    build
+        .graph
+        .pools
+        .iter()
+        .enumerate()
+        .map(|(id, pool)| {
+            (id != DEFAULT_POOL && pool.depth > 0 && pool.depth < jobs)
+                .then(|| Limit::new(pool.depth))
+        })
+        .collect()
 }
 
-/// Each planned edge's priority: its weight plus the heaviest chain after it.
-fn critical_path(build: &Build<'_>, weight: impl Fn(EdgeId) -> u64) -> Vec<u64> {
-    let edges = build.graph.edges.len();
-    let mut dependents: Vec<Vec<EdgeId>> = vec![Vec::new(); edges];
-    for &edge in &build.plan.order {
-        for dependency in build.dependencies(edge) {
-            dependents[dependency].push(edge);
-        }
-    }
-    let mut priority = vec![0u64; edges];
-    // The plan lists inputs before what needs them: walk it backwards.
-    for &edge in build.plan.order.iter().rev() {
-        let after = dependents[edge]
-            .iter()
-            .map(|&d| priority[d])
-            .max()
-            .unwrap_or(0);
-        priority[edge] = weight(edge) + after;
-    }
-    priority
+/// Each edge's weight: its last duration in ms from the build log (1 when
+/// unknown or under 1 ms), 0 for an edge that runs no command.
+fn weights(build: &Build<'_>) -> Vec<u64> {
+    let graph = build.graph;
+    let log = build
+        .session
+        .build_log
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    graph
+        .edges
+        .iter()
+        .map(|e| match e.command {
+            Some(_) => log
+                .get(graph.path(e.outs[0]))
+                .map_or(1, |entry| u64::from(entry.duration_ms()).max(1)),
+            None => 0,
+        })
+        .collect()
 }
 
 /// Runs the plan's edges on an engine; returns Err for a graph the engine
@@ -72,38 +72,18 @@ fn critical_path(build: &Build<'_>, weight: impl Fn(EdgeId) -> u64) -> Vec<u64> 
 pub fn run(build: &Build<'_>) -> Result<(), String> {
     let graph = build.graph;
     let jobs = build.session.config.parallelism.max(1);
-    let mut builder = Executor::builder().workers_per_tag(jobs);
-    for (id, pool) in graph.pools.iter().enumerate() {
-        if id != DEFAULT_POOL && pool.depth > 0 {
-            builder = builder.tag_workers(tag_of(build, id), pool.depth.min(jobs));
-        }
-    }
-    let executor = builder.build().map_err(|e| e.to_string())?;
-
-    let durations: Vec<u64> = {
-        let log = build
-            .session
-            .build_log
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        graph
-            .edges
-            .iter()
-            .map(|e| match e.command {
-                Some(_) => log
-                    .get(graph.path(e.outs[0]))
-                    .map_or(1, |entry| u64::from(entry.duration_ms()).max(1)),
-                None => 0,
-            })
-            .collect()
-    };
-    let priority = critical_path(build, |e| durations[e]);
-    let mut order = build.plan.order.clone();
-    order.sort_by_key(|&e| std::cmp::Reverse(priority[e]));
+    let executor = Executor::builder()
+        .workers_per_tag(jobs)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let limits = pool_limits(build, jobs);
+    let weights = weights(build);
 
     let mut tasks = TaskGraph::new();
     let mut refs: Vec<Option<TaskRef>> = vec![None; graph.edges.len()];
-    for &edge in &order {
+    // In plan order, inputs before what needs them: every engine edge
+    // points forward, which the engine's ranking pass likes best.
+    for &edge in &build.plan.order {
         let e = &graph.edges[edge];
         // The name the trace shows: what the status line shows.
         let name = if e.description.is_empty() {
@@ -111,14 +91,17 @@ pub fn run(build: &Build<'_>) -> Result<(), String> {
         } else {
             &e.description
         };
-        let task = Task::new(
+        let mut task = Task::new(
             name.to_string(),
             move |cx: &taskflow_engine::Context<'_>| build.run_edge(edge, cx.task()),
         )
-        .tag(tag_of(build, e.pool));
+        .weight(weights[edge]);
+        if let Some(limit) = &limits[e.pool] {
+            task = task.limit(limit);
+        }
         refs[edge] = Some(tasks.add(task).task_ref());
     }
-    for &edge in &order {
+    for &edge in &build.plan.order {
         let Some(after) = refs[edge] else { continue };
         for dependency in build.dependencies(edge) {
             if let Some(before) = refs[dependency] {
@@ -128,6 +111,7 @@ pub fn run(build: &Build<'_>) -> Result<(), String> {
     }
     let mut options = RunOptions::new()
         .policy(FailurePolicy::KeepGoing)
+        .critical_path(true)
         .cancel_token(build.cancel.clone());
     if let Some(trace) = &build.trace {
         options = options.observer(Arc::clone(trace) as Arc<dyn Observer>);

@@ -7,7 +7,7 @@
 //! are tasks that run nothing. So each run gets a [`RunTrace`], an observer
 //! that hands the trace only the events of the tasks that ran a command:
 //! one complete event per command, named as the task is (the edge's
-//! description, or its first output), on the track of its pool's worker.
+//! description, or its first output), on the track of the worker that ran it.
 //!
 //! Which tasks ran a command is known only once they ran: the task's body
 //! says so ([`RunTrace::ran_command`]) before it returns, and the engine

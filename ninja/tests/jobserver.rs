@@ -3,13 +3,10 @@
 //! commands at once however large its own `-j`; and with `-j N` it is the
 //! server, whose tokens a sub-make run by a command takes.
 //!
-//! What runs at once is measured by a meter every command goes through
-//! (`meter.sh`): under `flock` it counts itself in and out and logs each
-//! count, so the log's largest count is the most commands that ran at once.
-//! A metered command then waits until the meter has seen the expected
-//! number at once (a marker directory), at most 20 s: so a test passes only
-//! if the bound is reached (the tokens were there) and never exceeded, and
-//! no timing decides that it passes. Each test prints a loud `SKIPPED:` line
+//! What runs at once is measured by the meter of `support/meter.rs`, which
+//! every command goes through: a test passes only if the bound is reached
+//! (the tokens were there) and never exceeded, and no timing decides that
+//! it passes. Each test prints a loud `SKIPPED:` line
 //! and passes where `make` (or a new enough one) is not installed; `.ci/run`
 //! installs make.
 
@@ -18,78 +15,10 @@ mod support;
 use std::ffi::CString;
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
 use std::time::Duration;
 
+use support::meter::*;
 use support::*;
-
-/// `sh meter.sh DIR WANT [OUT]`: counts itself in DIR while it runs, waits
-/// until WANT have run at once, touches OUT.
-const METER: &str = r#"d=$1
-exec 9>>"$d/lock"
-flock 9
-n=$(( $(cat "$d/running") + 1 ))
-echo $n > "$d/running"
-echo "start $n" >> "$d/log"
-mkdir -p "$d/reached-$n"
-flock -u 9
-tries=0
-until [ -d "$d/reached-$2" ]; do
-  tries=$((tries + 1))
-  if [ $tries -gt 2000 ]; then
-    echo "meter: $2 commands never ran at once" >&2
-    exit 1
-  fi
-  sleep 0.01
-done
-flock 9
-n=$(( $(cat "$d/running") - 1 ))
-echo $n > "$d/running"
-echo "end $n" >> "$d/log"
-flock -u 9
-if [ -n "$3" ]; then touch "$3"; fi
-"#;
-
-/// A fresh directory with the meter in it, at zero.
-fn metered_dir(name: &str) -> std::path::PathBuf {
-    let dir = tempdir(name);
-    write(&dir, &[("meter.sh", METER), ("running", "0\n")]);
-    dir
-}
-
-/// The shell words that run the meter of `dir`, waiting for `want` at once.
-fn meter(dir: &Path, want: usize) -> String {
-    format!("sh {0}/meter.sh {0} {want}", dir.display())
-}
-
-/// The most commands the meter of `dir` saw at once, after checking that
-/// `commands` went through it, in and out.
-fn most_at_once(dir: &Path, commands: usize) -> usize {
-    let log = std::fs::read_to_string(dir.join("log")).expect("the meter's log");
-    let counts = |what: &str| -> Vec<usize> {
-        log.lines()
-            .filter_map(|line| line.strip_prefix(what))
-            .map(|n| n.trim().parse().unwrap())
-            .collect()
-    };
-    let (starts, ends) = (counts("start "), counts("end "));
-    assert_eq!(
-        (starts.len(), ends.len()),
-        (commands, commands),
-        "every command counted in and out:\n{log}"
-    );
-    assert_eq!(ends.last(), Some(&0), "{log}");
-    starts.into_iter().max().unwrap()
-}
-
-/// A manifest of `count` metered commands, each waiting for `want` at once.
-fn metered_manifest(dir: &Path, count: usize, want: usize) -> String {
-    let mut manifest = format!("rule meter\n  command = {} $out\n", meter(dir, want));
-    for i in 0..count {
-        manifest += &format!("build m{i}: meter\n");
-    }
-    manifest
-}
 
 /// make's version as (major, minor), or None after a loud SKIPPED line.
 fn make_version(test: &str) -> Option<(u32, u32)> {
