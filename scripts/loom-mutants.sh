@@ -18,6 +18,20 @@
 #   cancel_unlocked   cancel.rs notifies waiters without the lock    cancel_wakes_a_waiting_child
 #   orphan_after_finish completion.rs leaves a dropped handle's run  dropped_handle_races_the_finish
 #                     for a finisher that already came
+#   subtree_relaxed_end spawn/subtree.rs decrements a subtree's      a_child_finishes_while_its_parent_returns
+#                     count Relaxed instead of AcqRel
+#   subtree_body_uncounted spawn/subtree.rs leaves the parent's     the_last_descendant_releases_a_static_dependent
+#                     body out of its subtree's count
+#   join_never_signalled spawn/subtree.rs does not wake a join when  join_races_a_child_completion
+#                     its last child ends
+#   join_unlocked_check spawn/inbox.rs forgets a signal that came    join_races_a_child_completion
+#                     between its look and its wait
+#   help_waits_before_flush spawn/help.rs waits before counting the  a_helping_worker_finds_the_awaited_run_finished
+#                     units it finished for the awaited run
+#   waits_not_nudged  pool.rs does not signal blocked waits when     a_foreign_run_reaches_a_pool_whose_workers_wait
+#                     every worker of the pool waits
+#   join_unregistered spawn/subtree.rs waits without registering in  join_races_a_child_completion
+#                     the count, so no child's end signals it
 #   park_unchecked    steer/limit.rs parks a task without looking at  a_cancel_frees_a_task_parked_behind_another_run
 #                     its run's stop under the limit's lock
 #   stopped_keeps_wakeup steer/admission.rs drops the wake-up of a   a_woken_task_of_a_stopped_run_passes_its_wake_up_on
@@ -64,6 +78,13 @@ expect_caught keep_stolen_jobs a_stolen_batch_wakes_the_sleeping_peer "deadlock"
 expect_caught waker_outside_lock polled_run_wakes_its_poller "deadlock"
 expect_caught cancel_unlocked cancel_wakes_a_waiting_child "deadlock"
 expect_caught orphan_after_finish dropped_handle_races_the_finish "the graph was freed once"
+expect_caught subtree_relaxed_end a_child_finishes_while_its_parent_returns "Causality violation"
+expect_caught subtree_body_uncounted the_last_descendant_releases_a_static_dependent 'assertion `left == right` failed'
+expect_caught join_never_signalled join_races_a_child_completion "deadlock"
+expect_caught join_unlocked_check join_races_a_child_completion "deadlock"
+expect_caught help_waits_before_flush a_helping_worker_finds_the_awaited_run_finished "deadlock"
+expect_caught waits_not_nudged a_foreign_run_reaches_a_pool_whose_workers_wait "deadlock"
+expect_caught join_unregistered join_races_a_child_completion "deadlock"
 expect_caught park_unchecked a_cancel_frees_a_task_parked_behind_another_run "deadlock"
 expect_caught stopped_keeps_wakeup a_woken_task_of_a_stopped_run_passes_its_wake_up_on "deadlock"
 

@@ -156,10 +156,12 @@ pub use graph::task::Task;
 #[doc(no_inline)]
 pub use observe::{Observer, RunInfo, TaskEvent};
 pub use results::error::{BuildError, Error, GraphError, InputError, Panic, TaskError};
+pub use results::join::JoinError;
 pub use results::report::{Outcome, RunReport};
+pub use runtime::builder::ExecutorBuilder;
 pub use runtime::cancel::{CancelToken, Cancelled};
 pub use runtime::context::Context;
-pub use runtime::executor::{Executor, ExecutorBuilder};
+pub use runtime::executor::Executor;
 pub use runtime::options::{FailurePolicy, RunOptions};
 pub use runtime::submit::RunHandle;
 pub use steer::limit::Limit;

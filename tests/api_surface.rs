@@ -126,6 +126,17 @@ fn signatures_of_the_contract() {
     let _: fn(Task<'static, u32>, Vec<TaskRef>) -> Task<'static, u32> =
         Task::after_all::<Vec<TaskRef>>;
 
+    let _: fn(&Context<'static>, Task<'static, u32>) -> Result<TaskId<u32>, GraphError> =
+        Context::spawn::<u32>;
+    let _: fn(&Context<'static>) -> Result<(), Error> = Context::join;
+    let _: fn(&taskflow_engine::JoinError) -> Vec<&str> = |error| error.names().collect();
+    let _: fn(&taskflow_engine::JoinError) -> Vec<(TaskRef, &str)> =
+        |error| error.tasks().collect();
+    is_error::<taskflow_engine::JoinError>();
+    fn join_error_bounds<T: Clone + PartialEq + Eq + Debug + Display>() {}
+    join_error_bounds::<taskflow_engine::JoinError>();
+    assert!(matches!(GraphError::WaitTooDeep, GraphError::WaitTooDeep));
+
     let _: usize = Executor::MAX_WORKERS;
     let _: Tag = Tag::DEFAULT;
     assert!(matches!(FailurePolicy::default(), FailurePolicy::FailFast));

@@ -16,14 +16,17 @@
 //! count that can show its race.
 //!
 //! Each model states its preemption bound (loom's `LOOM_MAX_PREEMPTIONS`;
-//! the bound in the code wins over the environment variable). All but one
-//! run at bound 3: the largest (the diamond, the output hand-off, the
-//! fail-fast race, the two models of "no ready job waits while a worker
-//! sleeps" and the woken task of a stopped run, three runs on two pools of
-//! one worker: about 48,000 executions in 4.5 s) explore 41,000 to 51,000
-//! executions each in about 2.5 to 5 s here. The cancel's limit model, two
-//! runs on two workers, runs at bound 2: about 101,000 executions in 10 to
-//! 16 s. The whole file takes about 25 s.
+//! the bound in the code wins over the environment variable). All of them
+//! run at bound 3 but five: the two spawn models with three tasks on two
+//! workers (models 14 and 15), whose extra locks make bound 3 cost 150,000
+//! and 430,000 executions (15 s and 50 s), and the two with every worker
+//! of a pool waiting (models 18 and 19), at bound 2 take 5,400, 11,700,
+//! 6,000 and 11,900, and still catch their planted bugs; the cancel's limit
+//! model (model 20), two runs on two workers, runs at bound 2: about
+//! 101,000 executions in 10 to 16 s. At bound 3, the largest (the diamond,
+//! the output hand-off, the fail-fast race, the two models of "no ready job
+//! waits while a worker sleeps" and the woken task of a stopped run)
+//! explore 41,000 to 51,000 executions each in about 2.5 to 5 s here.
 //! With `--nocapture` every model prints its execution count and time.
 //!
 //! `scripts/loom-mutants.sh` shows that the models bite: it plants known
@@ -447,7 +450,241 @@ fn a_stolen_batch_wakes_the_sleeping_peer() {
     });
 }
 
-/// Model 14: a limit's acquire and release race a cancel. Two runs share a
+/// A value one task writes and another reads, in loom's `UnsafeCell`, so
+/// that loom reports the read as a race unless the engine ordered it after
+/// the write.
+#[derive(Default)]
+struct Handed(loom::cell::UnsafeCell<u32>);
+
+// SAFETY: every access goes through loom's checked `with`/`with_mut`, which
+// reports the accesses that are not ordered.
+unsafe impl Sync for Handed {}
+
+impl Handed {
+    fn write(&self, value: u32) {
+        // SAFETY: loom checks that no access races with this one.
+        self.0.with_mut(|cell| unsafe { *cell = value });
+    }
+
+    fn read(&self) -> u32 {
+        // SAFETY: as above.
+        self.0.with(|cell| unsafe { *cell })
+    }
+}
+
+/// Model 14 (spawn): a child finishes on one worker while its parent's
+/// body returns on the other, without a join. Whichever of the two ends
+/// the parent's subtree releases the dependent, which must see what the
+/// child wrote: the subtree's AcqRel decrements are the only order between
+/// them.
+#[test]
+fn a_child_finishes_while_its_parent_returns() {
+    check(2, || {
+        let executor = executor(2);
+        let handed = Arc::new(Handed::default());
+        let mut graph = Graph::new();
+        let written = Arc::clone(&handed);
+        let parent = graph.add(Task::new("parent", move |cx: &Context<'_>| {
+            let written = Arc::clone(&written);
+            cx.spawn(Task::new("child", move |_: &Context<'_>| {
+                written.write(7);
+                Ok(())
+            }))?;
+            Ok(())
+        }));
+        let dependent = graph
+            .add(Task::new("dependent", move |_: &Context<'_>| Ok(handed.read())).after(parent));
+        let report = executor.run(&mut graph).expect("a valid graph");
+        assert!(report.is_success(), "{report:?}");
+        assert_eq!(report.len(), 3);
+        assert_eq!(graph.output(dependent), Some(&7));
+    });
+}
+
+/// Model 15 (spawn): the last descendant to end, a grandchild on the
+/// other worker, releases the parent's static dependent, which reads the
+/// parent's output: it must not start before the parent's body returned,
+/// nor miss the grandchild's write.
+#[test]
+fn the_last_descendant_releases_a_static_dependent() {
+    check(2, || {
+        let executor = executor(2);
+        let handed = Arc::new(Handed::default());
+        let mut graph = Graph::new();
+        let written = Arc::clone(&handed);
+        let parent = graph.add(Task::new("parent", move |cx: &Context<'_>| {
+            let written = Arc::clone(&written);
+            cx.spawn(Task::new("child", move |cx: &Context<'_>| {
+                let written = Arc::clone(&written);
+                cx.spawn(Task::new("grandchild", move |_: &Context<'_>| {
+                    written.write(5);
+                    Ok(())
+                }))?;
+                Ok(())
+            }))?;
+            Ok(10u32)
+        }));
+        let dependent = graph.add(
+            Task::new("dependent", move |cx: &Context<'_>| {
+                Ok(cx.input(parent)? + handed.read())
+            })
+            .after(parent),
+        );
+        let report = executor.run(&mut graph).expect("a valid graph");
+        assert!(report.is_success(), "{report:?}");
+        assert_eq!(report.len(), 4);
+        assert_eq!(graph.output(dependent), Some(&15));
+    });
+}
+
+/// Model 16 (join): a parent joins a child that runs on another tag's
+/// worker, so the join's look at the count and its wait race with the
+/// child's end and its signal. A lost signal leaves the join waiting
+/// forever: a deadlock. After the join the parent reads the child's output.
+#[test]
+fn join_races_a_child_completion() {
+    check(3, || {
+        let executor = executor(1);
+        let mut graph = Graph::new();
+        let parent = graph.add(
+            Task::new("parent", |cx: &Context<'_>| {
+                let child =
+                    cx.spawn(Task::new("child", |_: &Context<'_>| Ok(3u32)).tag("other"))?;
+                cx.join()?;
+                Ok(*cx.input(child)? + 1)
+            })
+            .tag("home"),
+        );
+        let report = executor.run(&mut graph).expect("a valid graph");
+        assert!(report.is_success(), "{report:?}");
+        assert_eq!(graph.output(parent), Some(&4));
+    });
+}
+
+/// Model 17 (nested run): a task runs a graph from inside itself, on a
+/// pool of one worker; the nested graph has a task of the worker's own tag,
+/// which the waiting worker runs itself, and one of another tag, which the
+/// other pool runs. The waiting worker must find the run finished however
+/// the two end: it counts what it finished before it waits, and the run's
+/// completion wakes it.
+#[test]
+fn a_helping_worker_finds_the_awaited_run_finished() {
+    check(3, || {
+        let executor = Arc::new(executor(1));
+        let inner = Arc::clone(&executor);
+        let mut graph = Graph::new();
+        let outer = graph.add(
+            Task::new("outer", move |_: &Context<'_>| {
+                let mut nested = Graph::new();
+                let here = nested.add(Task::new("here", |_: &Context<'_>| Ok(1u32)).tag("home"));
+                let there = nested.add(Task::new("there", |_: &Context<'_>| Ok(2u32)).tag("other"));
+                let report = inner.run(&mut nested)?;
+                assert!(report.is_success(), "{report:?}");
+                Ok(nested.output(here).unwrap() + nested.output(there).unwrap())
+            })
+            .tag("home"),
+        );
+        let report = executor.run(&mut graph).expect("a valid graph");
+        assert!(report.is_success(), "{report:?}");
+        assert_eq!(graph.output(outer), Some(&3));
+    });
+}
+
+/// Model 18 (every worker waits): two pools of one worker, each running a
+/// task that joins a child of the other's tag. A child then waits in a pool
+/// whose only worker waits; the push of it must reach that blocked wait
+/// (or the wait's last look must find it), else both joins wait for ever:
+/// a deadlock.
+#[test]
+fn crossed_joins_on_one_worker_pools() {
+    check(2, || {
+        let executor = executor(1);
+        let mut graph = Graph::new();
+        let left = graph.add(
+            Task::new("left", |cx: &Context<'_>| {
+                let child =
+                    cx.spawn(Task::new("left child", |_: &Context<'_>| Ok(1u32)).tag("b"))?;
+                cx.join()?;
+                Ok(*cx.input(child)?)
+            })
+            .tag("a"),
+        );
+        let right = graph.add(
+            Task::new("right", |cx: &Context<'_>| {
+                let child =
+                    cx.spawn(Task::new("right child", |_: &Context<'_>| Ok(2u32)).tag("a"))?;
+                cx.join()?;
+                Ok(*cx.input(child)?)
+            })
+            .tag("b"),
+        );
+        let report = executor.run(&mut graph).expect("a valid graph");
+        assert!(report.is_success(), "{report:?}");
+        assert_eq!(
+            (graph.output(left), graph.output(right)),
+            (Some(&1), Some(&2))
+        );
+    });
+}
+
+/// Model 19 (every worker waits): the only worker of pool `a` waits in a
+/// join for a child on pool `b`, and that child waits until a task of
+/// another run, on pool `a`, has run. That task, given to `a` by another
+/// thread, has nobody but the waiting worker to run it: the push must
+/// reach the blocked wait (or its last look must find the task), else
+/// every thread waits: a deadlock.
+#[test]
+fn a_foreign_run_reaches_a_pool_whose_workers_wait() {
+    check(2, || {
+        let executor = Arc::new(executor(1));
+        let flag = Arc::new((loom::sync::Mutex::new(false), loom::sync::Condvar::new()));
+        let other = {
+            let (executor, flag) = (Arc::clone(&executor), Arc::clone(&flag));
+            loom::thread::spawn(move || {
+                let mut graph = Graph::new();
+                graph.add(
+                    Task::new("raises", move |_: &Context<'_>| {
+                        let (lock, changed) = &*flag;
+                        *lock.lock().unwrap() = true;
+                        changed.notify_all();
+                        Ok(())
+                    })
+                    .tag("a"),
+                );
+                assert!(
+                    executor
+                        .run(&mut graph)
+                        .expect("a valid graph")
+                        .is_success()
+                );
+            })
+        };
+        let mut graph = Graph::new();
+        graph.add(
+            Task::new("waits", move |cx: &Context<'_>| {
+                let flag = Arc::clone(&flag);
+                cx.spawn(
+                    Task::new("blocked child", move |_: &Context<'_>| {
+                        let (lock, changed) = &*flag;
+                        let mut raised = lock.lock().unwrap();
+                        while !*raised {
+                            raised = changed.wait(raised).unwrap();
+                        }
+                        Ok(())
+                    })
+                    .tag("b"),
+                )?;
+                cx.join()
+            })
+            .tag("a"),
+        );
+        let report = executor.run(&mut graph).expect("a valid graph");
+        assert!(report.is_success(), "{report:?}");
+        other.join().unwrap();
+    });
+}
+
+/// Model 20: a limit's acquire and release race a cancel. Two runs share a
 /// `Limit::new(1)` on one executor of two workers. The other run's `holder`
 /// takes the permit (or waits for it), cancels this run and then waits
 /// until this run has returned. This run's `waiter` either gets the permit
@@ -529,7 +766,7 @@ impl Flag {
     }
 }
 
-/// Model 15: a permit wakes a task of a run that is stopped before a
+/// Model 21: a permit wakes a task of a run that is stopped before a
 /// worker picks the task up. A `Limit::new(1)` is held by the `holder` of
 /// run `H` (pool `h`, one worker). Run `S`'s `waiter` and then run `B`'s
 /// `other` wait for it on the default pool (one worker, which takes the

@@ -312,6 +312,44 @@ fn scoped_bodies_borrow_the_callers_data() {
     });
 }
 
+/// Spawned tasks on two workers: heap outputs written by children and read
+/// by a sibling that named them and by the parent after its join, a child
+/// of another tag, a grandchild the parent never joins, and a static
+/// dependent released by whichever descendant ends last. Under Miri this
+/// checks the node table, the subtree hand-offs and the helping join.
+#[test]
+fn spawned_outputs_cross_workers() {
+    watchdog_for(LIMIT, || {
+        let executor = executor(2);
+        let mut graph = Graph::new();
+        let parent = graph.add(Task::new("parent", |cx: &Context<'_>| {
+            let left = cx.spawn(Task::new("left", |_: &Context<'_>| Ok(vec![1u32, 2])))?;
+            let right =
+                cx.spawn(Task::new("right", |_: &Context<'_>| Ok(vec![3u32])).tag("other"))?;
+            let both = cx.spawn(
+                Task::new("both", move |cx: &Context<'_>| {
+                    cx.spawn(Task::new("grandchild", |_: &Context<'_>| {
+                        Ok(String::from("g"))
+                    }))?;
+                    Ok(cx.input(left)?.len() + cx.input(right)?.len())
+                })
+                .after_all([left.task_ref(), right.task_ref()]),
+            )?;
+            cx.join()?;
+            Ok(*cx.input(both)? + cx.input(left)?.iter().sum::<u32>() as usize)
+        }));
+        let after = graph.add(
+            Task::new("after", move |cx: &Context<'_>| Ok(*cx.input(parent)? * 10)).after(parent),
+        );
+        for _ in 0..ROUNDS {
+            let report = executor.run(&mut graph).expect("a valid graph");
+            assert!(report.is_success(), "{report}");
+            assert_eq!(report.len(), 6);
+            assert_eq!(graph.output(after), Some(&60));
+        }
+    });
+}
+
 /// A graph cleared and rebuilt in the memory it kept: bodies inline in the
 /// arena's chunks and one too large for them (an allocation of its own),
 /// with heap outputs, on two workers; the old bodies and outputs are dropped

@@ -15,8 +15,8 @@ use taskflow_engine::observe::{
     ChromeTrace, Observer, Progress, ProgressSnapshot, RunInfo, TaskEvent,
 };
 use taskflow_engine::{
-    CancelToken, Cancelled, Executor, ExecutorBuilder, FailurePolicy, Graph, Outcome, RunOptions,
-    RunReport, Tag, Task, TaskRef,
+    CancelToken, Cancelled, Context, Executor, ExecutorBuilder, FailurePolicy, Graph, Outcome,
+    RunOptions, RunReport, Tag, Task, TaskRef,
 };
 
 /// One event as a [`Recorder`] saw it.
@@ -1370,4 +1370,72 @@ mod log_observer {
             assert_eq!(starts, 2, "a start per task that ran");
         });
     }
+}
+
+/// Spawned tasks are observed like the graph's: with children that
+/// succeed, fail, and are skipped (a sibling named the failed one), the
+/// progress counts and the trace's complete events match the report, and
+/// `started` and `finished` never exceed `total`.
+#[test]
+fn spawned_tasks_are_observed_like_the_graphs() {
+    watchdog(|| {
+        let progress = Progress::new();
+        let trace = ChromeTrace::new();
+        let mut graph = Graph::new();
+        graph.add(
+            Task::new("parent", |cx: &Context<'_>| {
+                for n in 0..8u32 {
+                    cx.spawn(Task::new(format!("child {n}"), move |cx: &Context<'_>| {
+                        if n % 2 == 0 {
+                            cx.spawn(Task::new("grandchild", |_: &Context<'_>| Ok(())).tag("io"))?;
+                        }
+                        Ok(n)
+                    }))?;
+                }
+                let broken = cx.spawn(Task::new("broken", |_: &Context<'_>| -> Result<(), _> {
+                    Err("no")?
+                }))?;
+                cx.spawn(Task::new("after broken", |_: &Context<'_>| Ok(())).after(broken))?;
+                Ok(())
+            })
+            .tag("io"),
+        );
+        graph.add(Task::new("static", |_: &Context<'_>| Ok(())));
+        let options = RunOptions::new()
+            .policy(FailurePolicy::KeepGoing)
+            .observer(progress.clone())
+            .observer(trace.clone());
+        let report = executor(2).run_with(&mut graph, options).unwrap();
+        // 2 static, 8 children, 4 grandchildren, `broken`, `after broken`.
+        assert_eq!(report.len(), 16, "{report}");
+        assert_eq!((report.failed(), report.skipped()), (1, 1), "{report}");
+        let seen = progress.snapshot();
+        assert_eq!(seen.total, report.len());
+        assert_eq!(seen.finished, report.len());
+        assert_eq!(
+            seen.started,
+            report.len() - report.skipped() - report.cancelled()
+        );
+        assert_eq!(
+            (seen.failed, seen.skipped, seen.cancelled),
+            (report.failed(), report.skipped(), report.cancelled())
+        );
+        let events = trace_events(&trace);
+        let tasks = events.iter().filter(|event| event["ph"] == "X").count();
+        assert_eq!(
+            tasks,
+            report.len(),
+            "one complete event per task, spawned ones too"
+        );
+        let names: Vec<&str> = events
+            .iter()
+            .filter(|event| event["ph"] == "X")
+            .filter_map(|event| event["name"].as_str())
+            .collect();
+        assert_eq!(
+            names.iter().filter(|name| **name == "grandchild").count(),
+            4
+        );
+        assert!(names.contains(&"after broken"), "{names:?}");
+    });
 }

@@ -168,6 +168,28 @@ impl PendingBody {
         }
     }
 
+    /// The cell, for a task that runs from where it was built: a spawned
+    /// task keeps its pending body in the run's node table (see
+    /// [`crate::runtime::spawn`]).
+    pub(crate) fn erased_mut(&mut self) -> &mut dyn ErasedBody {
+        let cell = (self.attach)(self.cell());
+        // SAFETY: the pending body owns a live cell at `cell`, and `&mut
+        // self` makes this the only access to it for the borrow.
+        unsafe { &mut *cell.as_ptr() }
+    }
+
+    /// The cell, shared (see [`erased_mut`](PendingBody::erased_mut)).
+    pub(crate) fn erased(&self) -> &dyn ErasedBody {
+        let place = match self.heap {
+            Some(heap) => heap,
+            None => NonNull::from(&self.inline).cast(),
+        };
+        let cell = (self.attach)(place);
+        // SAFETY: the pending body owns a live cell at `cell`, and `&self`
+        // keeps every writer away for the borrow.
+        unsafe { &*cell.as_ptr() }
+    }
+
     /// Moves the cell into `arena` (an inline cell is copied there; a cell
     /// with an allocation of its own hands the allocation to the arena).
     pub(crate) fn into_arena(self, arena: &mut BodyArena) -> RawBody {

@@ -49,9 +49,12 @@
 //!   returns (or panics), both on the worker thread that runs it. A task
 //!   that never starts (skipped, cancelled) gets only the `task_finished`,
 //!   from the worker that settled it.
+//! - Spawned tasks ([`Context::spawn`](crate::Context::spawn)) are observed
+//!   like the graph's; [`RunInfo::tasks`] counts the graph's only.
 //! - Per worker, the pairs nest properly: a worker runs one body at a time,
-//!   and one blocked inside a task (in a nested run, say) runs nothing
-//!   else, so one worker's pairs never interleave. A nested run started
+//!   and one waiting inside a task (in a `join` or a nested run) runs only
+//!   whole tasks meanwhile, whose pairs lie within that task's pair, so one
+//!   worker's pairs never interleave. A nested run started
 //!   from inside a task gets its `run_started` and `run_finished` on that
 //!   task's thread, within that task's pair.
 //! - [`run_finished`](Observer::run_finished) comes after every
@@ -96,6 +99,7 @@ use crate::graph::handle::TaskRef;
 use crate::graph::tag::Tag;
 use crate::results::report::{Outcome, RunReport};
 use crate::runtime::run::Run;
+use crate::runtime::spawn::subtree::Owner;
 
 pub use chrome::ChromeTrace;
 pub(crate) use dispatch::{ObserverList, Observers};
@@ -263,7 +267,8 @@ impl RunInfo {
 /// ```
 pub struct TaskEvent<'a> {
     run: &'a Run<'a>,
-    task: u32,
+    /// The task: one of the graph's, or one spawned in the run.
+    task: Owner,
     worker: usize,
     /// When the event happened: read from the clock the first time an
     /// observer asks, so that observers that do not ask cost no clock read.
@@ -275,6 +280,15 @@ pub struct TaskEvent<'a> {
 impl<'a> TaskEvent<'a> {
     /// The event of `task` of `run`, settled or run by worker `worker`.
     pub(crate) fn new(run: &'a Run<'a>, task: u32, worker: usize) -> Self {
+        TaskEvent::of(run, Owner::Static(task), worker)
+    }
+
+    /// The event of the spawned task `node` of `run`.
+    pub(crate) fn spawned(run: &'a Run<'a>, node: u32, worker: usize) -> Self {
+        TaskEvent::of(run, Owner::Spawned(node), worker)
+    }
+
+    fn of(run: &'a Run<'a>, task: Owner, worker: usize) -> Self {
         TaskEvent {
             run,
             task,
@@ -288,27 +302,48 @@ impl<'a> TaskEvent<'a> {
     pub(crate) fn finished(&self) -> TaskEvent<'_> {
         TaskEvent {
             started: Some(&self.at),
-            ..TaskEvent::new(self.run, self.task, self.worker)
+            ..TaskEvent::of(self.run, self.task, self.worker)
         }
+    }
+
+    /// Whether the task was spawned in the run (not one of the graph's,
+    /// which [`RunInfo::tasks`] counts).
+    pub(crate) fn is_spawned(&self) -> bool {
+        matches!(self.task, Owner::Spawned(_))
+    }
+
+    /// Whether this is the finish of a task whose body ran (after a start
+    /// event).
+    pub(crate) fn ran(&self) -> bool {
+        self.started.is_some()
     }
 
     /// The task's handle: the one [`Graph::add`](crate::Graph::add) returned
     /// (untyped), as in the [`RunReport`].
     #[must_use]
     pub fn task(&self) -> TaskRef {
-        self.run.task_ref(self.task)
+        match self.task {
+            Owner::Static(task) => self.run.task_ref(task),
+            Owner::Spawned(node) => self.run.node_ref(node),
+        }
     }
 
     /// The task's name.
     #[must_use]
     pub fn name(&self) -> &'a str {
-        self.run.task_name(self.task)
+        match self.task {
+            Owner::Static(task) => self.run.task_name(task),
+            Owner::Spawned(node) => self.run.node_name(node),
+        }
     }
 
     /// The task's tag: the pool it runs on.
     #[must_use]
     pub fn tag(&self) -> &'a Tag {
-        self.run.task_tag(self.task)
+        match self.task {
+            Owner::Static(task) => self.run.task_tag(task),
+            Owner::Spawned(node) => self.run.node_tag(node),
+        }
     }
 
     /// The index, within its tag's pool, of the worker the event happens on
@@ -344,7 +379,10 @@ impl<'a> TaskEvent<'a> {
     /// The task's name as a value that outlives the graph (see
     /// [`Run::name_cow`]).
     pub(crate) fn name_cow(&self) -> std::borrow::Cow<'static, str> {
-        self.run.name_cow(self.task)
+        match self.task {
+            Owner::Static(task) => self.run.name_cow(task),
+            Owner::Spawned(node) => self.run.node_name_cow(node),
+        }
     }
 }
 

@@ -220,6 +220,18 @@ impl Shard {
     }
 }
 
+impl Progress {
+    /// Counts a spawned task into `total` (the run's `RunInfo::tasks`
+    /// counts the graph's only): at its start, or at its finish if it never
+    /// started, so that `started` and `finished` stay at most `total`.
+    #[cold]
+    fn spawned(&self) {
+        // ORDERING: Release: see `snapshot`; before the task's own counts,
+        // on this thread.
+        self.total.fetch_add(1, Ordering::Release);
+    }
+}
+
 impl Observer for Progress {
     fn run_started(&self, run: &RunInfo) {
         // ORDERING: Release: see `snapshot`. Once per run, so a shared
@@ -227,11 +239,17 @@ impl Observer for Progress {
         self.total.fetch_add(run.tasks(), Ordering::Release);
     }
 
-    fn task_started(&self, _: &TaskEvent<'_>) {
+    fn task_started(&self, event: &TaskEvent<'_>) {
+        if event.is_spawned() {
+            self.spawned();
+        }
         self.count(|shard| Shard::add(&shard.0.started));
     }
 
-    fn task_finished(&self, _: &TaskEvent<'_>, outcome: &Outcome) {
+    fn task_finished(&self, event: &TaskEvent<'_>, outcome: &Outcome) {
+        if event.is_spawned() && !event.ran() {
+            self.spawned();
+        }
         self.count(|shard| {
             // `finished` first, so that a snapshot never counts a part of
             // it that it does not count finished (see `snapshot`).

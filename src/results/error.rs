@@ -281,6 +281,13 @@ pub enum GraphError {
         /// What the operating system said.
         source: std::io::Error,
     },
+    /// A wait inside a task ([`Context::join`](crate::Context::join), or a
+    /// run started from inside a task of the same executor) was refused
+    /// because the worker's stack has too little room left to help with
+    /// the awaited work (waits nested too deeply on one worker, see
+    /// [`ExecutorBuilder::stack_size`](crate::ExecutorBuilder::stack_size)).
+    /// Nothing was waited for or started; a refused `join` returns it boxed.
+    WaitTooDeep,
 }
 
 impl fmt::Display for GraphError {
@@ -298,6 +305,10 @@ impl fmt::Display for GraphError {
             GraphError::WorkerSpawn { tag, .. } => {
                 write!(f, "cannot start the workers of tag `{tag}`")
             }
+            GraphError::WaitTooDeep => write!(
+                f,
+                "waits nested too deeply inside tasks: the worker's stack is nearly full"
+            ),
         }
     }
 }

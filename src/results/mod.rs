@@ -2,4 +2,5 @@
 //! task's outcome, and the crate's error types.
 
 pub(crate) mod error;
+pub(crate) mod join;
 pub(crate) mod report;

@@ -101,6 +101,18 @@ pub struct RunReport {
     counts: Counts,
     /// Why the graph could not run, for a submitted graph that was refused.
     graph_error: Option<GraphError>,
+    /// The tasks spawned during the run, if any.
+    spawned: Option<Box<Spawned>>,
+}
+
+/// The outcomes of a run's spawned tasks, which follow the graph's own.
+#[derive(Debug)]
+struct Spawned {
+    /// The identity their handles carry (unique to the run).
+    space: GraphId,
+    codes: Box<[u8]>,
+    /// Their failures, in order of spawn index.
+    failures: Vec<Failure>,
 }
 
 #[derive(Debug)]
@@ -157,7 +169,34 @@ impl RunReport {
             failures,
             counts,
             graph_error: None,
+            spawned: None,
         }
+    }
+
+    /// Adds the outcomes of the run's spawned tasks (handles of `space`),
+    /// given as for [`RunReport::new`].
+    pub(crate) fn with_spawned(
+        mut self,
+        space: GraphId,
+        codes: Box<[u8]>,
+        failures: Vec<(u32, Cow<'static, str>, TaskError)>,
+        skipped: usize,
+        cancelled: usize,
+    ) -> Self {
+        if codes.is_empty() {
+            return self;
+        }
+        let part = RunReport::new(space, codes, failures, skipped, cancelled);
+        self.counts.succeeded += part.counts.succeeded;
+        self.counts.failed += part.counts.failed;
+        self.counts.skipped += part.counts.skipped;
+        self.counts.cancelled += part.counts.cancelled;
+        self.spawned = Some(Box::new(Spawned {
+            space,
+            codes: part.codes,
+            failures: part.failures,
+        }));
+        self
     }
 
     /// The report of a submitted graph of `tasks` tasks that could not run
@@ -181,16 +220,16 @@ impl RunReport {
     /// Whether every task succeeded (true for an empty graph).
     #[must_use]
     pub fn is_success(&self) -> bool {
-        self.counts.succeeded == self.codes.len() && self.graph_error.is_none()
+        self.counts.succeeded == self.len() && self.graph_error.is_none()
     }
 
     /// The outcome of `task`.
     ///
     /// # Panics
     ///
-    /// If `task` was not part of this run: a task of another graph, or one
-    /// added to the graph after the run. [`get`](RunReport::get) returns
-    /// `None` instead.
+    /// If `task` was not part of this run: a task of another graph, one
+    /// added to the graph after the run, or one spawned in another run.
+    /// [`get`](RunReport::get) returns `None` instead.
     pub fn outcome(&self, task: impl Into<TaskRef>) -> &Outcome {
         self.get(task).expect(
             "RunReport::outcome was given a task that was not part of this run \
@@ -199,32 +238,25 @@ impl RunReport {
     }
 
     /// The outcome of `task`, or `None` if it was not part of this run (a
-    /// task of another graph, or one added to the graph after the run).
+    /// task of another graph, one added to the graph after the run, or one
+    /// spawned in another run). A task spawned in this run is given by the
+    /// handle [`Context::spawn`](crate::Context::spawn) returned.
     pub fn get(&self, task: impl Into<TaskRef>) -> Option<&Outcome> {
         let task = task.into();
-        if task.graph != self.graph {
-            return None;
+        if task.graph == self.graph {
+            let code = *self.codes.get(task.index as usize)?;
+            return Some(outcome_at(&self.failures, task.index, code));
         }
-        let code = *self.codes.get(task.index as usize)?;
-        Some(self.outcome_at(task.index, code))
+        let spawned = self
+            .spawned
+            .as_ref()
+            .filter(|spawned| spawned.space == task.graph)?;
+        let code = *spawned.codes.get(task.index as usize)?;
+        Some(outcome_at(&spawned.failures, task.index, code))
     }
 
-    fn outcome_at(&self, index: u32, code: u8) -> &Outcome {
-        match u32::from(code) {
-            SUCCEEDED => &SUCCEEDED_OUTCOME,
-            SKIPPED => &SKIPPED_OUTCOME,
-            CANCELLED => &CANCELLED_OUTCOME,
-            _ => {
-                let position = self
-                    .failures
-                    .binary_search_by_key(&index, |failure| failure.index)
-                    .expect("every failed task has its failure recorded");
-                &self.failures[position].outcome
-            }
-        }
-    }
-
-    /// Every task's handle and outcome, in order of task index.
+    /// Every task's handle and outcome, in order of task index, then every
+    /// spawned task's, in the order they were spawned.
     ///
     /// ```
     /// use taskflow_engine::{Executor, Graph, Outcome, Task};
@@ -238,14 +270,28 @@ impl RunReport {
     /// # Ok::<(), taskflow_engine::GraphError>(())
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = (TaskRef, &Outcome)> + '_ {
-        self.codes.iter().enumerate().map(|(index, &code)| {
+        let graph = self.codes.iter().enumerate().map(|(index, &code)| {
             let index = index as u32;
-            (self.task_ref(index), self.outcome_at(index, code))
-        })
+            (
+                self.task_ref(index),
+                outcome_at(&self.failures, index, code),
+            )
+        });
+        let spawned = self.spawned.iter().flat_map(|spawned| {
+            spawned.codes.iter().enumerate().map(|(index, &code)| {
+                let index = index as u32;
+                let task = TaskRef {
+                    graph: spawned.space,
+                    index,
+                };
+                (task, outcome_at(&spawned.failures, index, code))
+            })
+        });
+        graph.chain(spawned)
     }
 
-    /// The failed tasks, in order of task index: each one's handle, name
-    /// and error.
+    /// The failed tasks, in order of task index (spawned ones after the
+    /// graph's, in spawn order): each one's handle, name and error.
     ///
     /// ```
     /// use taskflow_engine::{Executor, FailurePolicy, Graph, RunOptions, Task};
@@ -264,12 +310,25 @@ impl RunReport {
     /// # Ok::<(), taskflow_engine::GraphError>(())
     /// ```
     pub fn failures(&self) -> impl Iterator<Item = (TaskRef, &str, &TaskError)> + '_ {
+        let spawned = self.spawned.iter().flat_map(|spawned| {
+            spawned
+                .failures
+                .iter()
+                .map(|failure| (spawned.space, failure))
+        });
         self.failures
             .iter()
-            .filter_map(|failure| match &failure.outcome {
-                Outcome::Failed(error) => {
-                    Some((self.task_ref(failure.index), &*failure.name, error))
-                }
+            .map(|failure| (self.graph, failure))
+            .chain(spawned)
+            .filter_map(|(graph, failure)| match &failure.outcome {
+                Outcome::Failed(error) => Some((
+                    TaskRef {
+                        graph,
+                        index: failure.index,
+                    },
+                    &*failure.name,
+                    error,
+                )),
                 _ => None,
             })
     }
@@ -280,9 +339,18 @@ impl RunReport {
     /// [`TaskError::into_panic`].
     pub fn into_failures(self) -> impl Iterator<Item = (TaskRef, String, TaskError)> {
         let graph = self.graph;
+        let spawned = self.spawned.into_iter().flat_map(|spawned| {
+            let space = spawned.space;
+            spawned
+                .failures
+                .into_iter()
+                .map(move |failure| (space, failure))
+        });
         self.failures
             .into_iter()
-            .filter_map(move |failure| match failure.outcome {
+            .map(move |failure| (graph, failure))
+            .chain(spawned)
+            .filter_map(move |(graph, failure)| match failure.outcome {
                 Outcome::Failed(error) => Some((
                     TaskRef {
                         graph,
@@ -302,16 +370,20 @@ impl RunReport {
         }
     }
 
-    /// The number of tasks in the run.
+    /// The number of tasks in the run: the graph's, and those spawned.
     #[must_use]
     pub fn len(&self) -> usize {
         self.codes.len()
+            + self
+                .spawned
+                .as_ref()
+                .map_or(0, |spawned| spawned.codes.len())
     }
 
     /// Whether the run had no tasks.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.codes.is_empty()
+        self.len() == 0
     }
 
     /// How many tasks succeeded.
@@ -343,7 +415,7 @@ impl RunReport {
 impl fmt::Debug for RunReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RunReport")
-            .field("tasks", &self.codes.len())
+            .field("tasks", &self.len())
             .field("succeeded", &self.counts.succeeded)
             .field("failed", &self.counts.failed)
             .field("skipped", &self.counts.skipped)
@@ -362,7 +434,7 @@ impl fmt::Display for RunReport {
         write!(
             f,
             "{} tasks: {} succeeded, {} failed, {} skipped, {} cancelled",
-            self.codes.len(),
+            self.len(),
             self.counts.succeeded,
             self.counts.failed,
             self.counts.skipped,
@@ -372,5 +444,21 @@ impl fmt::Display for RunReport {
             write!(f, "\n  `{name}` failed: {error}")?;
         }
         Ok(())
+    }
+}
+
+/// The outcome of the task at `index` whose code is `code`, its failure
+/// looked up in `failures` (sorted by index).
+fn outcome_at(failures: &[Failure], index: u32, code: u8) -> &Outcome {
+    match u32::from(code) {
+        SUCCEEDED => &SUCCEEDED_OUTCOME,
+        SKIPPED => &SKIPPED_OUTCOME,
+        CANCELLED => &CANCELLED_OUTCOME,
+        _ => {
+            let position = failures
+                .binary_search_by_key(&index, |failure| failure.index)
+                .expect("every failed task has its failure recorded");
+            &failures[position].outcome
+        }
     }
 }

@@ -2,7 +2,9 @@
 //! waits for it (a blocked caller, an async task's waker, or nobody: a
 //! detached submission) that the last of it finished.
 //!
-//! A run's work is counted in units: one per task, processed, plus one per
+//! A run's work is counted in units: one per task, processed, one per task
+//! spawned while it runs (added before the spawned task is published, see
+//! [`crate::runtime::spawn`]), plus one per
 //! task index in the source ranges its pools scan (a pool finds its source
 //! tasks by scanning a range of indices, see [`crate::runtime::job`]). Every queued
 //! job stands for at least one unfinished unit, so a run whose units are all
@@ -127,9 +129,11 @@ impl Completion {
         }
     }
 
-    /// Adds `units` units of work (a steered task parking in a limit, see
-    /// [`crate::steer`]). The caller holds a unit not yet counted, so the
-    /// count is above zero and the run cannot be done.
+    /// Adds `units` units of work that did not exist when the run started:
+    /// spawned tasks (see [`crate::runtime::spawn`]), or a steered task
+    /// parking in a limit (see [`crate::steer`]). The caller holds a unit
+    /// not yet counted (the spawning or parking task's), so the count is
+    /// above zero and the run cannot be done.
     pub(crate) fn add(&self, units: usize) {
         // ORDERING: Relaxed: the caller's uncounted unit keeps the count above
         // zero, so no subtraction can reach zero before or because of this

@@ -4,8 +4,14 @@ use std::fmt;
 
 use crate::graph::handle::{TaskId, TaskRef};
 use crate::graph::tag::Tag;
-use crate::results::error::{Error, InputError};
+use crate::graph::task::Task;
+use crate::results::error::{Error, GraphError, InputError};
+use crate::results::join::JoinError;
 use crate::runtime::run::Run;
+use crate::runtime::spawn::spawning::Spawn;
+use crate::runtime::spawn::subtree::{Owner, Subtree};
+use crate::runtime::worker::WorkerThread;
+use crate::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
 /// Handed to a task's body while it runs: the outputs of its dependencies,
 /// whether its run was stopped, and who it is.
@@ -24,13 +30,171 @@ use crate::runtime::run::Run;
 /// ```
 pub struct Context<'a> {
     run: &'a Run<'a>,
-    task: u32,
+    /// The running task: one of the graph's, or a spawned one.
+    who: Owner,
     worker: usize,
+    /// The running task's subtree, once it spawned (see
+    /// `crate::runtime::spawn`); owned by the run.
+    subtree: AtomicPtr<Subtree>,
+    /// One past the newest child the last `join` covered: the parent may
+    /// read the outputs of children below it.
+    joined: AtomicU32,
 }
 
 impl<'a> Context<'a> {
     pub(crate) fn new(run: &'a Run<'a>, task: u32, worker: usize) -> Self {
-        Context { run, task, worker }
+        Context::of(run, Owner::Static(task), worker)
+    }
+
+    /// The context of the spawned task `node`.
+    pub(crate) fn spawned(run: &'a Run<'a>, node: u32, worker: usize) -> Self {
+        Context::of(run, Owner::Spawned(node), worker)
+    }
+
+    fn of(run: &'a Run<'a>, who: Owner, worker: usize) -> Self {
+        Context {
+            run,
+            who,
+            worker,
+            subtree: AtomicPtr::new(std::ptr::null_mut()),
+            joined: AtomicU32::new(0),
+        }
+    }
+
+    /// The running task's subtree, if it spawned.
+    pub(crate) fn subtree(&self) -> Option<*const Subtree> {
+        // ORDERING: Acquire: takes in the subtree's creation, which a spawn
+        // from another thread inside the body may have made.
+        let subtree = self.subtree.load(Ordering::Acquire);
+        (!subtree.is_null()).then_some(subtree.cast_const())
+    }
+
+    /// Adds `task` to the running run as a child of the running task, and
+    /// returns its handle.
+    ///
+    /// The child runs on its own tag's pool ([`Tag::DEFAULT`] without one;
+    /// a tag new to the executor gets a pool, as a run would start it),
+    /// possibly while this body still runs. Its
+    /// [`after`](Task::after)/[`after_all`](Task::after_all) may name
+    /// children this task spawned before, and this task's own declared
+    /// dependencies (which have finished, so only to read their outputs);
+    /// children may spawn children of their own, to any depth.
+    ///
+    /// This task's dependents start only after its body returned **and**
+    /// every task it spawned (and their descendants) finished; no thread
+    /// waits meanwhile. They are skipped if one of those did not succeed.
+    /// To read a child's output in this body, [`join`](Context::join)
+    /// first.
+    ///
+    /// The child's body must be `'static`: it may run after this body has
+    /// returned, so it cannot borrow from it. The child's
+    /// [`priority`](Task::priority), [`weight`](Task::weight) and
+    /// [`limit`](Task::limit)s are not applied: spawned tasks are not
+    /// steered (priorities, weights and limits apply to the graph's tasks).
+    ///
+    /// ```
+    /// use taskflow_engine::{Context, Executor, Graph, Task};
+    ///
+    /// let mut graph = Graph::new();
+    /// let sum = graph.add(Task::new("sum", |cx: &Context<'_>| {
+    ///     let parts: Vec<_> = (1..=4u64)
+    ///         .map(|part| cx.spawn(Task::new(format!("part {part}"), move |_: &Context<'_>| Ok(part * 10))))
+    ///         .collect::<Result<_, _>>()?;
+    ///     cx.join()?;
+    ///     parts.into_iter().map(|part| cx.input(part).copied()).sum::<Result<u64, _>>()
+    /// }));
+    /// let report = Executor::new().run(&mut graph)?;
+    /// assert_eq!(report.len(), 5);
+    /// assert_eq!(graph.output(sum), Some(&100));
+    /// # Ok::<(), taskflow_engine::GraphError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`GraphError::ForeignTask`] for a dependency that is neither, a task
+    /// of another graph or run included; [`GraphError::WorkerSpawn`] if the
+    /// pool of a new tag could not start; [`GraphError::TooLarge`] past
+    /// `u32::MAX - 1` spawned tasks in one run. Nothing is added then.
+    pub fn spawn<T: Send + Sync + 'static>(
+        &self,
+        task: Task<'static, T>,
+    ) -> Result<TaskId<T>, GraphError> {
+        let spawn = Spawn {
+            name: task.name,
+            body: task.body,
+            tag: task.tag,
+            dependencies: task.dependencies.as_slice(),
+        };
+        let node = self.run.spawn_child(self.who, &self.subtree, spawn)?;
+        Ok(TaskId::new(self.run.node_ref(node)))
+    }
+
+    /// Blocks until every task this one spawned so far, and their
+    /// descendants, finished. Meanwhile the worker runs those of them that
+    /// are ready on its own pool, and sleeps, using no CPU, when none is.
+    /// It runs nothing else, unless every worker of its pool waits so:
+    /// then it also runs the pool's other queued work, which nobody else
+    /// could run.
+    ///
+    /// After it returned, [`input`](Context::input) reads the outputs of
+    /// those children. It may be called again after more spawns; with
+    /// nothing new it returns at once, with the same answer.
+    ///
+    /// Several threads of one body may join at once; each waits for the
+    /// children spawned before its call (a spawn on another thread while it
+    /// waits is not covered).
+    ///
+    /// # Errors
+    ///
+    /// A [`JoinError`] (boxed) that names the children that did not
+    /// succeed (or have a descendant that did not).
+    /// [`GraphError::WaitTooDeep`] (boxed), waiting for nothing, when the
+    /// worker's stack has too little room left to help (waits nested too
+    /// deeply on one worker).
+    pub fn join(&self) -> Result<(), Error> {
+        let Some(subtree) = self.subtree() else {
+            return Ok(());
+        };
+        // SAFETY: a subtree is owned by the run, which outlives this body.
+        let subtree = unsafe { &*subtree };
+        // The children spawned so far, in spawn order; another thread of
+        // this body may spawn more meanwhile, which this join does not
+        // cover (node indices of one parent grow in this order, see
+        // `Run::spawn_child`).
+        let children = subtree.children.lock().clone();
+        let covered = || subtree.children_ended() || self.run.nodes_ended(&children);
+        if !covered() {
+            subtree.wait(|| match WorkerThread::current() {
+                Some(worker) if std::ptr::eq(worker.pool(), subtree.inbox.pool()) => {
+                    worker.help_until(&subtree.inbox, covered)
+                }
+                _ => {
+                    subtree.inbox.block_until(covered);
+                    Ok(())
+                }
+            })?;
+        }
+        if let Some(&newest) = children.last() {
+            // ORDERING: Relaxed: read by this body's own `input` calls, on
+            // this thread or after a hand-off that synchronises; a max, as
+            // two threads of the body may join at once.
+            self.joined.fetch_max(newest + 1, Ordering::Relaxed);
+        }
+        let failed: Vec<(TaskRef, String)> = children
+            .into_iter()
+            .filter(|&child| !self.run.node_succeeded(child))
+            .map(|child| {
+                (
+                    self.run.node_ref(child),
+                    self.run.node_name(child).to_owned(),
+                )
+            })
+            .collect();
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(JoinError::new(failed).into())
+        }
     }
 
     /// The output of `dependency`, which must be one of this task's declared
@@ -71,16 +235,46 @@ impl<'a> Context<'a> {
     /// for a task that is not a declared dependency,
     /// [`ForeignTask`](InputError::ForeignTask) for a task of another graph.
     pub fn input<U: 'static>(&self, dependency: TaskId<U>) -> Result<&'a U, Error> {
-        let slot = self.run.input(self.task, dependency.task)?;
+        let slot = self.slot_of(dependency.task)?;
         slot.downcast_ref::<Option<U>>()
             .and_then(Option::as_ref)
             .ok_or_else(|| {
                 InputError::NoOutput {
-                    reader: self.run.name_cow(self.task),
-                    dependency: self.run.name_cow(dependency.task.index),
+                    reader: self.name().to_owned().into(),
+                    dependency: self.run.any_name(dependency.task).to_owned().into(),
                 }
                 .into()
             })
+    }
+
+    /// The output slot of `dependency`, if this task may read it.
+    fn slot_of(&self, dependency: TaskRef) -> Result<&'a dyn std::any::Any, InputError> {
+        if dependency.graph == self.run.spawn_space() {
+            // ORDERING: Relaxed: see `join`.
+            let joined = self.joined.load(Ordering::Relaxed);
+            return self
+                .run
+                .node_input(self.who, self.subtree(), joined, dependency.index)
+                .ok_or_else(|| InputError::NotADependency {
+                    reader: self.name().to_owned().into(),
+                    dependency: self.run.any_name(dependency).to_owned().into(),
+                });
+        }
+        match self.who {
+            Owner::Static(task) => self.run.input(task, dependency),
+            Owner::Spawned(_) if self.run.declares(self.who, dependency) => {
+                Ok(self.run.static_output(dependency.index))
+            }
+            Owner::Spawned(_) if dependency.graph != self.run.graph_id() => {
+                Err(InputError::ForeignTask {
+                    reader: self.name().to_owned().into(),
+                })
+            }
+            Owner::Spawned(_) => Err(InputError::NotADependency {
+                reader: self.name().to_owned().into(),
+                dependency: self.run.any_name(dependency).to_owned().into(),
+            }),
+        }
     }
 
     /// Whether the run was stopped: its cancel token (or a parent of it) was
@@ -130,19 +324,29 @@ impl<'a> Context<'a> {
     /// The running task's name.
     #[must_use]
     pub fn name(&self) -> &'a str {
-        self.run.task_name(self.task)
+        match self.who {
+            Owner::Static(task) => self.run.task_name(task),
+            Owner::Spawned(node) => self.run.node_name(node),
+        }
     }
 
     /// The tag of the pool the task runs on.
     #[must_use]
     pub fn tag(&self) -> &'a Tag {
-        self.run.task_tag(self.task)
+        match self.who {
+            Owner::Static(task) => self.run.task_tag(task),
+            Owner::Spawned(node) => self.run.node_tag(node),
+        }
     }
 
-    /// The running task's handle.
+    /// The running task's handle (for a spawned task, the one
+    /// [`spawn`](Context::spawn) returned).
     #[must_use]
     pub fn task(&self) -> TaskRef {
-        self.run.task_ref(self.task)
+        match self.who {
+            Owner::Static(task) => self.run.task_ref(task),
+            Owner::Spawned(node) => self.run.node_ref(node),
+        }
     }
 
     /// The index, within its tag's pool, of the worker running the task:

@@ -1,20 +1,23 @@
-//! [`Executor`] and [`ExecutorBuilder`]: the per-tag worker pools, and
-//! running graphs on them.
+//! [`Executor`]: the per-tag worker pools, and running graphs on them
+//! (configured by [`ExecutorBuilder`](crate::runtime::builder::ExecutorBuilder)).
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::graph::Graph;
 use crate::graph::tag::Tag;
-use crate::observe::{Observer, ObserverList};
+use crate::observe::ObserverList;
 use crate::results::error::{BuildError, GraphError};
 use crate::results::report::RunReport;
+use crate::runtime::builder::ExecutorBuilder;
 use crate::runtime::cancel::CancelToken;
 use crate::runtime::completion::InFlight;
 use crate::runtime::options::RunOptions;
 use crate::runtime::pin::CorePlan;
 use crate::runtime::pool::{Pool, PoolHandle};
 use crate::runtime::run::Run;
+use crate::runtime::spawn::inbox::Inbox;
+use crate::runtime::spawn::{PoolSource, SpawnState};
 use crate::runtime::submit::{RunHandle, submit};
 use crate::runtime::threads::ThreadSetup;
 use crate::sync::{Arc, Mutex};
@@ -52,9 +55,12 @@ use crate::sync::{Arc, Mutex};
 /// # Ok::<(), taskflow_engine::BuildError>(())
 /// ```
 ///
-/// Running a graph from inside one of this executor's tasks blocks that
-/// worker until the inner run completes; if the inner graph needs the same
-/// pool and every worker of it blocks so, the runs deadlock.
+/// A graph may be run from inside one of this executor's own tasks: the
+/// worker that runs the task then helps with the inner run's tasks of its
+/// own pool until the inner run completes (and sleeps, using no CPU, while
+/// none is ready), so even a pool of one worker runs nested graphs of its
+/// own tag, a thousand levels deep (see [`Context::join`](crate::Context::join)
+/// for the rule a waiting worker follows).
 ///
 /// Tasks of one run should wait for each other only through dependencies. A
 /// worker may run a few short tasks without dependencies in a row before
@@ -80,16 +86,17 @@ struct Shared {
     in_flight: Arc<InFlight>,
 }
 
+/// What an [`ExecutorBuilder`] sets.
 #[derive(Clone, Debug, Default)]
-struct Config {
+pub(super) struct Config {
     /// The pool size of tags without one of their own, or `None` for pools
     /// sized from the shared thread budget (see [`Executor::new`]).
-    workers_per_tag: Option<usize>,
-    tag_workers: BTreeMap<Tag, usize>,
-    pin_workers: bool,
-    threads: ThreadSetup,
+    pub(super) workers_per_tag: Option<usize>,
+    pub(super) tag_workers: BTreeMap<Tag, usize>,
+    pub(super) pin_workers: bool,
+    pub(super) threads: ThreadSetup,
     /// Observers of every run (see [`crate::observe`]).
-    observers: ObserverList,
+    pub(super) observers: ObserverList,
 }
 
 /// The executor's pools, and where to pin the next worker.
@@ -150,7 +157,7 @@ impl Executor {
         ExecutorBuilder::new()
     }
 
-    fn with_config(mut config: Config) -> Executor {
+    pub(super) fn with_config(mut config: Config) -> Executor {
         let cores = CorePlan::new(config.pin_workers);
         config.threads.executor = crate::sync::next_unique_id().get();
         // Read once: `available_parallelism` reads the affinity mask and the
@@ -212,6 +219,10 @@ impl Executor {
     /// another graph ([`GraphError::ForeignTask`]), with more tasks or edges
     /// than the engine can index ([`GraphError::TooLarge`]), or one whose
     /// new tag's pool could not be started ([`GraphError::WorkerSpawn`]).
+    /// Called from inside a task of this executor, on a worker whose stack
+    /// has too little room left to help with the run (runs nested too
+    /// deeply, see [`ExecutorBuilder::stack_size`]):
+    /// [`GraphError::WaitTooDeep`].
     pub fn run_with(
         &self,
         graph: &mut Graph<'_>,
@@ -220,7 +231,36 @@ impl Executor {
         let view = graph.prepare()?;
         let pools = self.pools_for(view.tags)?;
         let options = options.observed_by(&self.shared.config.observers);
-        Ok(Run::execute(view, pools, options))
+        let spawn = self.spawn_state(true)?;
+        Ok(Run::execute(view, pools, options, spawn))
+    }
+
+    /// What a run needs to spawn tasks: a way to start the pool of a new
+    /// tag, and, for a run started on one of this executor's own workers
+    /// (when `nested` may be), an inbox for that worker's wait.
+    ///
+    /// # Errors
+    ///
+    /// [`GraphError::WaitTooDeep`] for a nested run on a worker whose stack
+    /// has too little room left to help with it (see
+    /// [`crate::runtime::spawn::help::stack_margin`]).
+    fn spawn_state(&self, nested: bool) -> Result<SpawnState, GraphError> {
+        let shared = std::sync::Arc::clone(&self.shared);
+        let source: PoolSource = std::sync::Arc::new(move |tag: &Tag| {
+            shared
+                .pools_for(std::slice::from_ref(tag))
+                .map(|pools| Arc::clone(&pools[0]))
+        });
+        let worker = nested
+            .then(|| self.shared.config.threads.is_current_worker())
+            .filter(|&on_worker| on_worker)
+            .and_then(|_| crate::runtime::worker::WorkerThread::current());
+        let helper = match worker {
+            Some(worker) if !worker.may_help() => return Err(GraphError::WaitTooDeep),
+            Some(worker) => Some(Arc::new(Inbox::new(worker.pool()))),
+            None => None,
+        };
+        Ok(SpawnState::new(Some(source), helper))
     }
 
     /// Starts a run of `graph` and returns at once, with a handle to
@@ -260,7 +300,7 @@ impl Executor {
         submit(graph, token, &self.shared.in_flight, owner, |graph| {
             let view = graph.prepare()?;
             let pools = self.pools_for(view.tags)?;
-            Ok(Run::new(view, pools, options))
+            Ok(Run::new(view, pools, options, self.spawn_state(false)?))
         })
     }
 
@@ -283,22 +323,43 @@ impl Executor {
 
     /// The pool of each tag, started if new.
     fn pools_for(&self, tags: &[Tag]) -> Result<Box<[Arc<Pool>]>, GraphError> {
+        self.shared.pools_for(tags)
+    }
+
+    /// Starts the pools of the tags configured with a size of their own.
+    pub(super) fn start_configured_pools(&self) -> Result<(), BuildError> {
         let mut registry = self.shared.registry.lock();
+        for (tag, &workers) in &self.shared.config.tag_workers {
+            registry
+                .pool(tag, PoolSize::Fixed(workers), &self.shared.config.threads)
+                .map_err(|source| BuildError::Spawn {
+                    tag: tag.clone(),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+}
+
+impl Shared {
+    /// The pool of each tag, started if new.
+    fn pools_for(&self, tags: &[Tag]) -> Result<Box<[Arc<Pool>]>, GraphError> {
+        let mut registry = self.registry.lock();
         let budgeted = tags
             .iter()
             .filter(|tag| {
-                !registry.pools.contains_key(*tag) && self.shared.config.fixed_size(tag).is_none()
+                !registry.pools.contains_key(*tag) && self.config.fixed_size(tag).is_none()
             })
             .count();
         let share = registry.budget_share(budgeted);
         tags.iter()
             .map(|tag| {
-                let size = match self.shared.config.fixed_size(tag) {
+                let size = match self.config.fixed_size(tag) {
                     Some(workers) => PoolSize::Fixed(workers),
                     None => PoolSize::FromBudget(share),
                 };
                 registry
-                    .pool(tag, size, &self.shared.config.threads)
+                    .pool(tag, size, &self.config.threads)
                     .map_err(|source| GraphError::WorkerSpawn {
                         tag: tag.clone(),
                         source,
@@ -397,208 +458,4 @@ impl fmt::Debug for Executor {
 /// [`Executor::MAX_WORKERS`].
 fn thread_budget() -> usize {
     crate::runtime::pin::available_parallelism().min(Executor::MAX_WORKERS)
-}
-
-/// Configures an [`Executor`]: pool sizes per tag, pinning, and how worker
-/// threads are named, sized and set up.
-///
-/// ```
-/// use taskflow_engine::ExecutorBuilder;
-///
-/// let executor = ExecutorBuilder::new()
-///     .workers_per_tag(2)
-///     .tag_workers("io", 8)
-///     .pin_workers(true)
-///     .thread_name(|tag, index| format!("build-{tag}-{index}"))
-///     .stack_size(4 << 20)
-///     .on_thread_start(|tag, index| eprintln!("worker {index} of {tag} starts"))
-///     .build()?;
-/// assert_eq!(executor.workers("io"), 8);
-/// assert_eq!(executor.workers("cpu"), 2);
-/// # Ok::<(), taskflow_engine::BuildError>(())
-/// ```
-#[derive(Clone, Debug, Default)]
-pub struct ExecutorBuilder {
-    config: Config,
-}
-
-impl ExecutorBuilder {
-    /// A builder with the defaults of [`Executor::new`].
-    #[must_use]
-    pub fn new() -> Self {
-        ExecutorBuilder::default()
-    }
-
-    /// The pool size of every tag without its own setting, including tags
-    /// first seen in a graph: from 1 to [`Executor::MAX_WORKERS`]. Without
-    /// it, such pools share a thread budget of the available parallelism
-    /// (see [`Executor::new`]).
-    #[must_use]
-    pub fn workers_per_tag(mut self, workers: usize) -> Self {
-        self.config.workers_per_tag = Some(workers);
-        self
-    }
-
-    /// The pool size of `tag`, from 1 to [`Executor::MAX_WORKERS`]. Its pool
-    /// starts when the executor is built.
-    #[must_use]
-    pub fn tag_workers(mut self, tag: impl Into<Tag>, workers: usize) -> Self {
-        self.config.tag_workers.insert(tag.into(), workers);
-        self
-    }
-
-    /// Whether to pin workers to cores, spread over the cores of the
-    /// process's affinity mask in the order pools start. A platform that
-    /// refuses leaves them unpinned. Unpinned workers run on every core of
-    /// that mask, whichever thread starts their pool (see `src/runtime/pin.rs` for
-    /// what the process's mask is on each platform).
-    /// Off by default.
-    #[must_use]
-    pub fn pin_workers(mut self, pin: bool) -> Self {
-        self.config.pin_workers = pin;
-        self
-    }
-
-    /// Names worker threads: `name(tag, index)` for worker `index` (from 0)
-    /// of `tag`'s pool. The default is `taskflow-<tag>-<index>`. A NUL in
-    /// the name, which a thread name cannot hold, is shown as `\0`; should
-    /// `name` panic, the thread gets the default name. It is called on the
-    /// thread that starts the pool, while the executor's pools are locked:
-    /// it must not call back into the executor.
-    #[must_use]
-    pub fn thread_name<F>(mut self, name: F) -> Self
-    where
-        F: Fn(&Tag, usize) -> String + Send + Sync + 'static,
-    {
-        self.config.threads.name = Some(std::sync::Arc::new(name));
-        self
-    }
-
-    /// The stack size of every worker thread, in bytes (the default is the
-    /// standard library's, 2 MiB unless `RUST_MIN_STACK` says otherwise).
-    /// Tasks that recurse deeply need more.
-    #[must_use]
-    pub fn stack_size(mut self, bytes: usize) -> Self {
-        self.config.threads.stack_size = Some(bytes);
-        self
-    }
-
-    /// Runs `handler(tag, index)` on every worker thread when it starts,
-    /// before it runs any task: to set a thread-local, a priority, a
-    /// profiler's thread name. A panic in it is caught and reported on
-    /// stderr; the worker goes on.
-    #[must_use]
-    pub fn on_thread_start<F>(mut self, handler: F) -> Self
-    where
-        F: Fn(&Tag, usize) + Send + Sync + 'static,
-    {
-        self.config.threads.on_start = Some(std::sync::Arc::new(handler));
-        self
-    }
-
-    /// Runs `handler(tag, index)` on every worker thread after its last
-    /// task, when the executor shuts down. A panic in it is caught and
-    /// reported on stderr.
-    #[must_use]
-    pub fn on_thread_stop<F>(mut self, handler: F) -> Self
-    where
-        F: Fn(&Tag, usize) + Send + Sync + 'static,
-    {
-        self.config.threads.on_stop = Some(std::sync::Arc::new(handler));
-        self
-    }
-
-    /// Adds an observer of every run of the executor (see
-    /// [`crate::observe`]); several may be added, and each sees every run,
-    /// before the observers of the run's own options. A method of it that
-    /// panics is reported once, and not called again by this executor.
-    ///
-    /// ```
-    /// use taskflow_engine::observe::{ChromeTrace, Progress};
-    /// use taskflow_engine::{ExecutorBuilder, Graph, Task};
-    ///
-    /// let (progress, trace) = (Progress::new(), ChromeTrace::new());
-    /// let executor = ExecutorBuilder::new()
-    ///     .observer(progress.clone())
-    ///     .observer(trace.clone())
-    ///     .build()?;
-    /// let mut graph = Graph::new();
-    /// graph.add(Task::new("one", |_| Ok(())));
-    /// assert!(executor.run(&mut graph)?.is_success());
-    /// assert_eq!(progress.snapshot().finished, 1);
-    /// trace.write_to(std::io::sink())?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    #[must_use]
-    pub fn observer(mut self, observer: impl Observer) -> Self {
-        let name = std::any::type_name_of_val(&observer);
-        self.config
-            .observers
-            .push(std::sync::Arc::new(observer), name);
-        self
-    }
-
-    /// Builds the executor and starts the pools of the tags given to
-    /// [`tag_workers`](ExecutorBuilder::tag_workers).
-    ///
-    /// # Errors
-    ///
-    /// [`BuildError::ZeroWorkers`] if any pool size is zero,
-    /// [`BuildError::TooManyWorkers`] if any is above
-    /// [`Executor::MAX_WORKERS`], and [`BuildError::Spawn`] if a thread
-    /// cannot be started.
-    pub fn build(self) -> Result<Executor, BuildError> {
-        if self.config.workers_per_tag == Some(0) {
-            return Err(BuildError::ZeroWorkers { tag: None });
-        }
-        if let Some((tag, _)) = self
-            .config
-            .tag_workers
-            .iter()
-            .find(|(_, workers)| **workers == 0)
-        {
-            return Err(BuildError::ZeroWorkers {
-                tag: Some(tag.clone()),
-            });
-        }
-        // Checked here, so that no pool ever allocates or spawns for a size
-        // it cannot have.
-        let too_many = |workers: usize| workers > Executor::MAX_WORKERS;
-        let oversized = self
-            .config
-            .workers_per_tag
-            .filter(|&workers| too_many(workers))
-            .map(|workers| (None, workers))
-            .or_else(|| {
-                self.config
-                    .tag_workers
-                    .iter()
-                    .find(|(_, workers)| too_many(**workers))
-                    .map(|(tag, &workers)| (Some(tag.clone()), workers))
-            });
-        if let Some((tag, workers)) = oversized {
-            return Err(BuildError::TooManyWorkers {
-                tag,
-                workers,
-                max: Executor::MAX_WORKERS,
-            });
-        }
-        let executor = Executor::with_config(self.config);
-        {
-            let mut registry = executor.shared.registry.lock();
-            for (tag, &workers) in &executor.shared.config.tag_workers {
-                registry
-                    .pool(
-                        tag,
-                        PoolSize::Fixed(workers),
-                        &executor.shared.config.threads,
-                    )
-                    .map_err(|source| BuildError::Spawn {
-                        tag: tag.clone(),
-                        source,
-                    })?;
-            }
-        }
-        Ok(executor)
-    }
 }

@@ -4,7 +4,8 @@ use std::ptr::NonNull;
 
 use crate::runtime::run::Run;
 
-/// Work for a pool: one ready task of a run; a range of task indices whose
+/// Work for a pool: one ready task of a run; one ready spawned task (see
+/// [`crate::runtime::spawn`]); a range of task indices whose
 /// sources (tasks without dependencies) of the pool's tag the worker runs,
 /// splitting the range first so that idle workers can take part; for a
 /// run that one worker processes alone, every task in index order; or, in
@@ -22,14 +23,22 @@ pub(crate) struct Job {
     run: NonNull<Run<'static>>,
     /// A task index, or the first index of a range.
     first: u32,
-    /// 0 for a single task, [`IN_ORDER`] for every task in order, otherwise
-    /// the length of the range.
+    /// 0 for a single task, [`IN_ORDER`] for every task in order,
+    /// [`SPAWNED`] for a spawned task, otherwise the length of the range.
     sources: u32,
 }
 
 /// The `sources` of a job that runs every task in index order: no range of
 /// sources is that long (a graph holds at most `u32::MAX - 1` tasks).
 const IN_ORDER: u32 = u32::MAX;
+
+/// The `sources` of a job that runs one spawned task. A range of sources
+/// is shorter: [`MAX_RANGE`] long at most.
+const SPAWNED: u32 = u32::MAX - 1;
+
+/// The longest range of sources one job holds; a longer one is split
+/// (see `Run::start`).
+pub(crate) const MAX_RANGE: u32 = SPAWNED - 1;
 
 /// The `first` of an [`IN_ORDER`] job that is a steered run's token
 /// instead (see [`crate::steer`]); an in-order job's `first` is 0.
@@ -44,6 +53,9 @@ pub(crate) enum Work {
     Sources { start: u32, len: u32 },
     /// Process every task, in index order.
     InOrder,
+    /// Process this spawned task (a node index).
+    Spawned(u32),
+
     /// Process the best ready task of the worker's pool, in a steered run
     /// (see [`crate::steer`]).
     Ready,
@@ -65,10 +77,19 @@ impl Job {
 
     pub(crate) fn sources(run: &Run<'_>, tasks: std::ops::Range<u32>) -> Self {
         debug_assert!(!tasks.is_empty(), "an empty range of sources is no job");
+        debug_assert!(tasks.len() <= MAX_RANGE as usize, "a range job is split");
         Job {
             run: erase(run),
             first: tasks.start,
             sources: tasks.end - tasks.start,
+        }
+    }
+
+    pub(crate) fn node(run: &Run<'_>, node: u32) -> Self {
+        Job {
+            run: erase(run),
+            first: node,
+            sources: SPAWNED,
         }
     }
 
@@ -99,6 +120,7 @@ impl Job {
             0 => Work::Task(self.first),
             IN_ORDER if self.first == TOKEN => Work::Ready,
             IN_ORDER => Work::InOrder,
+            SPAWNED => Work::Spawned(self.first),
             len => Work::Sources {
                 start: self.first,
                 len,

@@ -73,30 +73,33 @@
 //! written.
 //!
 //! Every task is thus processed exactly once: by whoever owns it, and
-//! ownership passes only through its last dependency. A run completes when
+//! ownership passes only through its last dependency.
+//!
+//! A task that spawned (see [`crate::runtime::spawn`]) does step 3 only
+//! once its whole subtree ended: at once if every descendant ended before
+//! its body returned, else the last descendant to end does it, from
+//! whichever worker it ran on (`after_spawning_body`). Step 4 counts the
+//! task's own unit either way. A run completes when
 //! all its units of work were counted (see [`crate::runtime::completion`]); no job of
 //! it can remain queued then, because every queued job stands for an
 //! unfinished unit.
 
 use std::borrow::Cow;
-use std::panic::{self, AssertUnwindSafe};
 
 use crate::graph::GraphView;
 use crate::graph::handle::TaskRef;
 use crate::graph::tag::Tag;
-use crate::observe::{Observers, RunInfo, TaskEvent};
-use crate::results::error::{Error, InputError, Panic, TaskError, drop_panic_payload};
-use crate::results::report::{Outcome, RunReport};
+use crate::observe::{Observers, RunInfo};
+use crate::results::error::TaskError;
+use crate::results::report::RunReport;
 use crate::runtime::cancel::{CancelToken, Cancelled};
 use crate::runtime::completion::Completion;
-use crate::runtime::context::Context;
-use crate::runtime::job::Job;
+use crate::runtime::held::Held;
+use crate::runtime::job::{Job, MAX_RANGE};
 use crate::runtime::options::{FailurePolicy, RunOptions};
 use crate::runtime::pool::Pool;
-use crate::runtime::state::{
-    CANCELLED, CANCELLED_ITSELF, FAILED, PENDING_MASK, POISONED, SKIPPED, SUCCEEDED, poisons,
-    recorded,
-};
+use crate::runtime::spawn::SpawnState;
+use crate::runtime::state::{PENDING_MASK, POISONED, poisons};
 use crate::runtime::worker::WorkerThread;
 use crate::steer::admission::{Admitted, SteeredRun};
 use crate::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
@@ -116,38 +119,40 @@ const PENDING_DECREMENT: Ordering = Ordering::Relaxed;
 /// of [`Run::execute`], which blocks until the run completes; jobs point to
 /// it (see [`Job`] for why that is sound).
 pub(crate) struct Run<'g> {
-    graph: GraphView<'g>,
+    pub(in crate::runtime) graph: GraphView<'g>,
     /// The pool of each of the graph's tags, by tag index.
-    pools: Box<[Arc<Pool>]>,
-    policy: FailurePolicy,
+    pub(in crate::runtime) pools: Box<[Arc<Pool>]>,
+    pub(in crate::runtime) policy: FailurePolicy,
     /// The run's own token: a child of the caller's, if any, so that a
     /// fail-fast stop can cancel it (waking tasks that wait on it, see
     /// [`Run::wait_stopped`]) without cancelling the caller's.
-    token: CancelToken,
+    pub(in crate::runtime) token: CancelToken,
     /// When the run stops by itself, if ever.
     deadline: Option<std::time::Instant>,
     /// Set by the first failure under fail-fast, and once the deadline has
     /// been seen passed.
-    stopped: AtomicBool,
+    pub(in crate::runtime) stopped: AtomicBool,
     /// Whether one thread processes every task (see the module docs): one
     /// tag, whose pool has one worker.
-    exclusive: bool,
+    pub(in crate::runtime) exclusive: bool,
     /// Whether the run has observers: a flag that `settle` tests for every
     /// task, like `exclusive`, rather than the length of `observers`.
-    observed: bool,
+    pub(in crate::runtime) observed: bool,
     /// Failures as (task index, error); locked only when a task fails.
-    failures: Mutex<Vec<(u32, TaskError)>>,
+    pub(in crate::runtime) failures: Mutex<Vec<(u32, TaskError)>>,
     /// Each task's outcome code, written by the worker that processes it.
-    outcomes: Box<[AtomicU8]>,
+    pub(in crate::runtime) outcomes: Box<[AtomicU8]>,
     /// Tasks skipped and cancelled so far, counted as they happen: both are
     /// rare, so a report can then count outcomes without a pass.
-    skipped: AtomicUsize,
-    cancelled: AtomicUsize,
+    pub(in crate::runtime) skipped: AtomicUsize,
+    pub(in crate::runtime) cancelled: AtomicUsize,
     completion: Arc<Completion>,
     /// The run's process-unique id, for observers.
     id: u64,
     /// The executor's observers, then the run's own (see [`crate::observe`]).
-    observers: Observers,
+    pub(in crate::runtime) observers: Observers,
+    /// The tasks spawned during the run, and the run's helper, if any.
+    pub(in crate::runtime) spawn: SpawnState,
     /// Priorities, the critical path and limits (see [`crate::steer`]):
     /// `None` when nothing steers the run, which then takes the path these
     /// docs describe.
@@ -163,7 +168,11 @@ pub(crate) struct Run<'g> {
 // dependent reads the body only after that hand-off, and only if it declared
 // the dependency. Bodies are `Send`, so running one on another thread is sound,
 // and outputs are `Sync` (`Graph::add` requires it), so reading one from
-// several dependents at once is sound.
+// several dependents at once is sound. The bodies of spawned tasks, in the
+// node table (see `crate::runtime::spawn`), follow the same rule: one owner
+// (the worker that runs the node) writes a node's body, and its readers (a
+// sibling that named it, the parent after a join) read it only after the
+// node's end was published by an AcqRel decrement.
 unsafe impl Sync for Run<'_> {}
 
 impl<'g> Run<'g> {
@@ -172,17 +181,30 @@ impl<'g> Run<'g> {
         graph: GraphView<'g>,
         pools: Box<[Arc<Pool>]>,
         options: RunOptions,
+        spawn: SpawnState,
     ) -> RunReport {
-        let run = Run::new(graph, pools, options);
+        let run = Run::new(graph, pools, options, spawn);
         // SAFETY: `run` stays on this stack frame, unmoved, until the wait
         // below returned.
         unsafe { run.start() };
-        run.wait_for_completion();
+        match run.spawn.helper.clone() {
+            // A nested run on one of its executor's workers: the worker
+            // helps (see `crate::runtime::spawn`). A steered run's limits'
+            // deadline eviction is then left to the run's own deadline
+            // checks in its tasks.
+            Some(inbox) => run.help_until_complete(&inbox),
+            None => run.wait_for_completion(),
+        }
         run.into_report()
     }
 
     /// The state of a run of `graph` on `pools`, not started.
-    pub(crate) fn new(graph: GraphView<'g>, pools: Box<[Arc<Pool>]>, options: RunOptions) -> Self {
+    pub(crate) fn new(
+        graph: GraphView<'g>,
+        pools: Box<[Arc<Pool>]>,
+        options: RunOptions,
+        spawn: SpawnState,
+    ) -> Self {
         let tasks = graph.names.len();
         let observers = options.observers.into_observers();
         let exclusive = pools.len() == 1 && pools[0].size() == 1;
@@ -216,6 +238,7 @@ impl<'g> Run<'g> {
             observers,
             steered,
             graph,
+            spawn,
         }
     }
 
@@ -239,14 +262,32 @@ impl<'g> Run<'g> {
             return;
         }
         if self.exclusive && self.graph.in_index_order {
-            self.pools[0].inject(Job::in_order(self));
+            self.inject(&self.pools[0], Job::in_order(self));
             return;
         }
         for (tag, pool) in self.pools.iter().enumerate() {
             let sources = self.graph.source_bounds[tag].clone();
-            if !sources.is_empty() {
-                pool.inject(Job::sources(self, sources));
+            if sources.len() > MAX_RANGE as usize {
+                let middle = sources.start + MAX_RANGE;
+                self.inject(pool, Job::sources(self, sources.start..middle));
+                self.inject(pool, Job::sources(self, middle..sources.end));
+            } else if !sources.is_empty() {
+                self.inject(pool, Job::sources(self, sources));
             }
+        }
+    }
+
+    /// Gives `pool` a job of this run from outside it: into the run's own
+    /// inbox there if a worker of `pool` waits for the run (see
+    /// [`crate::runtime::spawn`]), else into its injector.
+    #[inline]
+    fn inject(&self, pool: &Pool, job: Job) {
+        match &self.spawn.helper {
+            Some(inbox) if std::ptr::eq(inbox.pool(), pool) => {
+                // The run's inbox is not forwarded while the run lasts.
+                let _ = crate::runtime::spawn::inbox::Inbox::push(inbox, job);
+            }
+            _ => pool.inject(job),
         }
     }
 
@@ -265,7 +306,7 @@ impl<'g> Run<'g> {
         }
         for (pool, &count) in self.pools.iter().zip(&sources) {
             for _ in 0..count {
-                pool.inject(Job::ready(self));
+                self.inject(pool, Job::ready(self));
             }
         }
     }
@@ -288,6 +329,7 @@ impl<'g> Run<'g> {
         let skipped = self.skipped.load(Ordering::Relaxed);
         let cancelled = self.cancelled.load(Ordering::Relaxed);
         let report = RunReport::new(self.graph.id, codes, failures, skipped, cancelled);
+        let report = self.spawn.add_to(report);
         if self.observed {
             self.observers.run_finished(&info, &report);
         }
@@ -386,7 +428,12 @@ impl<'g> Run<'g> {
         let poisoned = slot.pending.load(Ordering::Relaxed) & POISONED != 0;
         slot.pending
             .store(self.graph.table.in_degree(task), Ordering::Relaxed);
-        let outcome = self.settle(task, poisoned, worker.index());
+        let outcome = self.settle(task, poisoned, worker);
+        if let Some(subtree) = worker.take_spawned() {
+            // SAFETY: a subtree is owned by the run until it ends.
+            let subtree = unsafe { subtree.as_ref() };
+            return self.after_spawning_body(task, outcome, subtree, worker);
+        }
         self.release_successors(task, outcome, worker)
     }
 
@@ -403,7 +450,11 @@ impl<'g> Run<'g> {
             slot.pending
                 .store(self.graph.table.in_degree(task), Ordering::Relaxed);
         }
-        let outcome = self.settle(task, poisoned, worker.index());
+        let mut outcome = self.settle(task, poisoned, worker);
+        if let Some(subtree) = worker.take_spawned() {
+            // SAFETY: a subtree is owned by the run until it ends.
+            outcome = self.join_in_order(outcome, unsafe { subtree.as_ref() }, worker);
+        }
         if poisons(outcome) {
             for successor in self.graph.table.successors(task) {
                 let word = &self.graph.table.slot(successor).pending;
@@ -418,119 +469,13 @@ impl<'g> Run<'g> {
         self.graph.names.len() as u32
     }
 
-    /// Runs `task`, or records why it does not run (a `poisoned` dependency,
-    /// or a stopped run), stores its outcome code and returns how it settled
-    /// (an outcome code, or [`CANCELLED_ITSELF`]).
-    fn settle(&self, task: u32, poisoned: bool, worker: usize) -> u32 {
-        let outcome = if poisoned {
-            self.did_not_run(task, worker, &self.skipped, SKIPPED)
-        } else if self.is_stopped() {
-            self.did_not_run(task, worker, &self.cancelled, CANCELLED)
-        } else if !self.observed {
-            self.run_body(task, worker)
-        } else {
-            self.run_body_observed(task, worker)
-        };
-        // ORDERING: Relaxed: read only by the caller after completion, which
-        // the worker's later AcqRel subtraction orders after this store.
-        self.outcomes[task as usize].store(recorded(outcome), Ordering::Relaxed);
-        outcome
-    }
-
-    /// Runs the task's body with panics caught; returns its outcome code.
-    fn run_body(&self, task: u32, worker: usize) -> u32 {
-        match self.call_body(task, worker) {
-            Ok(Ok(())) => SUCCEEDED,
-            Ok(Err(error)) if is_cancelled(&*error) => self.cancelled_itself(),
-            Ok(Err(error)) => self.fail(task, TaskError::Error(error)),
-            Err(payload) => self.fail(task, TaskError::Panicked(Panic::new(payload))),
-        }
-    }
-
-    /// [`run_body`](Run::run_body) between the observers' start and finish
-    /// events. A failure's outcome is built before the observers see it and
-    /// then moved into the run's failures.
-    #[inline(never)]
-    fn run_body_observed(&self, task: u32, worker: usize) -> u32 {
-        let started = TaskEvent::new(self, task, worker);
-        self.observers.task_started(&started);
-        let outcome = match self.call_body(task, worker) {
-            Ok(Ok(())) => Outcome::Succeeded,
-            Ok(Err(error)) if is_cancelled(&*error) => Outcome::Cancelled,
-            Ok(Err(error)) => Outcome::Failed(TaskError::Error(error)),
-            Err(payload) => Outcome::Failed(TaskError::Panicked(Panic::new(payload))),
-        };
-        self.observers.task_finished(&started.finished(), &outcome);
-        match outcome {
-            Outcome::Succeeded => SUCCEEDED,
-            Outcome::Failed(error) => self.fail(task, error),
-            Outcome::Cancelled => self.cancelled_itself(),
-            Outcome::Skipped => unreachable!("a task whose body ran is not skipped"),
-        }
-    }
-
-    /// Calls the task's body with panics caught.
-    #[inline]
-    fn call_body(&self, task: u32, worker: usize) -> std::thread::Result<Result<(), Error>> {
-        let cx = Context::new(self, task, worker);
-        self.graph.bodies[task as usize].with_mut(|body| {
-            // SAFETY: this worker owns `task` (module docs), so nothing else
-            // reads or writes its body until the AcqRel decrements that
-            // follow; `&mut` for the duration of the call is exclusive.
-            let body = unsafe { (*body).get_mut() };
-            panic::catch_unwind(AssertUnwindSafe(|| body.run(&cx)))
-        })
-    }
-
-    /// Records that the task ran and returned [`Cancelled`].
-    fn cancelled_itself(&self) -> u32 {
-        // ORDERING: Relaxed: as in `did_not_run`.
-        self.cancelled.fetch_add(1, Ordering::Relaxed);
-        CANCELLED_ITSELF
-    }
-
-    fn fail(&self, task: u32, error: TaskError) -> u32 {
-        self.failures.lock().push((task, error));
-        if self.policy == FailurePolicy::FailFast {
-            // ORDERING: Relaxed: see `is_stopped`.
-            self.stopped.store(true, Ordering::Relaxed);
-            // Wakes the run's tasks that wait for a stop.
-            self.token.cancel();
-        }
-        FAILED
-    }
-
-    /// Records that `task` did not run (it ends `outcome`, counted in
-    /// `count`; `worker` settled it), drops the output an earlier run left
-    /// in it, and tells the observers.
-    #[cold]
-    fn did_not_run(&self, task: u32, worker: usize, count: &AtomicUsize, outcome: u32) -> u32 {
-        // ORDERING: Relaxed: read by the caller after completion, which the
-        // worker's later AcqRel subtraction orders after this increment.
-        count.fetch_add(1, Ordering::Relaxed);
-        self.graph.bodies[task as usize].with_mut(|body| {
-            // SAFETY: as in `run_body`: this worker owns the task.
-            let body = unsafe { (*body).get_mut() };
-            // The output's destructor is user code. Should it panic, the task
-            // still did not run, so its outcome stays; the panic is dropped.
-            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| body.clear_output())) {
-                drop_panic_payload(payload);
-            }
-        });
-        if self.observed {
-            let seen = if outcome == SKIPPED {
-                Outcome::Skipped
-            } else {
-                Outcome::Cancelled
-            };
-            self.observers
-                .task_finished(&TaskEvent::new(self, task, worker), &seen);
-        }
-        outcome
-    }
-
     /// Step 3: hands the task's successors on.
-    fn release_successors(&self, task: u32, outcome: u32, worker: &WorkerThread) -> Option<u32> {
+    pub(crate) fn release_successors(
+        &self,
+        task: u32,
+        outcome: u32,
+        worker: &WorkerThread,
+    ) -> Option<u32> {
         let poison = poisons(outcome);
         let own_tag = self.graph.table.tag(task);
         // The planted bug `taskflow_mutant = "stale_empty_check"` decides
@@ -550,7 +495,7 @@ impl<'g> Run<'g> {
             }
             let tag = self.graph.table.tag(successor);
             if tag != own_tag {
-                self.pools[tag as usize].inject(Job::task(self, successor));
+                self.inject(&self.pools[tag as usize], Job::task(self, successor));
             } else if solo {
                 // In order (module docs): the next task runs directly, the
                 // others queue oldest edge first, so they are collected and
@@ -600,8 +545,16 @@ impl<'g> Run<'g> {
         let poisoned = slot.pending.load(Ordering::Relaxed) & POISONED != 0;
         slot.pending
             .store(self.graph.table.in_degree(task), Ordering::Relaxed);
-        let outcome = self.settle(task, poisoned, worker.index());
+        let mut outcome = self.settle(task, poisoned, worker);
         steered.settled(admitted);
+        if let Some(subtree) = worker.take_spawned() {
+            // A steered task that spawned: its children take the unsteered
+            // path, and it joins them here, on its worker, before its
+            // successors are released (the steered path has no deferred
+            // release; see `crate::runtime::spawn`).
+            // SAFETY: a subtree is owned by the run until it ends.
+            outcome = self.join_in_order(outcome, unsafe { subtree.as_ref() }, worker);
+        }
         let poison = poisons(outcome);
         let own_tag = self.graph.table.tag(task);
         let mut pushed = 0;
@@ -615,7 +568,7 @@ impl<'g> Run<'g> {
                 worker.push_local(Job::ready(self));
                 pushed += 1;
             } else {
-                self.pools[tag as usize].inject(Job::ready(self));
+                self.inject(&self.pools[tag as usize], Job::ready(self));
             }
         }
         if pushed > 0 {
@@ -667,7 +620,7 @@ impl<'g> Run<'g> {
     /// `poison`), and returns whether that was its last one, which makes the
     /// caller its owner.
     #[inline]
-    fn take_ownership(&self, successor: u32, poison: bool) -> bool {
+    pub(crate) fn take_ownership(&self, successor: u32, poison: bool) -> bool {
         let word = &self.graph.table.slot(successor).pending;
         if self.graph.table.in_degree(successor) == 1 {
             // The only dependency: no other task touches the word this run.
@@ -701,78 +654,19 @@ impl<'g> Run<'g> {
         word.fetch_sub(1, PENDING_DECREMENT) & PENDING_MASK == 1
     }
 
-    /// The output of `dependency` for the running task `reader`, if `reader`
-    /// declared that dependency.
-    pub(crate) fn input(
-        &self,
-        reader: u32,
-        dependency: TaskRef,
-    ) -> Result<&'g dyn std::any::Any, InputError> {
-        if dependency.graph != self.graph.id {
-            return Err(InputError::ForeignTask {
-                reader: self.name_cow(reader),
-            });
-        }
-        let declared = match self.graph.predecessors {
-            Some(index) if self.graph.table.is_hub(dependency.index) => {
-                index.has_edge(dependency.index, reader)
-            }
-            _ => self.graph.table.has_edge(dependency.index, reader),
-        };
-        if !declared {
-            return Err(InputError::NotADependency {
-                reader: self.name_cow(reader),
-                dependency: self.name_cow(dependency.index),
-            });
-        }
-        let body = self.graph.bodies[dependency.index as usize].with(|body| {
-            // SAFETY: `dependency` is a declared dependency of the running
-            // task `reader`, which started only after `dependency`
-            // succeeded: its owner wrote the body before handing
-            // `reader` on, through the AcqRel decrement that reached
-            // zero or, for a sole dependency, through a queue or on the
-            // same thread.
-            // Each task runs at most once per run, so the body is not
-            // written again while the run, and so the returned
-            // reference, lasts (the graph, and so the body, outlives it).
-            unsafe { (*body).get() }
-        });
-        Ok(body.output())
-    }
-
     pub(crate) fn name_cow(&self, task: u32) -> Cow<'static, str> {
         self.graph.names[task as usize].to_cow()
     }
-}
 
-/// Ready successors a lone worker holds back during one walk of a successor
-/// list, to queue them oldest edge first once the walk is over (the list
-/// comes newest first). Holds up to eight; the walk queues any more at once.
-#[derive(Default)]
-struct Held {
-    successors: [u32; 8],
-    len: usize,
-}
-
-impl Held {
-    /// Holds `successor` back, or returns false when full.
-    fn push(&mut self, successor: u32) -> bool {
-        let Some(slot) = self.successors.get_mut(self.len) else {
-            return false;
-        };
-        *slot = successor;
-        self.len += 1;
-        true
-    }
-
-    fn oldest_first(&self) -> impl Iterator<Item = &u32> {
-        self.successors[..self.len].iter().rev()
+    /// The run's observers, if it has any.
+    pub(crate) fn observers(&self) -> Option<&Observers> {
+        self.observed.then_some(&self.observers)
     }
 }
 
 /// Whether a task's error is [`Cancelled`], or has it in its `source()`
 /// chain (a `Cancelled` wrapped by an error-handling crate or a caller's own
 /// error type).
-fn is_cancelled(error: &(dyn std::error::Error + 'static)) -> bool {
+pub(crate) fn is_cancelled(error: &(dyn std::error::Error + 'static)) -> bool {
     std::iter::successors(Some(error), |error| error.source()).any(|error| error.is::<Cancelled>())
 }

@@ -13,6 +13,14 @@ use crate::results::error::drop_panic_payload;
 // of the scheduling protocol, and loom's `Arc` cannot hold a `dyn Fn`.
 use std::sync::Arc;
 
+/// The stack size of worker threads unless the builder sets one: 16 MiB.
+/// A worker that waits inside a task (a `join`, or a run started from the
+/// task) helps with that wait's tasks on its own stack, a few KiB per level
+/// (see [`crate::runtime::spawn::help`]); this holds the deepest helping
+/// allowed with room for the tasks' own frames. Only the pages a thread
+/// touches are committed, so an idle worker costs no more than before.
+pub(crate) const DEFAULT_WORKER_STACK: usize = 16 << 20;
+
 /// Names a worker thread from its pool's tag and its index in the pool.
 pub(crate) type NameThread = Arc<dyn Fn(&Tag, usize) -> String + Send + Sync>;
 

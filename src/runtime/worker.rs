@@ -22,8 +22,19 @@
 //! holds an unsubtracted batch for that run. After subtracting, it touches
 //! only the `Arc<Completion>` it co-owns. So no `&Run` may be live across a
 //! flush: flushes happen only in [`WorkerThread::run`]'s loop, outside any
-//! function that borrows a run.
+//! function that borrows a run, and in a wait inside a task (see
+//! [`crate::runtime::spawn::help`]), where the borrowed run cannot complete
+//! because the waiting task's own unit is not counted yet.
+//!
+//! # Inside a wait
+//!
+//! A worker that waits inside a task ([`Context::join`](crate::Context::join),
+//! or a run started from the task) helps with the jobs of that wait's
+//! inbox only, and while it does, what it would push onto its own deque
+//! goes into that inbox (it is all work of the wait). The worker's deque is
+//! left alone meanwhile: its other workers steal from it.
 
+use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
 
 use crate::runtime::completion::Completion;
@@ -32,6 +43,7 @@ use crate::runtime::pool::Pool;
 use crate::runtime::queue::LocalQueue;
 use crate::runtime::run::Run;
 use crate::runtime::sleep::Slumber;
+use crate::runtime::spawn::inbox::Inbox;
 use crate::sync::{Arc, Backoff, Instant};
 use std::time::Duration;
 
@@ -41,10 +53,29 @@ pub(crate) struct WorkerThread {
     pool: Arc<Pool>,
     index: usize,
     local: LocalQueue<Job>,
-    batch: Option<Batch>,
+    pub(crate) batch: RefCell<Option<Batch>>,
+    /// The units the batch holds: kept beside it, in a plain cell, so that
+    /// counting a task costs no borrow of the batch.
+    pub(crate) finished: Cell<usize>,
     /// How many sources in a row this worker runs without exposing the next
     /// to thieves (see `process_sources`); back to 1 for every new run.
-    source_grain: u32,
+    source_grain: Cell<u32>,
+    /// The inbox of the innermost wait this worker helps in, where its own
+    /// pushes go meanwhile (module docs).
+    pub(crate) help_target: Cell<Option<NonNull<Arc<Inbox>>>>,
+    /// How many waits this worker helps in, nested.
+    pub(crate) help_depth: Cell<usize>,
+    /// The worker's stack, which bounds how deeply waits nest on it.
+    pub(crate) stack: crate::runtime::spawn::help::Stack,
+    /// The subtree of the task whose body last returned on this worker, if
+    /// it spawned (see `Run::call_body`).
+    spawned: Cell<Option<NonNull<crate::runtime::spawn::subtree::Subtree>>>,
+}
+
+crate::sync::thread_local! {
+    /// The worker the current thread runs, while it runs it.
+    #[allow(clippy::missing_const_for_thread_local)]
+    static CURRENT: Cell<Option<NonNull<WorkerThread>>> = Cell::new(None);
 }
 
 /// The most sources a worker runs in a row without exposing the next.
@@ -55,21 +86,60 @@ const FAST_WALK: Duration = Duration::from_micros(20);
 
 /// Units of one run's work that this worker finished and has not yet counted.
 #[derive(Debug)]
-struct Batch {
+pub(crate) struct Batch {
     run: NonNull<Run<'static>>,
     completion: Arc<Completion>,
-    finished: usize,
 }
 
 impl WorkerThread {
-    pub(crate) fn new(pool: Arc<Pool>, index: usize, local: LocalQueue<Job>) -> Self {
+    /// The worker `index` of `pool`, on the calling thread, whose stack
+    /// is `stack`.
+    pub(crate) fn new(
+        pool: Arc<Pool>,
+        index: usize,
+        local: LocalQueue<Job>,
+        stack: crate::runtime::spawn::help::Stack,
+    ) -> Self {
         WorkerThread {
             pool,
             index,
             local,
-            batch: None,
-            source_grain: 1,
+            batch: RefCell::new(None),
+            finished: Cell::new(0),
+            source_grain: Cell::new(1),
+            help_target: Cell::new(None),
+            help_depth: Cell::new(0),
+            stack,
+            spawned: Cell::new(None),
         }
+    }
+
+    /// The worker the calling thread runs, if it is a worker and runs a task.
+    pub(crate) fn current() -> Option<&'static WorkerThread> {
+        // SAFETY: set by `run` to the worker that lives on this thread's
+        // stack for as long as the loop runs, and cleared before it ends;
+        // only code called from that loop, on this thread, sees it.
+        CURRENT
+            .with(Cell::get)
+            .map(|worker| unsafe { worker.as_ref() })
+    }
+
+    /// Notes that the body that just returned left `subtree` (it spawned).
+    pub(crate) fn set_spawned(
+        &self,
+        subtree: Option<NonNull<crate::runtime::spawn::subtree::Subtree>>,
+    ) {
+        self.spawned.set(subtree);
+    }
+
+    /// Takes what [`set_spawned`](WorkerThread::set_spawned) noted.
+    pub(crate) fn take_spawned(&self) -> Option<NonNull<crate::runtime::spawn::subtree::Subtree>> {
+        // A read first: most bodies do not spawn, and then nothing is written.
+        let spawned = self.spawned.get();
+        if spawned.is_some() {
+            self.spawned.set(None);
+        }
+        spawned
     }
 
     /// The worker's position in its pool.
@@ -81,10 +151,25 @@ impl WorkerThread {
         &self.pool
     }
 
-    /// Puts a job on this worker's own deque. After every group of pushes,
-    /// call [`Pool::pushed_local`].
+    /// Puts a job on this worker's own deque, or into the inbox of the wait
+    /// it helps in (module docs). After every group of pushes, call
+    /// [`Pool::pushed_local`].
     pub(crate) fn push_local(&self, job: Job) {
-        self.local.push(job);
+        match self.help_target.get() {
+            Some(inbox) => {
+                // SAFETY: the inbox of a wait on this thread's stack, alive
+                // while the wait lasts, which is while the target is set.
+                let inbox = unsafe { inbox.as_ref() };
+                // A wait's inbox is never forwarded while it is waited on.
+                let _ = Inbox::push(inbox, job);
+            }
+            None => self.local.push(job),
+        }
+    }
+
+    /// This worker's own deque.
+    pub(crate) fn local(&self) -> &LocalQueue<Job> {
+        &self.local
     }
 
     /// Whether this worker's own deque is empty.
@@ -108,29 +193,40 @@ impl WorkerThread {
     }
 
     /// Serves the pool until it shuts down.
-    pub(crate) fn run(mut self) {
+    pub(crate) fn run(self) {
+        CURRENT.with(|current| current.set(Some(NonNull::from(&self))));
         while let Some(job) = self.next_job() {
-            self.adopt(job.run());
-            // SAFETY: the job stands for at least one unfinished unit of its
-            // run's work, so the run has not completed and its caller is still
-            // blocked in `Run::execute`, keeping it alive. `adopt` made this
-            // worker hold a batch for the run, so it stays alive until the
-            // batch is flushed, which happens only in this loop, after `run`
-            // is dead.
-            let run = unsafe { job.run().as_ref() };
-            match job.work() {
-                Work::Task(task) => self.process_from(run, task),
-                Work::Sources { start, len } => self.process_sources(run, start, len),
-                Work::InOrder => self.process_in_order(run),
-                Work::Ready => self.process_ready(run),
-            }
+            self.process_job(job);
         }
         self.flush();
+        CURRENT.with(|current| current.set(None));
+    }
+
+    /// Processes one job, under a batch of its run.
+    pub(crate) fn process_job(&self, job: Job) {
+        self.adopt(job.run());
+        // SAFETY: the job stands for at least one unfinished unit of its
+        // run's work, so the run has not completed and its caller is still
+        // blocked in `Run::execute`, keeping it alive. `adopt` made this
+        // worker hold a batch for the run, so it stays alive until the
+        // batch is flushed, which happens only in this loop or a helping
+        // wait's, after `run` is dead (module docs).
+        let run = unsafe { job.run().as_ref() };
+        match job.work() {
+            Work::Task(task) => self.process_from(run, task),
+            Work::Sources { start, len } => self.process_sources(run, start, len),
+            Work::InOrder => self.process_in_order(run),
+            Work::Ready => self.process_ready(run),
+            Work::Spawned(node) => {
+                run.process_node(node, self);
+                self.count_finished(1);
+            }
+        }
     }
 
     /// The next job: from the own deque, else stolen, else after sleeping.
     /// `None` when the pool shuts down.
-    fn next_job(&mut self) -> Option<Job> {
+    fn next_job(&self) -> Option<Job> {
         if let Some(job) = self.local.pop() {
             return Some(job);
         }
@@ -161,33 +257,36 @@ impl WorkerThread {
 
     /// Makes the batch this worker counts into the one of `run`, flushing a
     /// batch of another run first.
-    fn adopt(&mut self, run: NonNull<Run<'static>>) {
-        if self.batch.as_ref().is_some_and(|batch| batch.run == run) {
+    fn adopt(&self, run: NonNull<Run<'static>>) {
+        if self
+            .batch
+            .borrow()
+            .as_ref()
+            .is_some_and(|batch| batch.run == run)
+        {
             return;
         }
         self.flush();
-        self.source_grain = 1;
+        self.source_grain.set(1);
         // SAFETY: as in `run`: the job being adopted keeps its run alive.
         let completion = Arc::clone(unsafe { run.as_ref() }.completion());
-        self.batch = Some(Batch {
-            run,
-            completion,
-            finished: 0,
-        });
+        self.batch.replace(Some(Batch { run, completion }));
     }
 
     /// Counts the batch's finished tasks on the run's completion.
-    fn flush(&mut self) {
-        if let Some(batch) = self.batch.take() {
-            if batch.finished > 0 {
-                batch.completion.finish(batch.finished);
+    pub(crate) fn flush(&self) {
+        let batch = self.batch.take();
+        let finished = self.finished.replace(0);
+        if let Some(batch) = batch {
+            if finished > 0 {
+                batch.completion.finish(finished);
             }
         }
     }
 
     /// Processes `task` and the chain of same-pool successors each task
     /// hands on.
-    fn process_from(&mut self, run: &Run<'_>, mut task: u32) {
+    fn process_from(&self, run: &Run<'_>, mut task: u32) {
         loop {
             let next = run.process(task, self);
             self.count_finished(1);
@@ -210,19 +309,18 @@ impl WorkerThread {
     /// push and pop each, while a slow walk sets the grain back to one. Should
     /// a peer fall asleep during a walk, the rest of the walk is exposed
     /// before the next task runs. A lone worker walks the whole range.
-    fn process_sources(&mut self, run: &Run<'_>, start: u32, mut len: u32) {
+    fn process_sources(&self, run: &Run<'_>, start: u32, mut len: u32) {
         let tag = run.tag_of(&self.pool);
         let grain = if self.pool.size() == 1 {
             u32::MAX
         } else {
-            self.source_grain
+            self.source_grain.get()
         };
         let mut halves = 0;
         while len > grain {
             let upper = len / 2;
             len -= upper;
-            self.local
-                .push(Job::sources(run, start + len..start + len + upper));
+            self.push_local(Job::sources(run, start + len..start + len + upper));
             halves += 1;
         }
         if halves > 0 {
@@ -235,7 +333,7 @@ impl WorkerThread {
             if task + 1 < end && self.pool.sleep().has_sleepers() {
                 // A peer is idle: expose the rest of the walk before running
                 // a task that may take long (or wait for one of the rest).
-                self.local.push(Job::sources(run, task + 1..end));
+                self.push_local(Job::sources(run, task + 1..end));
                 self.pool.sleep().notify(1);
                 end = task + 1;
             }
@@ -245,11 +343,11 @@ impl WorkerThread {
             task += 1;
         }
         self.count_finished((end - start) as usize);
-        self.source_grain = if walk.elapsed() <= FAST_WALK {
+        self.source_grain.set(if walk.elapsed() <= FAST_WALK {
             (grain.saturating_mul(2)).min(MAX_SOURCE_GRAIN)
         } else {
             1
-        };
+        });
     }
 
     /// Processes the task a steered run's token stands for, unless it parked
@@ -257,7 +355,7 @@ impl WorkerThread {
     /// The token's unit is counted either way: a parked task added a unit
     /// of its own, so the run stays alive until this worker's batch is
     /// flushed, after `run` is dead.
-    fn process_ready(&mut self, run: &Run<'_>) {
+    fn process_ready(&self, run: &Run<'_>) {
         if let Some(admitted) = run.admit_ready(self) {
             run.process_steered(admitted, self);
         }
@@ -265,7 +363,7 @@ impl WorkerThread {
     }
 
     /// Processes every task of an exclusive run, in index order.
-    fn process_in_order(&mut self, run: &Run<'_>) {
+    fn process_in_order(&self, run: &Run<'_>) {
         let tasks = run.task_count();
         for task in 0..tasks {
             run.process_in_order(task, self);
@@ -274,10 +372,11 @@ impl WorkerThread {
     }
 
     /// Counts `units` units of the current run's work as finished.
-    fn count_finished(&mut self, units: usize) {
-        self.batch
-            .as_mut()
-            .expect("a job is processed under its run's batch")
-            .finished += units;
+    fn count_finished(&self, units: usize) {
+        debug_assert!(
+            self.batch.borrow().is_some(),
+            "a job is processed under its run's batch"
+        );
+        self.finished.set(self.finished.get() + units);
     }
 }

@@ -1,0 +1,160 @@
+//! How a waiting worker helps: the loop of "Waiting" in
+//! [`crate::runtime::spawn`], and the one place a worker's batch is set
+//! aside while it processes jobs inside a task; and how far a worker's
+//! stack lets waits nest on it.
+
+use std::ptr::NonNull;
+
+use crate::results::error::GraphError;
+use crate::runtime::spawn::inbox::{Found, Inbox};
+use crate::runtime::worker::WorkerThread;
+use crate::sync::Arc;
+use crate::sync::atomic::{Ordering, fence};
+
+/// The stack a wait leaves free below it before it helps: the larger of
+/// 256 KiB and an eighth of the worker's stack. A wait with less room left
+/// is refused with [`GraphError::WaitTooDeep`] instead of helping, so that
+/// nested helping cannot overflow the worker's stack. Each level of a task
+/// that runs a graph from inside itself costs about 3.4 KiB of it (measured
+/// in a release build, nested runs 100 deep on one worker): the default
+/// worker stack ([`DEFAULT_WORKER_STACK`](crate::runtime::threads::DEFAULT_WORKER_STACK),
+/// 16 MiB) holds about 4,000 such levels, a 1 MiB one about 200.
+pub(crate) fn stack_margin(stack_size: usize) -> usize {
+    (256 << 10).max(stack_size / 8)
+}
+
+/// Where the calling thread's stack is now: the address of a local (the
+/// stack grows downwards on every platform the crate supports).
+#[inline(never)]
+pub(crate) fn stack_position() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&raw const marker) as usize
+}
+
+/// The part of a worker's stack that is known: where it started (an
+/// address near the top, taken when the thread began) and its size.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stack {
+    pub(crate) base: usize,
+    pub(crate) size: usize,
+}
+
+impl Stack {
+    /// The calling thread's stack, of `size` bytes, seen from its start.
+    pub(crate) fn here(size: usize) -> Self {
+        Stack {
+            base: stack_position(),
+            size,
+        }
+    }
+
+    /// Whether the calling thread (the one this stack belongs to) has at
+    /// least [`stack_margin`] left.
+    fn has_room(&self) -> bool {
+        let used = self.base.saturating_sub(stack_position());
+        self.size.saturating_sub(used) >= stack_margin(self.size)
+    }
+}
+
+impl WorkerThread {
+    /// Whether a wait on this worker may still help (see [`stack_margin`]).
+    pub(crate) fn may_help(&self) -> bool {
+        self.stack.has_room()
+    }
+
+    /// Serves `inbox` until `done()` holds (module docs of
+    /// [`crate::runtime::spawn`], "Waiting"): processes its jobs, counts
+    /// what it finished before each check, and otherwise blocks.
+    ///
+    /// Called from inside a task this worker runs, whose own unit of work
+    /// is not yet counted: so the batch set aside here, and the flushes of
+    /// the helping batches, cannot let that task's run complete under the
+    /// frames that borrow it.
+    ///
+    /// # Errors
+    ///
+    /// [`GraphError::WaitTooDeep`], waiting for nothing, if the worker's
+    /// stack has too little room left to help ([`stack_margin`]).
+    pub(crate) fn help_until(
+        &self,
+        inbox: &Arc<Inbox>,
+        done: impl Fn() -> bool,
+    ) -> Result<(), GraphError> {
+        if !self.may_help() {
+            return Err(GraphError::WaitTooDeep);
+        }
+        self.serve_until(inbox, done);
+        Ok(())
+    }
+
+    /// [`help_until`](WorkerThread::help_until) without the look at the
+    /// stack, for a wait whose caller looked already (a nested run, before
+    /// it started) or that cannot be refused (the implicit join of an
+    /// exclusive run, whose body returned: see `Run::join_in_order`).
+    pub(crate) fn serve_until(&self, inbox: &Arc<Inbox>, done: impl Fn() -> bool) {
+        let outer_batch = self.batch.take();
+        let outer_finished = self.finished.replace(0);
+        let outer_target = self.help_target.replace(Some(NonNull::from(inbox)));
+        let pool = self.pool();
+        if self.help_depth.get() == 0 {
+            pool.count_waiting(true);
+        }
+        self.help_depth.set(self.help_depth.get() + 1);
+        loop {
+            if let Some(job) = inbox.take_for_owner() {
+                self.process_job(job);
+                continue;
+            }
+            // Count what was finished, so that an awaited run whose last
+            // units this worker holds can complete. (The planted bug
+            // `taskflow_mutant = "help_waits_before_flush"` does not; the
+            // loom model `a_helping_worker_finds_the_awaited_run_finished`
+            // must then find the wait stuck.)
+            #[cfg(not(taskflow_mutant = "help_waits_before_flush"))]
+            self.flush();
+            // A satisfied wait returns before it looks for work outside it.
+            if done() {
+                break;
+            }
+            // Block: registered first, then one more look (see
+            // `Pool::nudge_waits`).
+            // Signals from here on end the wait below (a nudge after the
+            // look that follows, say).
+            let seen = inbox.signals();
+            let every_blocked = pool.block_in(inbox);
+            fence(Ordering::SeqCst);
+            if pool.all_waiting() {
+                if let Some(job) = pool.take_for_wait(self.index(), self.local(), every_blocked) {
+                    pool.unblock(inbox);
+                    self.run_outside_the_wait(job);
+                    continue;
+                }
+            }
+            let found = inbox.wait_for_owner(seen, &done);
+            pool.unblock(inbox);
+            match found {
+                Found::Job(job) => self.process_job(job),
+                Found::Done => break,
+                Found::Signaled => {}
+            }
+        }
+        #[cfg(taskflow_mutant = "help_waits_before_flush")]
+        self.flush();
+        self.help_depth.set(self.help_depth.get() - 1);
+        if self.help_depth.get() == 0 {
+            pool.count_waiting(false);
+        }
+        self.help_target.set(outer_target);
+        self.batch.replace(outer_batch);
+        self.finished.set(outer_finished);
+    }
+
+    /// Runs a job of the pool's own queues, outside the current wait's
+    /// work: what it pushes goes onto the worker's deque, not into the
+    /// wait's inbox.
+    fn run_outside_the_wait(&self, job: crate::runtime::job::Job) {
+        let target = self.help_target.replace(None);
+        self.process_job(job);
+        self.help_target.set(target);
+    }
+}

@@ -1,0 +1,260 @@
+//! Tasks that add tasks ([`Context::spawn`]), waits for them
+//! ([`Context::join`]), and runs started from inside a task
+//! ([`Executor::run`] on one of the executor's own workers): the protocol.
+//!
+//! - [`nodes`]: the run's table of spawned tasks, which grows while
+//!   workers read it.
+//! - [`subtree`]: what a task that spawned counts until its subtree ended.
+//! - [`inbox`]: the queue of one wait's work on one pool.
+//! - [`spawning`]: spawning, processing a spawned task, and the end of a
+//!   subtree; [`help`]: how a waiting worker helps; [`nested`]: a run
+//!   started from inside a task; [`outcomes`]: what the report learns of
+//!   spawned tasks.
+//!
+//! # Spawning (task `P`, running on worker `W`, spawns `C`)
+//!
+//! 1. Check `C`'s dependencies: each is a child `P` spawned before, or one
+//!    of `P`'s own declared dependencies (finished before `P` started). Any
+//!    other is refused with [`GraphError::ForeignTask`], and nothing is
+//!    added. Find `C`'s pool (starting it if its tag is new).
+//! 2. On `P`'s first spawn, create `P`'s [`Subtree`](subtree::Subtree):
+//!    `open = 1` (the body), and an inbox on `P`'s pool. A task that never
+//!    spawns has none.
+//! 3. Under the lock of `P`'s list of children: write `C` into the node
+//!    table, with `pending = 1 +` its sibling dependencies (the 1 is a
+//!    guard held by the spawner), `open += 1` on `P`'s subtree, and append
+//!    `C` to the list (so that the children of one parent take node indices
+//!    in list order, even when threads of its body spawn at once).
+//! 4. Add one unit of work to the run's
+//!    [`Completion`](crate::runtime::completion). *Why now:* `P`'s own unit
+//!    is unfinished while its body runs, so the run cannot complete between
+//!    here and `C`'s publication, and once `C` is published its job stands
+//!    for its unit, as every job does.
+//! 5. For each sibling `S` that `C` names: under `S`'s successor lock, if
+//!    `S`'s subtree ended, count that dependency finished now (poisoning
+//!    `C` if `S` ended poisoned); else leave `C` in `S`'s list.
+//! 6. Drop the guard (an `AcqRel` decrement); whoever brings `pending` to
+//!    zero publishes `C` (step 6 here, or the last sibling's end).
+//!
+//! *Publishing* a ready spawned task: into the inbox of its nearest
+//! ancestor that runs on the same pool, its parent most often (so that a
+//! `join` up the tree can run it, and the pool's other workers can steal
+//! it); else into its pool, as any ready task. *Why the nearest, not the
+//! parent:* a `cpu` task that joins an `io` child, which spawns a `cpu`
+//! grandchild, waits for that grandchild, and on a pool of one worker only
+//! the joining worker can run it.
+//!
+//! *In a steered run* (priorities, critical path, limits: [`crate::steer`]):
+//! spawned tasks take this unsteered path; their own priority, weight and
+//! limits are not applied. A steered task that spawned joins its children
+//! on its worker after its body returned (its permits already given back),
+//! and then releases its successors through the steered queue.
+//!
+//! # A subtree ends (continuation, not recursion)
+//!
+//! A task's dependents depend on its whole subtree: they are released when
+//! its body returned **and** every descendant ended, by whoever finishes
+//! last, and no thread waits for it.
+//!
+//! 1. When `P`'s body returns: store whether its outcome poisons, then
+//!    forward its inbox (nobody will join it now) to the inbox of its
+//!    nearest ancestor on the same pool, or to its pool, moving what it
+//!    holds. Then decrement
+//!    `open` (`AcqRel`).
+//! 2. When a child's subtree ends (its body returned and its `open` reached
+//!    zero, or it never spawned): mark its own end under its successor lock
+//!    and release the siblings that wait for it (step 5 above, from the
+//!    other side), set its parent's `failed` flag if it ends poisoned, and
+//!    decrement the parent's `open` (`AcqRel`).
+//! 3. The decrement that brings `open` to zero ends `P`'s subtree: it is
+//!    poisoned if `P`'s outcome poisons or `failed` is set. For a spawned
+//!    `P` that is step 2 again one level up, in a loop: a chain of 100,000
+//!    tasks, each spawning the next, ends in 100,000 iterations, not
+//!    100,000 frames. For a task of the graph it releases its static
+//!    successors (poisoned if the subtree was), as step 3 of
+//!    [`crate::runtime::run`] does, publishing every owned one to its pool.
+//! 4. A decrement that finds a waiting `join` registered in `open` (its
+//!    high half counts them) signals the inbox: the join may be over.
+//!
+//! *No lost completion:* every decrement is an `AcqRel` read-modify-write
+//! of one word, so exactly one of them reaches zero, and it reads every
+//! flag and output stored before the others. The worker that performs a
+//! subtree's end still holds its own job's unfinished unit, so the run and
+//! everything it points to are alive while it does; the parent's own unit
+//! was counted when its body returned (its dependents' units are not, and
+//! they cannot start before the end).
+//!
+//! A run processed by one thread alone (see `exclusive` in
+//! [`crate::runtime::run`]) keeps its static pending words unsynchronised;
+//! there a task's body return is followed by an implicit `join`, so that
+//! the release of its static successors stays on that thread.
+//!
+//! # Waiting: `join`, and a run started from inside a task
+//!
+//! `join` takes a snapshot of the children list (under its lock) and waits
+//! until every child in it ended (or `open == 1`, which says so for all):
+//! a spawn from another thread of the body meanwhile is not covered, and
+//! the join's answer and `joined` bound cover the snapshot only. Before it
+//! blocks it registers in `open` (an `AcqRel` add of one waiter): either a
+//! child's decrement sees the registration and signals, or the
+//! registration comes later and takes in that child's end mark (set under
+//! its successor lock before its decrement), which the next look sees.
+//! Any number of threads may wait on one inbox; a signal wakes all.
+//!
+//! A run started on one of its executor's
+//! workers waits for its completion, and queues its jobs for that worker's
+//! pool in an inbox of its own. The waiting worker helps with **the work of
+//! its own wait only**: the jobs of its inbox, the subtree's tasks of its
+//! own pool, or the nested run's tasks of its own pool.
+//!
+//! 1. Pop the newest job of the inbox; process it; repeat. While helping,
+//!    the worker's own pushes go into that inbox.
+//! 2. None: count the finished units (so that an awaited run can
+//!    complete), then check the condition; if it holds, return (before
+//!    looking at any work outside the wait).
+//! 3. Otherwise wait on the inbox's condition variable (no CPU), under its
+//!    lock, until a push or a signal (step 4 above; a run's completion
+//!    wakes it through a [`Waker`](std::task::Waker)), and go to 1.
+//!
+//! *Why only its own work:* a worker that helped with arbitrary work could
+//! start a task that waits long (for an hour, or for this very wait's
+//! caller), and the satisfied wait underneath could not return until it did
+//! (the "LIFO trap" of nested waits on one stack). Here every wait on a
+//! worker's stack waits for a subset of the work of the wait below it, so a
+//! wait below can never be satisfied while one above is not: each returns
+//! as soon as it is satisfied. The pool's other workers keep serving
+//! everything else, and steal from inboxes too. A pool of one worker can so
+//! join children of its own tag, and run a nested graph of its own tag, to
+//! any depth its stack holds (each level costs a few frames; the worker
+//! stack is [`DEFAULT_WORKER_STACK`](crate::runtime::threads::DEFAULT_WORKER_STACK) unless set).
+//! Each worker records its stack's size and start; a `join`, or a nested
+//! run, that finds less than [`help::stack_margin`] left is refused with
+//! [`GraphError::WaitTooDeep`] instead of helping (the implicit join of an
+//! exclusive run, whose body already returned, is not refused).
+//!
+//! *When every worker of a pool waits:* work of the pool that no wait covers
+//! would then have nobody to run it, and two waits could wait for each
+//! other for ever (two pools of one worker, each joining a child on the
+//! other's tag). So a pool counts its waiting workers, and while all of
+//! them wait, a blocked wait takes such work from the pool's own queues and
+//! runs it (its pushes going to the worker's own deque, not the inbox).
+//! While every worker moreover *blocks* (none runs a job), it also takes
+//! jobs from the pool's announced inboxes: a job a wait of another pool
+//! needs may sit in the inbox of a wait lower on some worker's stack,
+//! whose owner is inside another wait that does not cover it (two pools
+//! of one worker whose waits cross through grandchildren). **This is the
+//! only case where a satisfied wait can sit under unrelated work**: the
+//! wait returns only once the job it took returned; while the pool has a
+//! worker that does not wait, none does.
+//!
+//! 4. A wait that blocks registers its inbox with the pool (learning, under
+//!    the same lock, whether every worker now blocks), executes a `SeqCst`
+//!    fence, and, if every worker waits, looks in the pool's queues once
+//!    more (and in its announced inboxes, if every worker blocks) before
+//!    it waits.
+//! 5. A push into the pool's queues from outside (an injection), by a
+//!    worker with peers, or into one of the pool's inboxes is followed by
+//!    the sleep protocol's `SeqCst` fence; then, if every worker waits, it
+//!    signals every registered inbox. Of waits that re-register after the
+//!    signal, the last sees every worker blocked. By
+//!    the fences' order, either the wait's look sees the job, or the
+//!    pusher sees the wait's count and registration and signals it. (A
+//!    pool's only worker finds the jobs it pushed itself in step 4.)
+//!
+//! [`Context::spawn`]: crate::Context::spawn
+//! [`Context::join`]: crate::Context::join
+//! [`Executor::run`]: crate::Executor::run
+//! [`GraphError::ForeignTask`]: crate::GraphError::ForeignTask
+//! [`GraphError::WaitTooDeep`]: crate::GraphError::WaitTooDeep
+
+pub(crate) mod help;
+pub(crate) mod inbox;
+pub(crate) mod nested;
+pub(crate) mod nodes;
+pub(crate) mod outcomes;
+pub(crate) mod spawning;
+pub(crate) mod subtree;
+
+use std::ptr::NonNull;
+
+use crate::graph::handle::GraphId;
+use crate::graph::tag::Tag;
+use crate::results::error::{GraphError, TaskError};
+use crate::runtime::pool::Pool;
+use crate::sync::atomic::AtomicUsize;
+use crate::sync::{Arc, Mutex};
+use inbox::Inbox;
+use nodes::Nodes;
+use subtree::Subtree;
+
+/// Starts the pool of a tag new to the run (the executor's registry).
+pub(crate) type PoolSource =
+    std::sync::Arc<dyn Fn(&Tag) -> Result<Arc<Pool>, GraphError> + Send + Sync>;
+
+/// What one run keeps of its spawned tasks and waits.
+pub(crate) struct SpawnState {
+    pub(crate) nodes: Nodes,
+    /// The subtrees of tasks that spawned, owned here until the run ends.
+    pub(crate) subtrees: Subtrees,
+    /// The identity spawned tasks' handles carry: unique to this run.
+    pub(crate) space: GraphId,
+    /// Failures of spawned tasks, as (node index, error).
+    pub(crate) failures: Mutex<Vec<(u32, TaskError)>>,
+    pub(crate) skipped: AtomicUsize,
+    pub(crate) cancelled: AtomicUsize,
+    /// Pools of tags that spawned tasks use and the graph does not.
+    pub(crate) extra_pools: Mutex<Vec<Arc<Pool>>>,
+    pub(crate) pool_source: Option<PoolSource>,
+    /// For a run started on one of its executor's workers: the inbox of
+    /// that worker's wait, where the run's jobs for its pool queue.
+    pub(crate) helper: Option<Arc<Inbox>>,
+}
+
+impl SpawnState {
+    pub(crate) fn new(pool_source: Option<PoolSource>, helper: Option<Arc<Inbox>>) -> Self {
+        SpawnState {
+            nodes: Nodes::default(),
+            subtrees: Subtrees(Mutex::new(Vec::new())),
+            space: GraphId::fresh(),
+            failures: Mutex::new(Vec::new()),
+            skipped: AtomicUsize::new(0),
+            cancelled: AtomicUsize::new(0),
+            extra_pools: Mutex::new(Vec::new()),
+            pool_source,
+            helper,
+        }
+    }
+}
+
+/// The subtrees of one run: allocated one by one, never moved, and freed
+/// when the run's state is dropped. Kept as raw pointers from
+/// `Box::into_raw`, not as boxes, because workers use them through shared
+/// references while the list grows (a `Box` asserts unique access to its
+/// value wherever it is moved).
+pub(crate) struct Subtrees(Mutex<Vec<NonNull<Subtree>>>);
+
+// SAFETY: the list owns `Subtree`s, which are `Send` and `Sync`; the
+// pointers are only dereferenced as shared references, and freed once, in
+// `drop`.
+unsafe impl Send for Subtrees {}
+// SAFETY: as above; the list itself is behind a mutex.
+unsafe impl Sync for Subtrees {}
+
+impl Subtrees {
+    /// Keeps `subtree` until the run ends, and returns where it lives.
+    pub(crate) fn keep(&self, subtree: Subtree) -> NonNull<Subtree> {
+        let pointer = NonNull::from(Box::leak(Box::new(subtree)));
+        self.0.lock().push(pointer);
+        pointer
+    }
+}
+
+impl Drop for Subtrees {
+    fn drop(&mut self) {
+        for subtree in self.0.lock().drain(..) {
+            // SAFETY: made by `Box::leak` in `keep`, freed once, here, after
+            // the run ended and nothing uses it any more.
+            drop(unsafe { Box::from_raw(subtree.as_ptr()) });
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! [`Node`] and [`Nodes`]: the spawned tasks of one run, in a table that
+//! grows while workers read it.
+//!
+//! The table is a list of segments, the first [`FIRST_SEGMENT`] nodes long
+//! and each next one twice as long as the one before, allocated when the
+//! first node that falls into it is spawned. Nodes never move, so a worker
+//! may hold `&Node` while others spawn. A node's index comes from one
+//! run-wide counter; the spawner writes the node into its slot before it
+//! hands the index to anyone (a job, a successor list, the spawn's
+//! returned handle), and every such hand-off synchronises, so a reader of
+//! an index sees the node written.
+
+use std::borrow::Cow;
+use std::mem::MaybeUninit;
+use std::ptr::NonNull;
+
+use crate::graph::body::PendingBody;
+use crate::graph::handle::TaskRef;
+use crate::runtime::pool::Pool;
+use crate::runtime::spawn::subtree::Subtree;
+use crate::sync::atomic::{AtomicPtr, AtomicU8, AtomicU32, AtomicUsize, Ordering};
+use crate::sync::{Mutex, UnsafeCell};
+
+/// The length of the first segment (a power of two).
+const FIRST_SEGMENT: usize = 1 << 10;
+
+/// Enough segments for more nodes than a `u32` counts.
+const SEGMENTS: usize = 23;
+
+/// One spawned task.
+pub(crate) struct Node {
+    pub(crate) name: Cow<'static, str>,
+    /// The pool it runs on, held by the run (see [`crate::runtime::spawn`]).
+    pub(crate) pool: NonNull<Pool>,
+    /// Written by the node's owner only: the worker that runs it, then the
+    /// parent after its `join`, and the siblings that name it, after it
+    /// ended, read it.
+    pub(crate) body: UnsafeCell<PendingBody>,
+    /// Unfinished sibling dependencies, and [`POISONED`](crate::runtime::state::POISONED).
+    pub(crate) pending: AtomicU32,
+    /// The siblings that wait for this node's subtree to end, until it ends.
+    pub(crate) successors: Mutex<Successors>,
+    /// The subtree of the parent, which counts this node's subtree.
+    pub(crate) parent: NonNull<Subtree>,
+    /// The tasks it declared in `after`: siblings, and the parent's own
+    /// dependencies, whose outputs it may read.
+    pub(crate) dependencies: Box<[TaskRef]>,
+    /// Its outcome code (see [`crate::runtime::state`]), 0 until settled.
+    pub(crate) outcome: AtomicU8,
+}
+
+/// The waiting siblings of a node, or how its subtree ended.
+#[derive(Debug, Default)]
+pub(crate) struct Successors {
+    pub(crate) waiting: Vec<u32>,
+    /// `Some(poisons)` once the subtree ended.
+    pub(crate) ended: Option<bool>,
+}
+
+/// The spawned tasks of one run (module docs).
+pub(crate) struct Nodes {
+    segments: [AtomicPtr<MaybeUninit<Node>>; SEGMENTS],
+    /// Indices handed out.
+    next: AtomicUsize,
+}
+
+impl Default for Nodes {
+    fn default() -> Self {
+        Nodes {
+            segments: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
+            next: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// The segment of `index` and its position in it.
+fn place(index: usize) -> (usize, usize) {
+    let shifted = index / FIRST_SEGMENT + 1;
+    let segment = (usize::BITS - 1 - shifted.leading_zeros()) as usize;
+    let start = ((1 << segment) - 1) * FIRST_SEGMENT;
+    (segment, index - start)
+}
+
+fn segment_len(segment: usize) -> usize {
+    FIRST_SEGMENT << segment
+}
+
+impl Nodes {
+    /// Stores `node` and returns its index, or `None` when the run holds as
+    /// many spawned tasks as a `u32` indexes.
+    pub(crate) fn push(&self, node: Node) -> Option<u32> {
+        // ORDERING: Relaxed: only the uniqueness of indices matters here; the
+        // node is published by the hand-offs of its index (module docs).
+        let index = self.next.fetch_add(1, Ordering::Relaxed);
+        if index >= u32::MAX as usize {
+            return None;
+        }
+        let (segment, offset) = place(index);
+        let base = self.segment(segment);
+        // SAFETY: `offset` is within the segment, and the slot of a fresh
+        // index is written by its spawner alone, once, before any reader
+        // can learn the index.
+        unsafe { base.add(offset).write(MaybeUninit::new(node)) };
+        Some(index as u32)
+    }
+
+    /// The segment `segment`, allocated if it is the first use.
+    fn segment(&self, segment: usize) -> *mut MaybeUninit<Node> {
+        // ORDERING: Acquire: takes in the allocation of whoever stored it.
+        let current = self.segments[segment].load(Ordering::Acquire);
+        if !current.is_null() {
+            return current;
+        }
+        let fresh: Box<[MaybeUninit<Node>]> = Box::new_uninit_slice(segment_len(segment));
+        let fresh = Box::into_raw(fresh).cast::<MaybeUninit<Node>>();
+        // ORDERING: AcqRel: Release publishes the allocation; Acquire, on
+        // failure, takes in the winner's.
+        match self.segments[segment].compare_exchange(
+            std::ptr::null_mut(),
+            fresh,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => fresh,
+            Err(winner) => {
+                // SAFETY: `fresh` came from `Box::into_raw` of a slice of
+                // this length just above and was never shared.
+                drop(unsafe {
+                    Box::from_raw(std::ptr::slice_from_raw_parts_mut(
+                        fresh,
+                        segment_len(segment),
+                    ))
+                });
+                winner
+            }
+        }
+    }
+
+    /// The node at `index`.
+    ///
+    /// `index` must have been handed to the caller through a synchronising
+    /// hand-off after its node was written (module docs).
+    pub(crate) fn get(&self, index: u32) -> &Node {
+        let (segment, offset) = place(index as usize);
+        // ORDERING: Acquire: as in `segment`.
+        let base = self.segments[segment].load(Ordering::Acquire);
+        debug_assert!(!base.is_null(), "a node index names a written node");
+        // SAFETY: the index was handed out by `push`, which wrote the node
+        // before the index reached the caller (see above).
+        unsafe { (*base.add(offset)).assume_init_ref() }
+    }
+
+    /// How many nodes were spawned.
+    pub(crate) fn len(&self) -> usize {
+        // ORDERING: Relaxed: read after the run completed, which ordered
+        // every spawn before it.
+        self.next.load(Ordering::Relaxed).min(u32::MAX as usize)
+    }
+}
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        let mut left = self.len();
+        for (segment, pointer) in self.segments.iter().enumerate() {
+            // ORDERING: Relaxed: `&mut self`: every other thread is done.
+            let base = pointer.load(Ordering::Relaxed);
+            if base.is_null() {
+                break;
+            }
+            let len = segment_len(segment);
+            let written = left.min(len);
+            for offset in 0..written {
+                // SAFETY: the first `len()` indices were all written (every
+                // spawn finished before the run completed) and are dropped
+                // once, here.
+                unsafe { (*base.add(offset)).assume_init_drop() };
+            }
+            left -= written;
+            // SAFETY: allocated in `segment` as a boxed slice of `len`.
+            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(base, len)) });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FIRST_SEGMENT, place};
+
+    #[test]
+    fn indices_fill_segments_in_order() {
+        assert_eq!(place(0), (0, 0));
+        assert_eq!(place(FIRST_SEGMENT - 1), (0, FIRST_SEGMENT - 1));
+        assert_eq!(place(FIRST_SEGMENT), (1, 0));
+        assert_eq!(place(3 * FIRST_SEGMENT - 1), (1, 2 * FIRST_SEGMENT - 1));
+        assert_eq!(place(3 * FIRST_SEGMENT), (2, 0));
+        assert!(place(u32::MAX as usize - 1).0 < super::SEGMENTS);
+    }
+}

@@ -1,0 +1,30 @@
+//! What a run's report learns of its spawned tasks: their outcomes after
+//! the graph's, under handles that only this run's report knows.
+
+use crate::results::report::RunReport;
+use crate::runtime::spawn::SpawnState;
+use crate::sync::atomic::Ordering;
+
+impl SpawnState {
+    /// Adds the spawned tasks' outcomes to `report`, once the run completed.
+    pub(crate) fn add_to(self, report: RunReport) -> RunReport {
+        let spawned = self.nodes.len();
+        if spawned == 0 {
+            return report;
+        }
+        // ORDERING: Relaxed, all: the run's completion ordered every store
+        // to them before the caller's return from its wait.
+        let codes = (0..spawned as u32)
+            .map(|node| self.nodes.get(node).outcome.load(Ordering::Relaxed))
+            .collect();
+        let failures = self
+            .failures
+            .into_inner()
+            .into_iter()
+            .map(|(node, error)| (node, self.nodes.get(node).name.clone(), error))
+            .collect();
+        let skipped = self.skipped.load(Ordering::Relaxed);
+        let cancelled = self.cancelled.load(Ordering::Relaxed);
+        report.with_spawned(self.space, codes, failures, skipped, cancelled)
+    }
+}

@@ -1,0 +1,227 @@
+//! [`Subtree`]: what a task that spawned counts until its whole subtree
+//! ended, and the inbox its children of its own pool queue in.
+//!
+//! Created on a task's first spawn (a task that never spawns has none and
+//! pays nothing), owned by the run until it ends. See
+//! [`crate::runtime::spawn`] for the protocol.
+
+use std::ptr::NonNull;
+
+use crate::runtime::pool::Pool;
+use crate::runtime::spawn::inbox::Inbox;
+use crate::sync::Arc;
+use crate::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// The ordering of a subtree's decrements (see `count_down`). The planted
+/// bug `taskflow_mutant = "subtree_relaxed_end"` weakens it to `Relaxed`;
+/// the loom model `a_child_finishes_while_its_parent_returns` must then find
+/// the race on the child's effects.
+#[cfg(not(taskflow_mutant = "subtree_relaxed_end"))]
+const SUBTREE_DECREMENT: Ordering = Ordering::AcqRel;
+#[cfg(taskflow_mutant = "subtree_relaxed_end")]
+const SUBTREE_DECREMENT: Ordering = Ordering::Relaxed;
+
+/// One waiting join in [`Subtree::open`].
+const WAITER: u64 = 1 << 32;
+
+/// The count of open things in [`Subtree::open`].
+const OPEN: u64 = WAITER - 1;
+
+/// Whose subtree it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Owner {
+    /// A task of the graph, by index.
+    Static(u32),
+    /// A spawned task, by node index.
+    Spawned(u32),
+}
+
+/// The subtree of one task that spawned (module docs).
+#[derive(Debug)]
+pub(crate) struct Subtree {
+    pub(crate) owner: Owner,
+    /// The subtree of the owner's parent, for a spawned owner. It outlives
+    /// this one: it counts this one's end.
+    pub(crate) parent: Option<std::ptr::NonNull<Subtree>>,
+    /// Low 32 bits: 1 while the owner's body runs, plus 1 per child whose
+    /// subtree has not ended; the decrement that brings them to zero ends
+    /// the subtree. High 32 bits: the joins that wait now ([`WAITER`]
+    /// each), which every child's end signals (see [`Subtree::wait`]).
+    pub(crate) open: AtomicU64,
+    /// Some descendant's subtree ended poisoned (failed, skipped, or
+    /// cancelled itself, or with such a descendant).
+    pub(crate) failed: AtomicBool,
+    /// Whether the owner's own outcome poisons its dependents; stored
+    /// before the body's decrement of `open`.
+    pub(crate) own_poisons: AtomicBool,
+    /// The owner's children of its own pool queue here while its body runs.
+    pub(crate) inbox: Arc<Inbox>,
+    /// The owner's children, in spawn order, for its `join`'s answer;
+    /// touched by the owner's body only.
+    pub(crate) children: crate::sync::Mutex<Vec<u32>>,
+    /// The last answer of [`nearest_on`](Subtree::nearest_on) for a pool
+    /// other than this one's: (that pool, the subtree found, if any).
+    /// Ancestry never changes, so an answer stays true.
+    nearest: crate::sync::Mutex<Option<Nearest>>,
+}
+
+/// A remembered answer of [`Subtree::nearest_on`].
+#[derive(Debug, Clone, Copy)]
+struct Nearest {
+    pool: NonNull<Pool>,
+    found: Option<NonNull<Subtree>>,
+}
+
+// SAFETY: `parent` points at a `Subtree`, which is `Sync`, owned by the same
+// run and alive while this one is (module docs).
+unsafe impl Send for Subtree {}
+// SAFETY: as above.
+unsafe impl Sync for Subtree {}
+
+impl Subtree {
+    pub(crate) fn new(owner: Owner, parent: Option<&Subtree>, pool: &Pool) -> Self {
+        Subtree {
+            owner,
+            parent: parent.map(std::ptr::NonNull::from),
+            // The planted bug `taskflow_mutant = "subtree_body_uncounted"`
+            // does not count the body, so a child may end the subtree while
+            // the body still runs; the loom model
+            // `the_last_descendant_releases_a_static_dependent` must find
+            // the dependent reading the parent's output too early.
+            open: AtomicU64::new(if cfg!(taskflow_mutant = "subtree_body_uncounted") {
+                0
+            } else {
+                1
+            }),
+            failed: AtomicBool::new(false),
+            own_poisons: AtomicBool::new(false),
+            inbox: Arc::new(Inbox::new(pool)),
+            children: crate::sync::Mutex::new(Vec::new()),
+            nearest: crate::sync::Mutex::new(None),
+        }
+    }
+
+    /// The nearest subtree, this one or an ancestor's, whose owner runs on
+    /// `pool`: where a task of `pool` spawned below it queues, so that a
+    /// `join` on `pool` up the tree can run it (a child of another tag
+    /// between them cannot). A walk up the tree, remembered per subtree for
+    /// the last pool asked, so that a long run of ancestors on other pools
+    /// is walked once, not once per spawn below it.
+    pub(crate) fn nearest_on(&self, pool: &Pool) -> Option<&Subtree> {
+        if std::ptr::eq(self.inbox.pool(), pool) {
+            return Some(self);
+        }
+        let key = NonNull::from(pool);
+        // A loop, not a recursion: the tree may be 100,000 deep.
+        let mut at: &Subtree = self;
+        let found = loop {
+            if std::ptr::eq(at.inbox.pool(), pool) {
+                break Some(NonNull::from(at));
+            }
+            if let Some(known) = *at.nearest.lock() {
+                if known.pool == key {
+                    break known.found;
+                }
+            }
+            match at.parent() {
+                Some(parent) => at = parent,
+                None => break None,
+            }
+        };
+        *self.nearest.lock() = Some(Nearest { pool: key, found });
+        // SAFETY: an ancestor's subtree outlives this one.
+        found.map(|found| unsafe { found.as_ref() })
+    }
+
+    /// The parent's subtree.
+    pub(crate) fn parent(&self) -> Option<&Subtree> {
+        // SAFETY: the parent's subtree outlives this one (see `parent`).
+        self.parent.map(|parent| unsafe { parent.as_ref() })
+    }
+
+    /// Counts one more child; the owner's body is running, so `open` is at
+    /// least 1 and the subtree cannot end meanwhile.
+    pub(crate) fn add_child(&self) {
+        // ORDERING: Relaxed: the child is published after this, through a
+        // synchronising queue, and every decrement is a read-modify-write
+        // of this word, which sees this increment.
+        self.open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts the end of one child's subtree (poisoned or not); returns
+    /// whether it was the last thing open, which ends this subtree.
+    pub(crate) fn child_ended(&self, poisons: bool) -> bool {
+        if poisons {
+            // ORDERING: Relaxed: the AcqRel decrement below comes later in
+            // this thread, and whoever ends the subtree reads after its own
+            // AcqRel decrement, which takes this in.
+            self.failed.store(true, Ordering::Relaxed);
+        }
+        self.count_down()
+    }
+
+    /// The owner's body returned with outcome `poisons`; returns whether
+    /// its subtree ended with it (every child ended before).
+    pub(crate) fn body_returned(&self, poisons: bool) -> bool {
+        // ORDERING: Relaxed: published by the AcqRel decrement below.
+        self.own_poisons.store(poisons, Ordering::Relaxed);
+        self.count_down()
+    }
+
+    /// One decrement of `open`; wakes the waiting joins, if any.
+    fn count_down(&self) -> bool {
+        // ORDERING: AcqRel. Release publishes this child's (or body's)
+        // effects: outputs, outcome words, the flags above, its end mark;
+        // Acquire, in the decrement that ends the subtree or in a join's
+        // registration ([`Subtree::wait`]), takes in every earlier one
+        // (one release sequence).
+        let before = self.open.fetch_sub(1, SUBTREE_DECREMENT);
+        // The planted bug `taskflow_mutant = "join_never_signalled"` does
+        // not wake a waiting join; the loom model
+        // `join_races_a_child_completion` must then find it stuck.
+        if before >= WAITER && !cfg!(taskflow_mutant = "join_never_signalled") {
+            self.inbox.signal();
+        }
+        before & OPEN == 1
+    }
+
+    /// Runs `wait` (a join's wait, which returns once its children ended)
+    /// registered as a waiter in `open`, so that every child's end signals
+    /// the inbox meanwhile. Both the registration and a child's decrement
+    /// are read-modify-writes of `open`: either the decrement sees the
+    /// registration and signals, or the registration comes later and takes
+    /// in the child's end mark, which the wait's first look then sees.
+    pub(crate) fn wait<R>(&self, wait: impl FnOnce() -> R) -> R {
+        // The planted bug `taskflow_mutant = "join_unregistered"` waits
+        // unregistered, so that no child's end signals it; the loom model
+        // `join_races_a_child_completion` must then find it stuck.
+        let waiter = if cfg!(taskflow_mutant = "join_unregistered") {
+            0
+        } else {
+            WAITER
+        };
+        // ORDERING: AcqRel: Acquire takes in the ends counted before
+        // (see above); Release has nothing to publish, but keeps the
+        // word's release sequence unbroken.
+        self.open.fetch_add(waiter, Ordering::AcqRel);
+        let answer = wait();
+        // ORDERING: AcqRel: as above.
+        self.open.fetch_sub(waiter, Ordering::AcqRel);
+        answer
+    }
+
+    /// Whether only the owner's body is left open: every child spawned so
+    /// far ended (its join may return).
+    pub(crate) fn children_ended(&self) -> bool {
+        // ORDERING: Acquire: takes in the children's Release decrements,
+        // and so their outputs.
+        self.open.load(Ordering::Acquire) & OPEN == 1
+    }
+
+    /// Whether the subtree ends poisoned; read by whoever ended it.
+    pub(crate) fn poisons(&self) -> bool {
+        // ORDERING: Relaxed, both: the caller's AcqRel decrement that ended
+        // the subtree took in every store to them.
+        self.own_poisons.load(Ordering::Relaxed) || self.failed.load(Ordering::Relaxed)
+    }
+}
