@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Shows that the loom models catch the bugs they are meant to: each planted
-# bug (a `taskflow_mutant` cfg in src/) is compiled in and run against the
-# model that must catch it. The script fails if any model passes with its
-# bug planted, or if a mutant does not even compile.
+# bug (a `planted("name")` site in src/, see src/mutant.rs) is switched on
+# through TASKFLOW_MUTANT and run against the model that must catch it. One
+# loom build (the one the loom step of .ci/run makes) serves every mutant, so
+# no mutant rebuilds anything. The script fails if any model passes with its
+# bug planted, or if the loom build fails.
 #
 #   mutant            planted bug                                     caught by
 #   lost_wakeup       sleep.rs skips the re-check after registering  submit_while_the_worker_falls_asleep,
@@ -43,6 +45,13 @@ cd "$(dirname "$0")/.."
 failures=0
 logs=target/loom-mutants
 mkdir -p "$logs"
+export RUSTFLAGS="--cfg taskflow_loom"
+loom_test=(cargo test --release --target-dir target/loom --test loom)
+
+if ! "${loom_test[@]}" --no-run >"$logs/build.log" 2>&1; then
+    echo "ERROR: the loom build failed (see $logs/build.log)"
+    exit 1
+fi
 
 # expect_caught MUTANT MODEL SIGNATURE: the model must fail, and its output
 # must show SIGNATURE (what loom reports for this kind of bug), so that a
@@ -50,15 +59,8 @@ mkdir -p "$logs"
 expect_caught() {
     local mutant=$1 model=$2 signature=$3
     local log="$logs/$mutant-$model.log"
-    local flags="--cfg taskflow_loom --cfg taskflow_mutant=\"$mutant\""
-    if ! RUSTFLAGS="$flags" cargo test --release --target-dir "target/loom-mutant-$mutant" \
-        --test loom --no-run >"$log" 2>&1; then
-        echo "ERROR: mutant $mutant does not compile (see $log)"
-        failures=$((failures + 1))
-        return
-    fi
-    if RUSTFLAGS="$flags" cargo test --release --target-dir "target/loom-mutant-$mutant" \
-        --test loom -- --exact "$model" --test-threads=1 >"$log" 2>&1; then
+    if TASKFLOW_MUTANT=$mutant "${loom_test[@]}" -- --exact "$model" --test-threads=1 \
+        >"$log" 2>&1; then
         echo "SURVIVED: mutant $mutant passed model $model"
         failures=$((failures + 1))
     elif grep -q "$signature" "$log"; then
@@ -87,6 +89,15 @@ expect_caught waits_not_nudged a_foreign_run_reaches_a_pool_whose_workers_wait "
 expect_caught join_unregistered join_races_a_child_completion "deadlock"
 expect_caught park_unchecked a_cancel_frees_a_task_parked_behind_another_run "deadlock"
 expect_caught stopped_keeps_wakeup a_woken_task_of_a_stopped_run_passes_its_wake_up_on "deadlock"
+
+# Every planted bug in src/ must be checked above, and nothing else.
+planted_in_src=$(grep -rhoE 'planted\("[a-z_]+"\)' src | sed -E 's/planted\("([a-z_]+)"\)/\1/' | sort -u)
+checked=$(grep -oE '^expect_caught [a-z_]+' "$0" | cut -d' ' -f2 | sort -u)
+if [ "$planted_in_src" != "$checked" ]; then
+    echo "ERROR: the planted bugs in src/ and the ones checked here differ:"
+    diff <(echo "$planted_in_src") <(echo "$checked")
+    failures=$((failures + 1))
+fi
 
 if [ "$failures" -ne 0 ]; then
     echo "loom mutants: $failures problem(s)"

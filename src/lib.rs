@@ -136,6 +136,7 @@
 #[cfg(doctest)]
 mod compile_fail;
 mod graph;
+mod mutant;
 pub mod observe;
 mod results;
 mod runtime;

@@ -30,7 +30,7 @@
 //! With `--nocapture` every model prints its execution count and time.
 //!
 //! `scripts/loom-mutants.sh` shows that the models bite: it plants known
-//! bugs behind `--cfg taskflow_mutant` and fails unless the model meant to
+//! bugs (`src/mutant.rs`, chosen by `TASKFLOW_MUTANT`) and fails unless the model meant to
 //! catch each one fails.
 #![cfg(taskflow_loom)]
 

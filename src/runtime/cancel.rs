@@ -37,6 +37,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use crate::mutant::planted;
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::{Arc, Condvar, Mutex};
 
@@ -175,13 +176,16 @@ impl CancelToken {
         self.node.cancelled.store(true, Ordering::Release);
         // Step 1 of the module docs: the lock orders this notification
         // after any waiter's check that missed the flag. The planted bug
-        // `taskflow_mutant = "cancel_unlocked"` notifies without it; the
-        // loom models must then find the lost wake-up.
-        #[cfg(not(taskflow_mutant = "cancel_unlocked"))]
-        let hooks = self.node.family.lock.lock();
-        self.node.family.signal.notify_all();
-        #[cfg(taskflow_mutant = "cancel_unlocked")]
-        let hooks = self.node.family.lock.lock();
+        // `cancel_unlocked` notifies without it; the loom models must then
+        // find the lost wake-up.
+        let hooks = if planted("cancel_unlocked") {
+            self.node.family.signal.notify_all();
+            self.node.family.lock.lock()
+        } else {
+            let hooks = self.node.family.lock.lock();
+            self.node.family.signal.notify_all();
+            hooks
+        };
         for (_, hook) in &hooks.hooks {
             hook();
         }

@@ -38,6 +38,7 @@
 
 use std::task::Waker;
 
+use crate::mutant::planted;
 use crate::results::error::drop_panic_payload;
 use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::{Arc, Condvar, Mutex};
@@ -178,13 +179,13 @@ impl Completion {
         if state.done {
             return Polled::Done;
         }
-        // The planted bug `taskflow_mutant = "waker_outside_lock"` leaves
-        // the waker after unlocking, where the finisher may already have
-        // looked; the loom models must then find the lost wake-up.
-        #[cfg(taskflow_mutant = "waker_outside_lock")]
-        drop(state);
-        #[cfg(taskflow_mutant = "waker_outside_lock")]
-        let mut state = self.state.lock();
+        // The planted bug `waker_outside_lock` leaves the waker after
+        // unlocking, where the finisher may already have looked; the loom
+        // models must then find the lost wake-up.
+        if planted("waker_outside_lock") {
+            drop(state);
+            state = self.state.lock();
+        }
         match &mut state.waker {
             Some(known) if known.will_wake(waker) => {}
             slot => *slot = Some(waker.clone()),
@@ -199,19 +200,12 @@ impl Completion {
         let (stale_waker, kept) = {
             let mut state = self.state.lock();
             let stale_waker = state.waker.take();
-            // The planted bug `taskflow_mutant = "orphan_after_finish"`
-            // leaves the submission even when the run is done, where no
-            // finisher will come for it; the loom models must then find it
-            // never freed.
-            #[cfg(not(taskflow_mutant = "orphan_after_finish"))]
-            let kept = if state.done {
+            // The planted bug `orphan_after_finish` leaves the submission
+            // even when the run is done, where no finisher will come for
+            // it; the loom models must then find it never freed.
+            let kept = if state.done && !planted("orphan_after_finish") {
                 Some(submission)
             } else {
-                state.orphan = Some(submission);
-                None
-            };
-            #[cfg(taskflow_mutant = "orphan_after_finish")]
-            let kept = {
                 state.orphan = Some(submission);
                 None
             };

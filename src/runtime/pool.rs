@@ -3,6 +3,7 @@
 use std::io;
 
 use crate::graph::tag::Tag;
+use crate::mutant::planted;
 use crate::runtime::job::Job;
 use crate::runtime::pin::{CorePlan, place_current_thread};
 use crate::runtime::queue::{Injector, LocalQueue, Steal, Stealer};
@@ -141,10 +142,10 @@ impl Pool {
     /// push before the look at `waiting` (the wait fences likewise after
     /// registering), as in the sleep protocol's "Waking".
     pub(crate) fn nudge_waits(&self) {
-        // The planted bug `taskflow_mutant = "waits_not_nudged"` signals no
-        // wait; the loom model `a_foreign_run_reaches_a_pool_whose_workers_wait`
-        // must then find the waiting worker stuck.
-        if !self.all_waiting() || cfg!(taskflow_mutant = "waits_not_nudged") {
+        // The planted bug `waits_not_nudged` signals no wait; the loom model
+        // `a_foreign_run_reaches_a_pool_whose_workers_wait` must then find
+        // the waiting worker stuck.
+        if !self.all_waiting() || planted("waits_not_nudged") {
             return;
         }
         for inbox in self.blocked.lock().iter() {

@@ -89,6 +89,7 @@ use std::borrow::Cow;
 use crate::graph::GraphView;
 use crate::graph::handle::TaskRef;
 use crate::graph::tag::Tag;
+use crate::mutant::planted;
 use crate::observe::{Observers, RunInfo};
 use crate::results::error::TaskError;
 use crate::results::report::RunReport;
@@ -107,13 +108,16 @@ use crate::sync::{Arc, Mutex};
 use crate::sync::{into_bytes, zeroed_bytes};
 
 /// The ordering of the pending-count decrement (see `release_successors`).
-/// The planted bug `taskflow_mutant = "relaxed_pending"` weakens it to
-/// `Relaxed`; the loom models must then find the race on the outputs
-/// (scripts/loom-mutants.sh).
-#[cfg(not(taskflow_mutant = "relaxed_pending"))]
-const PENDING_DECREMENT: Ordering = Ordering::AcqRel;
-#[cfg(taskflow_mutant = "relaxed_pending")]
-const PENDING_DECREMENT: Ordering = Ordering::Relaxed;
+/// The planted bug `relaxed_pending` weakens it to `Relaxed`; the loom
+/// models must then find the race on the outputs (scripts/loom-mutants.sh).
+#[inline(always)]
+fn pending_decrement() -> Ordering {
+    if planted("relaxed_pending") {
+        Ordering::Relaxed
+    } else {
+        Ordering::AcqRel
+    }
+}
 
 /// One run of a graph on an executor. It lives on the stack of the caller
 /// of [`Run::execute`], which blocks until the run completes; jobs point to
@@ -478,13 +482,12 @@ impl<'g> Run<'g> {
     ) -> Option<u32> {
         let poison = poisons(outcome);
         let own_tag = self.graph.table.tag(task);
-        // The planted bug `taskflow_mutant = "stale_empty_check"` decides
+        // The planted bug `stale_empty_check` decides
         // whether to wake a sleeper by whether the deque was empty before
         // the walk, not at the push; a loom model must then find a worker
         // waiting for a queued task that its sleeping peer was never woken
         // for (scripts/loom-mutants.sh).
-        #[cfg(taskflow_mutant = "stale_empty_check")]
-        let local_was_empty = worker.local_is_empty();
+        let local_was_empty = planted("stale_empty_check") && worker.local_is_empty();
         let solo = worker.pool().size() == 1;
         let mut next = None;
         let mut pushed = 0;
@@ -523,8 +526,11 @@ impl<'g> Run<'g> {
         // Every group of pushes wakes a sleeper if there is one (see
         // `crate::runtime::sleep`, "no ready job waits while a worker sleeps"): a
         // peer may have emptied the deque and fallen asleep during the walk.
-        #[cfg(taskflow_mutant = "stale_empty_check")]
-        let pushed = if local_was_empty { pushed } else { 0 };
+        let pushed = if planted("stale_empty_check") && !local_was_empty {
+            0
+        } else {
+            pushed
+        };
         if pushed > 0 {
             worker.pool().pushed_local(pushed);
         }
@@ -651,7 +657,7 @@ impl<'g> Run<'g> {
         // decrements form one release sequence). An Acquire fence after a
         // Release decrement would do the same, but ThreadSanitizer does not
         // model fences.
-        word.fetch_sub(1, PENDING_DECREMENT) & PENDING_MASK == 1
+        word.fetch_sub(1, pending_decrement()) & PENDING_MASK == 1
     }
 
     pub(crate) fn name_cow(&self, task: u32) -> Cow<'static, str> {

@@ -98,6 +98,7 @@
 //! check the flag under the lock before registering and after every wake-up,
 //! so none is left waiting.
 
+use crate::mutant::planted;
 use crate::sync::atomic::{AtomicUsize, Ordering, fence};
 use crate::sync::{Condvar, Mutex};
 
@@ -152,17 +153,16 @@ impl Sleep {
         // the re-check, which is all the protocol needs of it.
         self.sleepers.store(state.sleeping, Ordering::Relaxed);
         fence(Ordering::SeqCst);
-        // The planted bug `taskflow_mutant = "lost_wakeup"` skips step 5; the
-        // loom models must then find a lost wake-up (scripts/loom-mutants.sh).
-        #[cfg(not(taskflow_mutant = "lost_wakeup"))]
-        if let Some(job) = search() {
-            state.sleeping -= 1;
-            // ORDERING: Relaxed: only ever read as a hint to take the lock.
-            self.sleepers.store(state.sleeping, Ordering::Relaxed);
-            return Slumber::Found(job);
+        // The planted bug `lost_wakeup` skips step 5; the loom models must
+        // then find a lost wake-up (scripts/loom-mutants.sh).
+        if !planted("lost_wakeup") {
+            if let Some(job) = search() {
+                state.sleeping -= 1;
+                // ORDERING: Relaxed: only ever read as a hint to take the lock.
+                self.sleepers.store(state.sleeping, Ordering::Relaxed);
+                return Slumber::Found(job);
+            }
         }
-        #[cfg(taskflow_mutant = "lost_wakeup")]
-        drop(search);
         loop {
             state = self.wake_up.wait(state);
             if state.tokens > 0 {

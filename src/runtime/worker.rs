@@ -37,6 +37,7 @@
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
 
+use crate::mutant::planted;
 use crate::runtime::completion::Completion;
 use crate::runtime::job::{Job, Work};
 use crate::runtime::pool::Pool;
@@ -181,10 +182,10 @@ impl WorkerThread {
     /// returned into this worker's deque, where they wait while the worker
     /// runs that one, so a sleeper is woken for them (see [`crate::runtime::sleep`]).
     fn share_stolen_jobs(&self) {
-        // The planted bug `taskflow_mutant = "keep_stolen_jobs"` wakes nobody
-        // for them; a loom model must then find a thief waiting for a job it
-        // holds back from a sleeping peer (scripts/loom-mutants.sh).
-        if cfg!(taskflow_mutant = "keep_stolen_jobs") {
+        // The planted bug `keep_stolen_jobs` wakes nobody for them; a loom
+        // model must then find a thief waiting for a job it holds back from
+        // a sleeping peer (scripts/loom-mutants.sh).
+        if planted("keep_stolen_jobs") {
             return;
         }
         if !self.local_is_empty() {

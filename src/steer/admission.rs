@@ -8,6 +8,7 @@
 use std::ptr::NonNull;
 
 use crate::graph::GraphView;
+use crate::mutant::planted;
 use crate::runtime::cancel::{CancelHook, CancelToken};
 use crate::runtime::job::Job;
 use crate::runtime::pool::Pool;
@@ -315,12 +316,12 @@ pub(crate) fn release(limits: &[Limit]) {
 
 /// Passes a wake-up of `limit` on (see [`Limit::pass_on`]).
 fn pass_on(limit: &Limit) {
-    // The planted bug `taskflow_mutant = "stopped_keeps_wakeup"` drops the
+    // The planted bug `stopped_keeps_wakeup` drops the
     // wake-up of a woken task that gives up: a permit then stays free while
     // another run's task waits for it; the loom model
     // `a_woken_task_of_a_stopped_run_passes_its_wake_up_on` must find that
     // run never returning (scripts/loom-mutants.sh).
-    if cfg!(taskflow_mutant = "stopped_keeps_wakeup") {
+    if planted("stopped_keeps_wakeup") {
         return;
     }
     if let Some(parked) = limit.pass_on() {

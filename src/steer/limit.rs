@@ -31,6 +31,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 
+use crate::mutant::planted;
 use crate::steer::admission::Parked;
 use crate::sync::{Arc, Mutex};
 
@@ -192,18 +193,15 @@ impl Limit {
             state.available -= 1;
             return Acquired::Permit;
         }
-        // The planted bug `taskflow_mutant = "park_unchecked"` queues the
+        // The planted bug `park_unchecked` queues the
         // task without looking at its run's stop: a cancel whose eviction
         // came just before then leaves it queued behind a permit that may
         // never come back; the loom model
         // `a_cancel_frees_a_task_parked_behind_another_run` must then find
         // the run that never returns (scripts/loom-mutants.sh).
-        #[cfg(not(taskflow_mutant = "park_unchecked"))]
-        if stopped() {
+        if !planted("park_unchecked") && stopped() {
             return Acquired::Stopped;
         }
-        #[cfg(taskflow_mutant = "park_unchecked")]
-        drop(stopped);
         let parked = park();
         if front {
             state.parked.push_front(parked);

@@ -5,6 +5,7 @@
 
 use std::ptr::NonNull;
 
+use crate::mutant::planted;
 use crate::results::error::GraphError;
 use crate::runtime::spawn::inbox::{Found, Inbox};
 use crate::runtime::worker::WorkerThread;
@@ -107,11 +108,12 @@ impl WorkerThread {
             }
             // Count what was finished, so that an awaited run whose last
             // units this worker holds can complete. (The planted bug
-            // `taskflow_mutant = "help_waits_before_flush"` does not; the
-            // loom model `a_helping_worker_finds_the_awaited_run_finished`
-            // must then find the wait stuck.)
-            #[cfg(not(taskflow_mutant = "help_waits_before_flush"))]
-            self.flush();
+            // `help_waits_before_flush` does not; the loom model
+            // `a_helping_worker_finds_the_awaited_run_finished` must then
+            // find the wait stuck.)
+            if !planted("help_waits_before_flush") {
+                self.flush();
+            }
             // A satisfied wait returns before it looks for work outside it.
             if done() {
                 break;
@@ -138,8 +140,9 @@ impl WorkerThread {
                 Found::Signaled => {}
             }
         }
-        #[cfg(taskflow_mutant = "help_waits_before_flush")]
-        self.flush();
+        if planted("help_waits_before_flush") {
+            self.flush();
+        }
         self.help_depth.set(self.help_depth.get() - 1);
         if self.help_depth.get() == 0 {
             pool.count_waiting(false);

@@ -37,6 +37,7 @@
 use std::collections::VecDeque;
 use std::ptr::NonNull;
 
+use crate::mutant::planted;
 use crate::runtime::job::Job;
 use crate::runtime::pool::Pool;
 use crate::sync::{Arc, Condvar, Mutex};
@@ -171,7 +172,6 @@ impl Inbox {
             return Found::Done;
         }
         let mut state = self.state.lock();
-        #[cfg_attr(not(taskflow_mutant = "join_unlocked_check"), allow(unused_mut))]
         let mut seen = seen;
         loop {
             if let Some(job) = state.jobs.pop_back() {
@@ -180,13 +180,12 @@ impl Inbox {
             if state.signals != seen {
                 return Found::Signaled;
             }
-            // The planted bug `taskflow_mutant = "join_unlocked_check"`
-            // unlocks between the look at the signals and the wait, and
-            // forgets a signal that came in between; the loom model
+            // The planted bug `join_unlocked_check` unlocks between the
+            // look at the signals and the wait, and forgets a signal that
+            // came in between; the loom model
             // `join_races_a_child_completion` must then find the lost
             // wake-up (scripts/loom-mutants.sh).
-            #[cfg(taskflow_mutant = "join_unlocked_check")]
-            {
+            if planted("join_unlocked_check") {
                 drop(state);
                 state = self.state.lock();
                 seen = state.signals;

@@ -7,19 +7,23 @@
 
 use std::ptr::NonNull;
 
+use crate::mutant::planted;
 use crate::runtime::pool::Pool;
 use crate::runtime::spawn::inbox::Inbox;
 use crate::sync::Arc;
 use crate::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// The ordering of a subtree's decrements (see `count_down`). The planted
-/// bug `taskflow_mutant = "subtree_relaxed_end"` weakens it to `Relaxed`;
-/// the loom model `a_child_finishes_while_its_parent_returns` must then find
-/// the race on the child's effects.
-#[cfg(not(taskflow_mutant = "subtree_relaxed_end"))]
-const SUBTREE_DECREMENT: Ordering = Ordering::AcqRel;
-#[cfg(taskflow_mutant = "subtree_relaxed_end")]
-const SUBTREE_DECREMENT: Ordering = Ordering::Relaxed;
+/// bug `subtree_relaxed_end` weakens it to `Relaxed`; the loom model
+/// `a_child_finishes_while_its_parent_returns` must then find the race on
+/// the child's effects.
+fn subtree_decrement() -> Ordering {
+    if planted("subtree_relaxed_end") {
+        Ordering::Relaxed
+    } else {
+        Ordering::AcqRel
+    }
+}
 
 /// One waiting join in [`Subtree::open`].
 const WAITER: u64 = 1 << 32;
@@ -83,12 +87,12 @@ impl Subtree {
         Subtree {
             owner,
             parent: parent.map(std::ptr::NonNull::from),
-            // The planted bug `taskflow_mutant = "subtree_body_uncounted"`
+            // The planted bug `subtree_body_uncounted`
             // does not count the body, so a child may end the subtree while
             // the body still runs; the loom model
             // `the_last_descendant_releases_a_static_dependent` must find
             // the dependent reading the parent's output too early.
-            open: AtomicU64::new(if cfg!(taskflow_mutant = "subtree_body_uncounted") {
+            open: AtomicU64::new(if planted("subtree_body_uncounted") {
                 0
             } else {
                 1
@@ -175,11 +179,11 @@ impl Subtree {
         // Acquire, in the decrement that ends the subtree or in a join's
         // registration ([`Subtree::wait`]), takes in every earlier one
         // (one release sequence).
-        let before = self.open.fetch_sub(1, SUBTREE_DECREMENT);
-        // The planted bug `taskflow_mutant = "join_never_signalled"` does
-        // not wake a waiting join; the loom model
-        // `join_races_a_child_completion` must then find it stuck.
-        if before >= WAITER && !cfg!(taskflow_mutant = "join_never_signalled") {
+        let before = self.open.fetch_sub(1, subtree_decrement());
+        // The planted bug `join_never_signalled` does not wake a waiting
+        // join; the loom model `join_races_a_child_completion` must then
+        // find it stuck.
+        if before >= WAITER && !planted("join_never_signalled") {
             self.inbox.signal();
         }
         before & OPEN == 1
@@ -192,10 +196,10 @@ impl Subtree {
     /// registration and signals, or the registration comes later and takes
     /// in the child's end mark, which the wait's first look then sees.
     pub(crate) fn wait<R>(&self, wait: impl FnOnce() -> R) -> R {
-        // The planted bug `taskflow_mutant = "join_unregistered"` waits
+        // The planted bug `join_unregistered` waits
         // unregistered, so that no child's end signals it; the loom model
         // `join_races_a_child_completion` must then find it stuck.
-        let waiter = if cfg!(taskflow_mutant = "join_unregistered") {
+        let waiter = if planted("join_unregistered") {
             0
         } else {
             WAITER
