@@ -30,6 +30,7 @@ const KNOWN: &[&str] = &[
     "join_unregistered",
     "park_unchecked",
     "stopped_keeps_wakeup",
+    "buried_inbox_ignored",
 ];
 
 /// Whether the planted bug `name` is switched on (see the module docs).

@@ -23,7 +23,9 @@
 //! of a pool waiting (models 18 and 19), at bound 2 take 5,400, 11,700,
 //! 6,000 and 11,900, and still catch their planted bugs; the cancel's limit
 //! model (model 20), two runs on two workers, runs at bound 2: about
-//! 101,000 executions in 10 to 16 s. At bound 3, the largest (the diamond,
+//! 101,000 executions in 10 to 16 s; the wait that takes work buried in
+//! another wait's inbox (model 22, six tasks on two pools) runs at bound 2:
+//! about 7,900 executions in 2 s. At bound 3, the largest (the diamond,
 //! the output hand-off, the fail-fast race, the two models of "no ready job
 //! waits while a worker sleeps" and the woken task of a stopped run)
 //! explore 41,000 to 51,000 executions each in about 2.5 to 5 s here.
@@ -839,5 +841,50 @@ fn a_woken_task_of_a_stopped_run_passes_its_wake_up_on() {
         );
         assert!(holding_run.wait().1.is_success());
         assert_eq!((limit.available(), limit.waiting()), (1, 0));
+    });
+}
+
+/// Model 22 (every worker blocks): two pools of one worker, `a` and `b`.
+/// Z(b) spawns X(a) and joins; X spawns Rb(b) and Y(a) and joins; Y spawns
+/// Yb(b) and joins; Rb spawns Ra(a) and joins. In the schedule where Rb
+/// starts on `b`'s worker inside Z's join before Yb is spawned, Yb (which
+/// Y's join needs) is published into Z's inbox, under Rb's join on the same
+/// stack, which does not cover it. Only a blocked wait that takes work from
+/// the pool's announced inboxes while every worker of the pool blocks can
+/// run it; else every join waits for ever: a deadlock.
+#[test]
+fn a_wait_takes_work_buried_in_another_waits_inbox() {
+    check(2, || {
+        let executor = executor(1);
+        let mut graph = Graph::new();
+        graph.add(
+            Task::new("Z", |cx: &Context<'_>| {
+                cx.spawn(
+                    Task::new("X", |cx: &Context<'_>| {
+                        cx.spawn(
+                            Task::new("Rb", |cx: &Context<'_>| {
+                                cx.spawn(Task::new("Ra", |_: &Context<'_>| Ok(())).tag("a"))?;
+                                cx.join()
+                            })
+                            .tag("b"),
+                        )?;
+                        cx.spawn(
+                            Task::new("Y", |cx: &Context<'_>| {
+                                cx.spawn(Task::new("Yb", |_: &Context<'_>| Ok(())).tag("b"))?;
+                                cx.join()
+                            })
+                            .tag("a"),
+                        )?;
+                        cx.join()
+                    })
+                    .tag("a"),
+                )?;
+                cx.join()
+            })
+            .tag("b"),
+        );
+        let report = executor.run(&mut graph).expect("a valid graph");
+        assert!(report.is_success(), "{report:?}");
+        assert_eq!(report.len(), 6);
     });
 }

@@ -171,7 +171,15 @@ impl Pool {
         local
             .pop()
             .or_else(|| self.steal_queues(worker, local))
-            .or_else(|| every_blocked.then(|| self.steal_announced()).flatten())
+            // The planted bug `buried_inbox_ignored` never looks in the
+            // announced inboxes; the loom model
+            // `a_wait_takes_work_buried_in_another_waits_inbox` must then
+            // find every wait stuck.
+            .or_else(|| {
+                (every_blocked && !planted("buried_inbox_ignored"))
+                    .then(|| self.steal_announced())
+                    .flatten()
+            })
     }
 
     /// Tells the pool that one of its workers put `jobs` jobs onto its own
