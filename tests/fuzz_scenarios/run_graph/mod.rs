@@ -132,7 +132,6 @@ mod plan;
 mod records;
 mod visibility;
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::SeqCst;
 
@@ -155,13 +154,8 @@ pub fn check_bytes(data: &[u8]) -> Result<(), String> {
         data.len(),
         scenario.tasks.len()
     ));
-    check(&scenario).map_err(|violations| {
-        let mut message = format!("run_graph oracle failed for {scenario:#?}\n");
-        for violation in violations {
-            let _ = writeln!(message, "  - {violation}");
-        }
-        message
-    })
+    check(&scenario)
+        .map_err(|violations| common::failure_message("run_graph", &scenario, violations))
 }
 
 /// Runs `scenario` and checks every run (module docs).
