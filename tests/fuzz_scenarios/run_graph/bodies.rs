@@ -33,14 +33,21 @@ pub enum Runner {
 /// What every body of one copy of a scenario shares.
 #[derive(Debug)]
 pub struct Shared {
+    /// The worker count of each pool.
     pub pools: Vec<usize>,
+    /// The graph's tasks (for their probes).
     pub tasks: Vec<TaskSpec>,
+    /// Every node of the scenario.
     pub layout: Layout,
+    /// The graph's tasks' handles, set once the graph is built.
     pub ids: OnceLock<Vec<TaskId<u64>>>,
+    /// A task of another graph, for probes and refused spawns.
     pub foreign: TaskId<u64>,
+    /// The state of each run, set before it starts.
     pub runs: Vec<OnceLock<RunState>>,
     /// The run in progress, an index into `runs`.
     pub current: AtomicUsize,
+    /// The executor nested runs use.
     pub runner: Runner,
 }
 

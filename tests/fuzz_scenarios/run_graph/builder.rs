@@ -23,9 +23,11 @@ pub fn foreign_task() -> TaskId<u64> {
 /// A built copy of a scenario.
 #[derive(Debug)]
 pub struct Built {
+    /// The graph, whose tasks' bodies are [`Shared::run_static`].
     pub graph: Graph<'static>,
     /// The graph's tasks, by index.
     pub ids: Vec<TaskId<u64>>,
+    /// What the bodies share.
     pub shared: Arc<Shared>,
 }
 

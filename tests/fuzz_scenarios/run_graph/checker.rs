@@ -18,7 +18,9 @@ use super::visibility;
 
 /// The actual outcome of every node of one run, as the report gives them.
 pub struct Actual<'a> {
+    /// Every node of the scenario.
     pub layout: &'a Layout,
+    /// What the bodies recorded.
     pub state: &'a RunState,
     /// Per node: `None` if it was never spawned.
     pub verdicts: Vec<Option<Verdict>>,
@@ -61,10 +63,12 @@ impl Actual<'_> {
         }
     }
 
+    /// Whether `node`'s body started.
     pub fn started(&self, node: usize) -> bool {
         self.state.nodes[node].started()
     }
 
+    /// `node`'s name.
     pub fn name(&self, node: usize) -> &str {
         &self.layout.nodes[node].name
     }
@@ -90,10 +94,15 @@ fn verdict_of(outcome: &Outcome) -> Result<Verdict, String> {
 
 /// What one run is checked with.
 pub struct Inputs<'a> {
+    /// Every node of the scenario.
     pub layout: &'a Layout,
+    /// The run's policy, token and edges.
     pub run: &'a RunSpec,
+    /// What the bodies recorded.
     pub state: &'a RunState,
+    /// What the run returned.
     pub report: &'a RunReport,
+    /// The graph's tasks, by index.
     pub ids: &'a [TaskId<u64>],
     /// Handles spawned in earlier runs of the same graph.
     pub stale: &'a [TaskId<u64>],

@@ -31,11 +31,13 @@ pub struct JoinRecord {
 /// What one node's body recorded in one run.
 #[derive(Debug, Default)]
 pub struct NodeRecord {
+    /// How many times the body started (more than once is a violation).
     pub starts: AtomicU32,
     /// Clock value of the start event, 0 if it never started.
     pub start: AtomicU64,
     /// Clock value of the end event, 0 if it never ended.
     pub end: AtomicU64,
+    /// `Context::worker_index` in the body.
     pub worker: AtomicUsize,
     /// [`common::thread_number`] of the thread that ran the body.
     pub thread: AtomicU64,
@@ -60,10 +62,12 @@ pub struct NodeRecord {
 }
 
 impl NodeRecord {
+    /// Whether the body started.
     pub fn started(&self) -> bool {
         self.start.load(SeqCst) != 0
     }
 
+    /// The handle `spawn` returned, for a node that was spawned.
     pub fn handle(&self) -> Option<TaskId<u64>> {
         *lock(&self.handle)
     }
@@ -72,12 +76,16 @@ impl NodeRecord {
 /// Everything of one run that the bodies read and write.
 #[derive(Debug)]
 pub struct RunState {
+    /// The run's event clock.
     pub clock: Clock,
     /// Every graph task's dependencies in this run, sorted, without
     /// duplicates.
     pub dependencies: Vec<Vec<usize>>,
+    /// The oracle's prediction for this run.
     pub reference: Expected,
+    /// The token `Cancel` bodies cancel.
     pub token: CancelToken,
+    /// Whether `token` is the run's (else nobody watches it).
     pub token_in_run: bool,
     /// Per node of the layout.
     pub nodes: Vec<NodeRecord>,
@@ -90,6 +98,8 @@ pub struct RunState {
 }
 
 impl RunState {
+    /// The state of a run of `nodes` nodes over `pools` pools, before it
+    /// starts.
     pub fn new(
         dependencies: Vec<Vec<usize>>,
         reference: Expected,
@@ -113,6 +123,7 @@ impl RunState {
         }
     }
 
+    /// Records a problem a body found.
     pub fn violation(&self, message: String) {
         lock(&self.violations).push(message);
     }
