@@ -18,7 +18,7 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
 fi
 
 cargo +nightly fuzz build
-for target in run_graph build_graph run_spawn steer_graph; do
+for target in run_graph build_graph steer_graph; do
     inputs=("corpus/$target")
     if [ -d "regressions/$target" ]; then inputs+=("regressions/$target"); fi
     # -runs=0: run every input once, then stop.

@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
+#[cfg(target_os = "linux")]
+use common::thread_cpu_time;
 use common::{Signal, executor, wait_until, watchdog};
 use taskflow_engine::{
     CancelToken, Context, Error, FailurePolicy, Graph, Outcome, RunOptions, Task, TaskError, TaskId,
@@ -480,19 +482,6 @@ fn a_deadline_cancels_what_has_not_started_and_running_tasks_see_it() {
             .unwrap();
         assert!(matches!(report.outcome(never), Outcome::Cancelled));
     });
-}
-
-/// The CPU time the calling thread has used, from the scheduler's own
-/// account (Linux: `/proc/thread-self/schedstat`, nanoseconds on a CPU).
-#[cfg(target_os = "linux")]
-fn thread_cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").expect("Linux schedstat");
-    let nanos: u64 = stat
-        .split_whitespace()
-        .next()
-        .and_then(|field| field.parse().ok())
-        .expect("the first field counts nanoseconds on a CPU");
-    Duration::from_nanos(nanos)
 }
 
 /// A wait sleeps: 300 ms of waiting in `wait_timeout` and in

@@ -26,16 +26,12 @@ use std::time::Instant;
 mod common;
 
 #[allow(dead_code, unreachable_pub)]
-#[path = "fuzz_scenarios/run_graph.rs"]
+#[path = "fuzz_scenarios/run_graph/mod.rs"]
 mod run_graph;
 
 #[allow(dead_code, unreachable_pub)]
 #[path = "fuzz_scenarios/build_graph.rs"]
 mod build_graph;
-
-#[allow(dead_code, unreachable_pub)]
-#[path = "fuzz_scenarios/run_spawn.rs"]
-mod run_spawn;
 
 #[allow(dead_code, unreachable_pub)]
 #[path = "fuzz_scenarios/steer_graph.rs"]
@@ -176,11 +172,6 @@ fn run_graph_corpus_and_generated_inputs_pass_the_oracle() {
 #[test]
 fn build_graph_corpus_and_generated_inputs_pass_the_oracle() {
     replay("build_graph", build_graph::check_bytes, 0x7a5c_f10e_0002);
-}
-
-#[test]
-fn run_spawn_corpus_and_generated_inputs_pass_the_oracle() {
-    replay("run_spawn", run_spawn::check_bytes, 0x7a5c_f10e_0003);
 }
 
 #[test]

@@ -10,11 +10,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{Signal, executor, wait_until, watchdog};
-use taskflow_engine::{Context, Executor, FailurePolicy, Graph, Limit, Outcome, RunOptions, Task};
+use taskflow_engine::{
+    Context, Error, Executor, FailurePolicy, Graph, Limit, Outcome, RunHandle, RunOptions, Task,
+};
 
 /// Runs a one-task graph whose task has `limit`, on the pool `inner` of
-/// `executor`, and returns whether it succeeded.
-fn run_nested(executor: &Executor, limit: &Limit) -> bool {
+/// `executor`; `Err` if that task did not succeed.
+fn run_nested(executor: &Executor, limit: &Limit) -> Result<(), Error> {
     let mut inner = Graph::new();
     let task = inner.add(
         Task::new("inner", |_: &Context<'_>| Ok(()))
@@ -22,7 +24,11 @@ fn run_nested(executor: &Executor, limit: &Limit) -> bool {
             .limit(limit),
     );
     let report = executor.run(&mut inner).expect("a valid graph");
-    report.outcome(task).is_success()
+    if report.outcome(task).is_success() {
+        Ok(())
+    } else {
+        Err("the nested task failed".into())
+    }
 }
 
 /// `P` has limits `b` (taken first) and `a`; `a` is held by `O`, so `P`
@@ -50,11 +56,7 @@ fn a_task_waiting_at_one_limit_holds_none_of_the_others() {
                     if b_used.available() != 1 {
                         return Err("the waiting P holds b".into());
                     }
-                    if run_nested(&executor, &b_used) {
-                        Ok(())
-                    } else {
-                        Err("the nested task failed".into())
-                    }
+                    run_nested(&executor, &b_used)
                 })
                 .limit(&a),
             )
@@ -104,13 +106,7 @@ fn a_permit_is_not_held_by_a_woken_task_that_waits_for_a_worker() {
         graph.add(Task::new("T", |_: &Context<'_>| Ok(())).limit(&limit));
         let nest = |name: &'static str| {
             let (executor, limit) = (Arc::clone(&executor), limit.clone());
-            Task::new(name, move |_: &Context<'_>| {
-                if run_nested(&executor, &limit) {
-                    Ok(())
-                } else {
-                    Err("the nested task failed".into())
-                }
-            })
+            Task::new(name, move |_: &Context<'_>| run_nested(&executor, &limit))
         };
         graph.add(nest("B"));
         graph.add(nest("O").after(holder));
@@ -129,6 +125,25 @@ fn holder_until(limit: &Limit, release: &Arc<Signal>) -> Graph<'static> {
     holder
 }
 
+/// A limit of one permit, held by a run submitted to `executor` until the
+/// returned signal is raised; returns once the permit is held.
+fn permit_held_elsewhere(executor: &Executor) -> (Limit, Arc<Signal>, RunHandle) {
+    let limit = Limit::new(1);
+    let release = Signal::new();
+    let holding = executor.submit(holder_until(&limit, &release), RunOptions::new());
+    wait_until("the holder's permit", || limit.available() == 0).unwrap();
+    (limit, release, holding)
+}
+
+/// Lets the holder of [`permit_held_elsewhere`] go: its run succeeds and
+/// the limit ends full, with nothing waiting.
+fn release_holder(limit: &Limit, release: &Signal, holding: RunHandle) {
+    release.raise();
+    let (_, holder_report) = holding.wait();
+    assert!(holder_report.is_success(), "{holder_report:?}");
+    assert_eq!((limit.available(), limit.waiting()), (1, 0));
+}
+
 /// A run past its deadline whose task waits for a permit that another run
 /// holds returns at its deadline, without waiting for that permit: the
 /// holder lets go only after the run returned, so a run that waited for
@@ -137,10 +152,7 @@ fn holder_until(limit: &Limit, release: &Arc<Signal>) -> Graph<'static> {
 fn a_deadline_takes_waiting_tasks_out_at_the_deadline() {
     watchdog(|| {
         let executor = executor(2);
-        let limit = Limit::new(1);
-        let release = Signal::new();
-        let holding = executor.submit(holder_until(&limit, &release), RunOptions::new());
-        wait_until("the holder's permit", || limit.available() == 0).unwrap();
+        let (limit, release, holding) = permit_held_elsewhere(&executor);
         let mut graph = Graph::new();
         let waiter = graph.add(Task::new("w", |_: &Context<'_>| Ok(())).limit(&limit));
         let deadline = Instant::now() + Duration::from_millis(50);
@@ -153,10 +165,7 @@ fn a_deadline_takes_waiting_tasks_out_at_the_deadline() {
             "{report:?}"
         );
         assert_eq!(limit.waiting(), 0);
-        release.raise();
-        let (_, holder_report) = holding.wait();
-        assert!(holder_report.is_success(), "{holder_report:?}");
-        assert_eq!((limit.available(), limit.waiting()), (1, 0));
+        release_holder(&limit, &release, holding);
     });
 }
 
@@ -165,10 +174,7 @@ fn a_deadline_takes_waiting_tasks_out_at_the_deadline() {
 fn a_submitted_run_waited_for_takes_waiting_tasks_out_at_its_deadline() {
     watchdog(|| {
         let executor = executor(2);
-        let limit = Limit::new(1);
-        let release = Signal::new();
-        let holding = executor.submit(holder_until(&limit, &release), RunOptions::new());
-        wait_until("the holder's permit", || limit.available() == 0).unwrap();
+        let (limit, release, holding) = permit_held_elsewhere(&executor);
         let mut graph = Graph::new();
         let waiter = graph.add(Task::new("w", |_: &Context<'_>| Ok(())).limit(&limit));
         let deadline = Instant::now() + Duration::from_millis(50);
@@ -178,9 +184,7 @@ fn a_submitted_run_waited_for_takes_waiting_tasks_out_at_its_deadline() {
             matches!(report.outcome(waiter), Outcome::Cancelled),
             "{report:?}"
         );
-        release.raise();
-        assert!(holding.wait().1.is_success());
-        assert_eq!((limit.available(), limit.waiting()), (1, 0));
+        release_holder(&limit, &release, holding);
     });
 }
 
@@ -225,11 +229,8 @@ fn a_limit_across_two_executors() {
 #[test]
 fn an_executor_dropped_while_its_task_waits() {
     watchdog(|| {
-        let limit = Limit::new(1);
-        let release = Signal::new();
         let holders = executor(1);
-        let holding = holders.submit(holder_until(&limit, &release), RunOptions::new());
-        wait_until("the holder's permit", || limit.available() == 0).unwrap();
+        let (limit, release, holding) = permit_held_elsewhere(&holders);
         let waiters = executor(2);
         let mut graph = Graph::new();
         graph.add(Task::new("w", |_: &Context<'_>| Ok(())).limit(&limit));

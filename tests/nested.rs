@@ -27,6 +27,77 @@ fn small_graph(tag: &'static str) -> (Graph<'static>, taskflow_engine::TaskId<u3
     (graph, sum)
 }
 
+/// Runs [`small_graph`] on `executor` (on the default tag), checks that it
+/// succeeded, and returns its sum.
+fn run_small_graph(executor: &Executor) -> Result<u32, taskflow_engine::Error> {
+    let (mut nested, sum) = small_graph("default");
+    let report = executor.run(&mut nested)?;
+    assert!(report.is_success(), "{report}");
+    Ok(*nested.output(sum).unwrap())
+}
+
+/// Level `depth` of nested runs on `executor`: a graph whose task spawns a
+/// child, runs level `depth - 1` from inside, joins, and adds the child's 1
+/// to the answer below; with `io_task`, the graph has a second task on
+/// another tag (which keeps the run off the exclusive path).
+fn nested_level(
+    executor: &Arc<Executor>,
+    depth: u32,
+    io_task: bool,
+) -> Result<u32, taskflow_engine::Error> {
+    if depth == 0 {
+        return Ok(0);
+    }
+    let mut graph = Graph::new();
+    let inner = Arc::clone(executor);
+    let task = graph.add(Task::new("level", move |cx: &Context<'_>| {
+        let child = cx.spawn(Task::new("child", |_: &Context<'_>| Ok(1u32)))?;
+        let below = nested_level(&inner, depth - 1, io_task)?;
+        cx.join()?;
+        Ok(below + cx.input(child)?)
+    }));
+    if io_task {
+        graph.add(Task::new("io", |_: &Context<'_>| Ok(0u32)).tag("io"));
+    }
+    let report = executor.run(&mut graph)?;
+    assert!(report.is_success(), "{report}");
+    Ok(*graph.output(task).unwrap())
+}
+
+/// Runs [`nested_level`] 1,000 deep from a task of a pool of one worker
+/// (with `io_task`, beside a task on another tag) and checks the answer.
+fn nested_runs_1000_deep(io_task: bool) {
+    let executor = Arc::new(executor(1));
+    let mut graph = Graph::new();
+    let inner = Arc::clone(&executor);
+    let top = graph.add(Task::new("top", move |_: &Context<'_>| {
+        nested_level(&inner, 1000, io_task)
+    }));
+    if io_task {
+        graph.add(Task::new("io", |_: &Context<'_>| Ok(0u32)).tag("io"));
+    }
+    let report = executor.run(&mut graph).unwrap();
+    assert!(report.is_success(), "{report}");
+    assert_eq!(graph.output(top), Some(&1000));
+}
+
+/// Spawns a quick child and joins it; returns how long the join took.
+fn time_a_quick_join(cx: &Context<'_>) -> Result<Duration, taskflow_engine::Error> {
+    cx.spawn(Task::new("quick child", |_: &Context<'_>| Ok(())))?;
+    let began = Instant::now();
+    cx.join()?;
+    Ok(began.elapsed())
+}
+
+/// A satisfied join must return at once; 2 s is far above any scheduling
+/// delay and far below the watchdog.
+fn assert_prompt(took: Duration) {
+    assert!(
+        took < Duration::from_secs(2),
+        "the satisfied join took {took:?}"
+    );
+}
+
 /// Row "a nested run on a worker": a pool of one worker runs a task that
 /// runs a graph on its own tag.
 #[test]
@@ -36,10 +107,7 @@ fn a_one_worker_pool_runs_a_nested_graph_on_its_own_tag() {
         let inner = Arc::clone(&executor);
         let mut graph = Graph::new();
         let outer = graph.add(Task::new("outer", move |_: &Context<'_>| {
-            let (mut nested, sum) = small_graph("default");
-            let report = inner.run(&mut nested)?;
-            assert!(report.is_success(), "{report}");
-            Ok(*nested.output(sum).unwrap())
+            run_small_graph(&inner)
         }));
         // A second tag makes the outer run non-exclusive as well.
         graph.add(Task::new("io", |_: &Context<'_>| Ok(())).tag("io"));
@@ -55,31 +123,7 @@ fn a_one_worker_pool_runs_a_nested_graph_on_its_own_tag() {
 /// next from inside its task, and spawns a child it joins.
 #[test]
 fn nested_runs_1000_deep_on_one_worker() {
-    fn level(executor: &Arc<Executor>, depth: u32) -> Result<u32, taskflow_engine::Error> {
-        if depth == 0 {
-            return Ok(0);
-        }
-        let mut graph = Graph::new();
-        let inner = Arc::clone(executor);
-        let task = graph.add(Task::new("level", move |cx: &Context<'_>| {
-            let child = cx.spawn(Task::new("child", |_: &Context<'_>| Ok(1u32)))?;
-            let below = level(&inner, depth - 1)?;
-            cx.join()?;
-            Ok(below + cx.input(child)?)
-        }));
-        let report = executor.run(&mut graph)?;
-        assert!(report.is_success(), "{report}");
-        Ok(*graph.output(task).unwrap())
-    }
-    watchdog(|| {
-        let executor = Arc::new(executor(1));
-        let mut graph = Graph::new();
-        let inner = Arc::clone(&executor);
-        let top = graph.add(Task::new("top", move |_: &Context<'_>| level(&inner, 1000)));
-        let report = executor.run(&mut graph).unwrap();
-        assert!(report.is_success(), "{report}");
-        assert_eq!(graph.output(top), Some(&1000));
-    });
+    watchdog(|| nested_runs_1000_deep(false));
 }
 
 /// Nested runs on several workers at once, with spawns inside: every run
@@ -95,14 +139,11 @@ fn many_nested_runs_on_a_shared_pool() {
             graph.add(Task::new("outer", move |cx: &Context<'_>| {
                 let (inner2, done2) = (Arc::clone(&inner), Arc::clone(&done));
                 cx.spawn(Task::new("child runs a graph", move |_: &Context<'_>| {
-                    let (mut nested, sum) = small_graph("default");
-                    assert!(inner2.run(&mut nested)?.is_success());
-                    assert_eq!(nested.output(sum), Some(&6));
+                    assert_eq!(run_small_graph(&inner2)?, 6);
                     done2.fetch_add(1, Ordering::SeqCst);
                     Ok(())
                 }))?;
-                let (mut nested, _) = small_graph("default");
-                assert!(inner.run(&mut nested)?.is_success());
+                assert_eq!(run_small_graph(&inner)?, 6);
                 done.fetch_add(1, Ordering::SeqCst);
                 cx.join()
             }));
@@ -136,20 +177,13 @@ fn a_satisfied_wait_returns_while_another_wait_is_busy() {
         let (returned, started) = (Arc::clone(&first_returned), Arc::clone(&busy_started));
         let quick = graph.add(Task::new("quick parent", move |cx: &Context<'_>| {
             started.wait()?;
-            cx.spawn(Task::new("quick child", |_: &Context<'_>| Ok(())))?;
-            let began = Instant::now();
-            cx.join()?;
-            let took = began.elapsed();
+            let took = time_a_quick_join(cx)?;
             returned.raise();
             Ok(took)
         }));
         let report = executor(3).run(&mut graph).unwrap();
         assert!(report.is_success(), "{report}");
-        let took = *graph.output(quick).unwrap();
-        assert!(
-            took < Duration::from_secs(2),
-            "the satisfied join took {took:?}"
-        );
+        assert_prompt(*graph.output(quick).unwrap());
     });
 }
 
@@ -181,21 +215,14 @@ fn a_satisfied_wait_on_one_worker_returns_before_unrelated_work() {
             }));
             *kept.lock().unwrap() =
                 Some(inner.submit(unrelated, taskflow_engine::RunOptions::new()));
-            cx.spawn(Task::new("quick child", |_: &Context<'_>| Ok(())))?;
-            let began = Instant::now();
-            cx.join()?;
-            let took = began.elapsed();
+            let took = time_a_quick_join(cx)?;
             released.raise();
             Ok(took)
         }));
         graph.add(Task::new("io", |_: &Context<'_>| Ok(())).tag("io"));
         let report = executor.run(&mut graph).unwrap();
         assert!(report.is_success(), "{report}");
-        let took = *graph.output(quick).unwrap();
-        assert!(
-            took < Duration::from_secs(2),
-            "the satisfied join took {took:?}"
-        );
+        assert_prompt(*graph.output(quick).unwrap());
         let (_, busy) = handle.lock().unwrap().take().unwrap().wait();
         assert!(busy.is_success(), "{busy}");
     });
@@ -206,33 +233,7 @@ fn a_satisfied_wait_on_one_worker_returns_before_unrelated_work() {
 /// spawns a child it joins.
 #[test]
 fn nested_runs_1000_deep_on_one_worker_with_two_tags() {
-    fn level(executor: &Arc<Executor>, depth: u32) -> Result<u32, taskflow_engine::Error> {
-        if depth == 0 {
-            return Ok(0);
-        }
-        let mut graph = Graph::new();
-        let inner = Arc::clone(executor);
-        let task = graph.add(Task::new("level", move |cx: &Context<'_>| {
-            let child = cx.spawn(Task::new("child", |_: &Context<'_>| Ok(1u32)))?;
-            let below = level(&inner, depth - 1)?;
-            cx.join()?;
-            Ok(below + cx.input(child)?)
-        }));
-        graph.add(Task::new("io", |_: &Context<'_>| Ok(0u32)).tag("io"));
-        let report = executor.run(&mut graph)?;
-        assert!(report.is_success(), "{report}");
-        Ok(*graph.output(task).unwrap())
-    }
-    watchdog(|| {
-        let executor = Arc::new(executor(1));
-        let mut graph = Graph::new();
-        let inner = Arc::clone(&executor);
-        let top = graph.add(Task::new("top", move |_: &Context<'_>| level(&inner, 1000)));
-        graph.add(Task::new("io", |_: &Context<'_>| Ok(0u32)).tag("io"));
-        let report = executor.run(&mut graph).unwrap();
-        assert!(report.is_success(), "{report}");
-        assert_eq!(graph.output(top), Some(&1000));
-    });
+    watchdog(|| nested_runs_1000_deep(true));
 }
 
 /// A run started from a task of another executor, and from a plain thread
@@ -245,9 +246,7 @@ fn a_run_from_another_executors_task_blocks_plainly() {
         let mut graph = Graph::new();
         let nested_executor = Arc::clone(&inner);
         let sum = graph.add(Task::new("outer", move |_: &Context<'_>| {
-            let (mut nested, sum) = small_graph("default");
-            assert!(nested_executor.run(&mut nested)?.is_success());
-            Ok(*nested.output(sum).unwrap())
+            run_small_graph(&nested_executor)
         }));
         let report = outer.run(&mut graph).unwrap();
         assert!(report.is_success(), "{report}");

@@ -7,15 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{Meter, Signal, executor, watchdog};
+use common::tasks::{counting, reading_count};
+use common::{Meter, Signal, executor, keep_going, watchdog};
 use taskflow_engine::{
-    CancelToken, Context, Executor, FailurePolicy, Graph, GraphError, JoinError, Outcome,
-    RunOptions, Task, TaskId,
+    CancelToken, Context, Executor, Graph, GraphError, JoinError, Outcome, RunOptions, Task, TaskId,
 };
-
-fn keep_going() -> RunOptions {
-    RunOptions::new().policy(FailurePolicy::KeepGoing)
-}
 
 /// The example of the issue and the README: a scan spawns compiles on
 /// their own tag, joins them and passes on their outputs.
@@ -69,24 +65,13 @@ fn dependents_wait_for_the_whole_subtree_without_a_join() {
             for _ in 0..20 {
                 let counted = Arc::clone(&counted);
                 cx.spawn(Task::new("child", move |cx: &Context<'_>| {
-                    let counted = Arc::clone(&counted);
-                    cx.spawn(Task::new("grandchild", move |_: &Context<'_>| {
-                        std::thread::sleep(Duration::from_millis(1));
-                        counted.fetch_add(1, Ordering::SeqCst);
-                        Ok(())
-                    }))?;
+                    cx.spawn(counting("grandchild", &counted, Duration::from_millis(1)))?;
                     Ok(())
                 }))?;
             }
             Ok(())
         }));
-        let seen = Arc::clone(&finished);
-        let dependent = graph.add(
-            Task::new("dependent", move |_: &Context<'_>| {
-                Ok(seen.load(Ordering::SeqCst))
-            })
-            .after(parent),
-        );
+        let dependent = graph.add(reading_count("dependent", &finished).after(parent));
         for workers in [1, 2, 4] {
             finished.store(0, Ordering::SeqCst);
             let report = executor(workers).run(&mut graph).unwrap();
@@ -117,11 +102,7 @@ fn a_child_panic_is_reported_by_name_while_its_siblings_finish() {
                 cx.spawn(Task::new("after broken", |_: &Context<'_>| Ok(())).after(broken))?;
             let mut fine = Vec::new();
             for _ in 0..5 {
-                let counted = Arc::clone(&counted);
-                fine.push(cx.spawn(Task::new("fine", move |_: &Context<'_>| {
-                    counted.fetch_add(1, Ordering::SeqCst);
-                    Ok(())
-                }))?);
+                fine.push(cx.spawn(counting("fine", &counted, Duration::ZERO))?);
             }
             kept.lock()
                 .unwrap()
@@ -194,11 +175,7 @@ fn a_parent_that_fails_after_spawning_lets_its_children_finish() {
             "parent",
             move |cx: &Context<'_>| -> Result<(), _> {
                 for _ in 0..4 {
-                    let counted = Arc::clone(&counted);
-                    cx.spawn(Task::new("child", move |_: &Context<'_>| {
-                        counted.fetch_add(1, Ordering::SeqCst);
-                        Ok(())
-                    }))?;
+                    cx.spawn(counting("child", &counted, Duration::ZERO))?;
                 }
                 Err("the parent gives up")?
             },
@@ -505,6 +482,7 @@ fn helping_keeps_tag_limits() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_blocked_join_costs_no_cpu() {
+    use common::thread_cpu_time;
     watchdog(|| {
         let mut graph = Graph::new();
         let spent = graph.add(Task::new("parent", |cx: &Context<'_>| {
@@ -527,19 +505,6 @@ fn a_blocked_join_costs_no_cpu() {
             "the join spun: {spent:?} of CPU in 300 ms"
         );
     });
-}
-
-/// The CPU time the calling thread has used (Linux schedstat, nanoseconds
-/// on a CPU).
-#[cfg(target_os = "linux")]
-fn thread_cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").expect("Linux schedstat");
-    let nanos: u64 = stat
-        .split_whitespace()
-        .next()
-        .and_then(|field| field.parse().ok())
-        .expect("the first field counts nanoseconds on a CPU");
-    Duration::from_nanos(nanos)
 }
 
 /// Two pools of one worker, each running a task that joins a child on the

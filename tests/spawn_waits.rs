@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{executor, watchdog_for};
+use common::tasks::{counting, reading_count};
+use common::{executor, keep_going, watchdog_for};
 use taskflow_engine::{Context, Executor, Graph, GraphError, Task};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -230,13 +231,7 @@ fn joins_past_a_small_stack_are_refused() {
         graph.add(Task::new("root", move |cx: &Context<'_>| {
             deeper(cx, 20_000, Arc::clone(&refused))
         }));
-        let report = executor
-            .run_with(
-                &mut graph,
-                taskflow_engine::RunOptions::new()
-                    .policy(taskflow_engine::FailurePolicy::KeepGoing),
-            )
-            .unwrap();
+        let report = executor.run_with(&mut graph, keep_going()).unwrap();
         assert!(!report.is_success());
         assert!(seen.load(Ordering::SeqCst), "no join was refused: {report}");
     });
@@ -256,25 +251,14 @@ fn spawning_in_a_steered_run() {
         let spawner = graph.add(
             Task::new("spawner", move |cx: &Context<'_>| {
                 for _ in 0..4 {
-                    let counted = Arc::clone(&counted);
-                    cx.spawn(Task::new("child", move |_: &Context<'_>| {
-                        std::thread::sleep(Duration::from_millis(2));
-                        counted.fetch_add(1, Ordering::SeqCst);
-                        Ok(())
-                    }))?;
+                    cx.spawn(counting("child", &counted, Duration::from_millis(2)))?;
                 }
                 Ok(())
             })
             .priority(5)
             .limit(&limit),
         );
-        let seen = Arc::clone(&ended);
-        let dependent = graph.add(
-            Task::new("dependent", move |_: &Context<'_>| {
-                Ok(seen.load(Ordering::SeqCst))
-            })
-            .after(spawner),
-        );
+        let dependent = graph.add(reading_count("dependent", &ended).after(spawner));
         let joiner = graph.add(
             Task::new("joiner", |cx: &Context<'_>| {
                 let child =

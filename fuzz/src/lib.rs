@@ -13,9 +13,7 @@
 pub mod build_graph;
 #[path = "../../tests/fuzz_scenarios/common.rs"]
 pub mod common;
-#[path = "../../tests/fuzz_scenarios/run_graph.rs"]
+#[path = "../../tests/fuzz_scenarios/run_graph/mod.rs"]
 pub mod run_graph;
-#[path = "../../tests/fuzz_scenarios/run_spawn.rs"]
-pub mod run_spawn;
 #[path = "../../tests/fuzz_scenarios/steer_graph.rs"]
 pub mod steer_graph;

@@ -1,6 +1,7 @@
 //! Helpers shared by the behaviour tests: a watchdog that turns a hang into a
 //! test failure, a rendezvous with a timeout, a concurrency meter, a small
-//! deterministic random number generator and executor shortcuts.
+//! deterministic random number generator, a thread's CPU time, executor
+//! and run-option shortcuts, and ([`tasks`]) task fixtures.
 //!
 //! Every integration test file includes this module but uses only part of it.
 #![allow(dead_code)]
@@ -12,7 +13,9 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use taskflow_engine::{Error, Executor};
+use taskflow_engine::{Error, Executor, FailurePolicy, RunOptions};
+
+pub(crate) mod tasks;
 
 /// How long a test may run before the watchdog declares it hung.
 pub(crate) const WATCHDOG: Duration = Duration::from_secs(20);
@@ -66,6 +69,24 @@ pub(crate) fn executor(workers: usize) -> Executor {
         .workers_per_tag(workers)
         .build()
         .expect("build an executor")
+}
+
+/// Run options with the keep-going failure policy.
+pub(crate) fn keep_going() -> RunOptions {
+    RunOptions::new().policy(FailurePolicy::KeepGoing)
+}
+
+/// The CPU time the calling thread has used, from the scheduler's own
+/// account (Linux: `/proc/thread-self/schedstat`, nanoseconds on a CPU).
+#[cfg(target_os = "linux")]
+pub(crate) fn thread_cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").expect("Linux schedstat");
+    let nanos: u64 = stat
+        .split_whitespace()
+        .next()
+        .and_then(|field| field.parse().ok())
+        .expect("the first field counts nanoseconds on a CPU");
+    Duration::from_nanos(nanos)
 }
 
 /// A meeting point for `parties` threads with a timeout: every party returns

@@ -25,7 +25,6 @@
 //!   invented while the graph was compiled, decompiled and recompiled shows),
 //!   and `Graph::output` returns each task's reference value.
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -225,13 +224,8 @@ pub fn check_bytes(data: &[u8]) -> Result<(), String> {
     common::silence_intentional_panics();
     let scenario = decode(data);
     let _watchdog = common::watch(format!("build_graph input of {} bytes", data.len()));
-    check(&scenario).map_err(|violations| {
-        let mut message = format!("build_graph oracle failed for {scenario:#?}\n");
-        for violation in violations {
-            let _ = writeln!(message, "  - {violation}");
-        }
-        message
-    })
+    check(&scenario)
+        .map_err(|violations| common::failure_message("build_graph", &scenario, violations))
 }
 
 /// The model of the graph under test.

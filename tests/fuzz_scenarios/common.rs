@@ -1,9 +1,11 @@
-//! What both scenarios share: the executors (one per process, reused across
+//! What the scenarios share: the executors (one per process, reused across
 //! inputs so memory stays flat), the panic-hook filter for the panics the
-//! scenarios cause on purpose, the hang watchdog, value mixing, a
-//! deterministic PRNG and the global event clock the oracles reason with.
+//! scenarios cause on purpose, the hang watchdog, the failure message,
+//! value mixing, a deterministic PRNG and the global event clock the oracles
+//! reason with.
 
 use std::collections::HashMap;
+use std::fmt::{Debug, Write as _};
 use std::panic::PanicHookInfo;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, Once, OnceLock};
@@ -152,6 +154,16 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// What a target reports when `scenario` failed its oracle: the scenario,
+/// then every violation found, one a line.
+pub fn failure_message(target: &str, scenario: &dyn Debug, violations: Vec<String>) -> String {
+    let mut message = format!("{target} oracle failed for {scenario:#?}\n");
+    for violation in violations {
+        let _ = writeln!(message, "  - {violation}");
+    }
+    message
 }
 
 /// SplitMix64's finaliser: a bijective mix of 64 bits.

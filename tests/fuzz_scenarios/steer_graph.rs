@@ -36,7 +36,6 @@
 //!   (computed here independently, when the run asks for it), then its
 //!   priority, then the lower index.
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -290,13 +289,8 @@ pub fn check_bytes(data: &[u8]) -> Result<(), String> {
         data.len(),
         scenario.tasks.len()
     ));
-    check(&scenario).map_err(|violations| {
-        let mut message = format!("steer_graph oracle failed for {scenario:#?}\n");
-        for violation in violations {
-            let _ = writeln!(message, "  - {violation}");
-        }
-        message
-    })
+    check(&scenario)
+        .map_err(|violations| common::failure_message("steer_graph", &scenario, violations))
 }
 
 /// Runs `scenario` (twice at once for a twin) and checks it.
