@@ -295,6 +295,21 @@ impl<'g> Run<'g> {
         }
     }
 
+    /// The inbox where this run's jobs for `pool` go instead of its
+    /// injector, as in [`inject`](Run::inject): the inbox of the wait of a
+    /// worker of `pool` that waits for the run, if any. A task woken by a
+    /// limit goes back there (see [`crate::steer`], "Taking permits").
+    pub(crate) fn helper_on(
+        &self,
+        pool: &Pool,
+    ) -> Option<Arc<crate::runtime::spawn::inbox::Inbox>> {
+        self.spawn
+            .helper
+            .as_ref()
+            .filter(|inbox| std::ptr::eq(inbox.pool(), pool))
+            .map(Arc::clone)
+    }
+
     /// [`start`](Run::start) for a steered run: every source goes into its
     /// pool's ordered queue, and only then are their tokens pushed (see
     /// [`crate::steer`]), so that the first token finds the best source.

@@ -13,6 +13,7 @@ use crate::runtime::cancel::{CancelHook, CancelToken};
 use crate::runtime::job::Job;
 use crate::runtime::pool::Pool;
 use crate::runtime::run::Run;
+use crate::runtime::spawn::inbox::Inbox;
 use crate::steer::limit::{Acquired, Limit};
 use crate::steer::ready::{ReadyKey, ReadyQueues};
 use crate::steer::settings::Steering;
@@ -271,10 +272,13 @@ impl Parked {
 }
 
 /// Sends a task taken out of a limit's queue back to its pool: into its
-/// ordered ready queue, then a token for it into the pool's injector. With
-/// `woken`, it was woken by a release (or a wake-up passed on) of the limit
-/// it waited in, and remembers that for its next attempt; else it was
-/// evicted for a stopped run.
+/// ordered ready queue, then a token for it where the run's own jobs for
+/// that pool go: the inbox of the wait of the worker that runs the run
+/// from inside a task, if that worker is of this pool, else the pool's
+/// injector (see [`crate::steer`], step 3). With `woken`, it was woken by
+/// a release (or a wake-up passed on) of the limit it waited in, and
+/// remembers that for its next attempt; else it was evicted for a stopped
+/// run.
 fn send_back(parked: Parked, woken: bool) {
     let Parked {
         run,
@@ -284,7 +288,7 @@ fn send_back(parked: Parked, woken: bool) {
         limit,
         ..
     } = parked;
-    let job = {
+    let (job, helper) = {
         // SAFETY: a parked task stands for an unfinished unit of its run's
         // work, which the run cannot complete without: the run is alive
         // until the token pushed below was processed. This `&Run` is not
@@ -297,10 +301,31 @@ fn send_back(parked: Parked, woken: bool) {
             steered.woken[task as usize].store(limit + 1, Ordering::Relaxed);
         }
         steered.queue(tag, task);
-        Job::ready(run)
+        // The planted bug `woken_to_injector` sends the token to the
+        // injector even for a run whose waiting worker is of this pool:
+        // that worker's wait does not look there while a peer of its pool
+        // is busy, and the loom model
+        // `a_nested_runs_woken_task_goes_back_to_its_waiting_worker` must
+        // find the nested run never returning (scripts/loom-mutants.sh).
+        let helper = if planted("woken_to_injector") {
+            None
+        } else {
+            run.helper_on(&pool)
+        };
+        (Job::ready(run), helper)
     };
     // From the push on, the run may complete and its executor be dropped:
-    // only the owned pool is touched.
+    // only the owned pool and the owned inbox are touched (the inbox's push
+    // notifies its pool, which is `pool`, alive through the `Arc`).
+    let job = match helper {
+        Some(inbox) => match Inbox::push(&inbox, job) {
+            Ok(()) => return,
+            // Not while the run lasts (a nested run's inbox is not
+            // forwarded); the pool's queues are the right place then.
+            Err(job) => job,
+        },
+        None => job,
+    };
     pool.inject(job);
 }
 

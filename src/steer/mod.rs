@@ -81,11 +81,25 @@
 //!    wake-up; [`Limit::handoffs`](limit::Limit::handoffs) counts
 //!    wake-ups). The woken task holds nothing: outside the lock, the
 //!    releaser *sends it back*: it notes in the run which limit woke it,
-//!    queues it in its pool's ordered queue and pushes a token for it into
-//!    the pool's injector, and then touches only the pool, through the
-//!    `Arc` the parked task carries: from the push on, the token may be
-//!    processed, the run complete and its executor (another one than the
-//!    releaser's, maybe) be dropped. No `&Run` is formed after the push.
+//!    queues it in its pool's ordered queue and pushes a token for it where
+//!    the run's own jobs for that pool go: for a run started from inside a
+//!    task on a worker of that pool, the inbox of that worker's wait (see
+//!    [`crate::runtime::spawn`], "Waiting"; it takes a clone of the inbox's
+//!    `Arc` first), else the pool's injector. Then it touches only the
+//!    pool, through the `Arc` the parked task carries, and that inbox: from
+//!    the push on, the token may be processed, the run complete and its
+//!    executor (another one than the releaser's, maybe) be dropped. No
+//!    `&Run` is formed after the push. *Why the inbox:* a wait serves its
+//!    own inbox only, and the pool's queues only while every worker of the
+//!    pool waits; a woken task of the nested run sent to the injector would
+//!    wait for a peer that may be busy for long, or busy waiting for that
+//!    very task, while the worker whose wait needs it blocks. (The loom
+//!    model `a_nested_runs_woken_task_goes_back_to_its_waiting_worker` and
+//!    the planted bug `woken_to_injector`, which uses the injector, show
+//!    it.) When every worker of the pool waits, a blocked wait takes the
+//!    token from the injector or from another wait's inbox as it takes any
+//!    other work (`Pool::take_for_wait`): the push nudges the blocked waits
+//!    in both cases.
 //! 4. *Trying again.* The worker that picks the woken task up takes its
 //!    permits as in step 1, like any other task: another task may have
 //!    taken the freed permit meanwhile, and then the woken task parks again

@@ -1,0 +1,193 @@
+//! Limits and waits that help: a task woken by a returned permit while the
+//! workers of its pool wait inside tasks (nested runs, joins), and a wait
+//! that needs a permit its own caller holds. Every test runs under the
+//! watchdog: a hang is a failure.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use common::{wait_until, watchdog};
+use taskflow_engine::{Context, Error, Executor, Graph, Limit, Task};
+
+/// An executor with `cpu` workers for the default tag and one for `io`.
+fn executor_of(cpu: usize) -> Arc<Executor> {
+    Arc::new(
+        Executor::builder()
+            .workers_per_tag(cpu)
+            .tag_workers("io", 1)
+            .build()
+            .expect("an executor"),
+    )
+}
+
+/// A task on `io` that takes `limit`'s only permit and keeps it until
+/// `waiting` tasks wait for it.
+fn holder(limit: &Limit, waiting: usize) -> Task<'static, ()> {
+    let watched = limit.clone();
+    Task::new("holder", move |_: &Context<'_>| {
+        wait_until("tasks waiting for the permit", || {
+            watched.waiting() == waiting
+        })
+    })
+    .tag("io")
+    .limit(limit)
+}
+
+/// A task of the default tag that ends once `limit`'s permit is held: the
+/// tasks after it start only then.
+fn opener(limit: &Limit) -> Task<'static, ()> {
+    let watched = limit.clone();
+    Task::new("opener", move |_: &Context<'_>| {
+        wait_until("the holder's permit", || watched.available() == 0)
+    })
+}
+
+/// Runs, on `executor`, a graph of one task of the default tag that needs
+/// `limit` and raises `ran`; fails unless it succeeded.
+fn run_nested(executor: &Executor, limit: &Limit, ran: &Arc<AtomicBool>) -> Result<(), Error> {
+    let mut inner = Graph::new();
+    let ran = Arc::clone(ran);
+    inner.add(
+        Task::new("nested", move |_: &Context<'_>| {
+            ran.store(true, Ordering::SeqCst);
+            Ok(())
+        })
+        .limit(limit),
+    );
+    let report = executor.run(&mut inner)?;
+    if report.is_success() {
+        Ok(())
+    } else {
+        Err(format!("the nested run failed: {report:?}").into())
+    }
+}
+
+/// A task that, once `limit`'s permit is held, runs [`run_nested`].
+fn nests(
+    name: &str,
+    executor: &Arc<Executor>,
+    limit: &Limit,
+    ran: &Arc<AtomicBool>,
+) -> Task<'static, ()> {
+    let (executor, limit, ran) = (Arc::clone(executor), limit.clone(), Arc::clone(ran));
+    Task::new(name.to_owned(), move |_: &Context<'_>| {
+        wait_until("the holder's permit", || limit.available() == 0)?;
+        run_nested(&executor, &limit, &ran)
+    })
+}
+
+/// The nested run's task waits for the permit on the worker that runs the
+/// nested graph, while the pool's other worker is busy until that task
+/// ran. The returned permit wakes the nested task, which must go back to
+/// the wait that covers it (the nested run's own queue on that worker):
+/// sent to the pool's ordinary queue, only the busy worker could take it,
+/// and that worker waits for it (it gave up after the rendezvous timeout,
+/// failing the run, before the fix).
+#[test]
+fn a_nested_runs_woken_task_goes_back_to_its_waiting_worker() {
+    watchdog(|| {
+        let executor = executor_of(2);
+        let limit = Limit::new(1);
+        let ran = Arc::new(AtomicBool::new(false));
+        let mut graph = Graph::new();
+        graph.add(holder(&limit, 1));
+        graph.add(nests("nests", &executor, &limit, &ran));
+        let seen = Arc::clone(&ran);
+        graph.add(Task::new("busy", move |_: &Context<'_>| {
+            wait_until("the nested task ran", || seen.load(Ordering::SeqCst))
+        }));
+        let report = executor.run(&mut graph).unwrap();
+        assert!(report.is_success(), "{report:?}");
+        assert_eq!((limit.available(), limit.waiting()), (1, 0));
+    });
+}
+
+/// Every worker of the pool waits in a nested run whose task waits behind
+/// an outer task `T` of the same pool for the one permit: the returned
+/// permit wakes `T` while no worker of its pool is free, and a blocked
+/// wait must run it (then each nested task in turn).
+#[test]
+fn a_woken_task_runs_while_every_worker_of_its_pool_waits_in_nested_runs() {
+    for workers in [1, 2] {
+        watchdog(move || {
+            let executor = executor_of(workers);
+            let limit = Limit::new(1);
+            let mut graph = Graph::new();
+            // T, then one nested task per worker, wait for the holder.
+            graph.add(holder(&limit, 1 + workers));
+            let open = graph.add(opener(&limit));
+            // T starts first (on one worker, strictly so), and waits.
+            graph.add(
+                Task::new("T", |_: &Context<'_>| Ok(()))
+                    .limit(&limit)
+                    .priority(1)
+                    .after(open),
+            );
+            let flags: Vec<_> = (0..workers)
+                .map(|_| Arc::new(AtomicBool::new(false)))
+                .collect();
+            for (index, ran) in flags.iter().enumerate() {
+                let (executor, limit, ran) =
+                    (Arc::clone(&executor), limit.clone(), Arc::clone(ran));
+                graph.add(
+                    Task::new(format!("nests{index}"), move |_: &Context<'_>| {
+                        // After T waits, so that the nested tasks queue behind it.
+                        wait_until("T waiting", || limit.waiting() >= 1)?;
+                        run_nested(&executor, &limit, &ran)
+                    })
+                    .after(open),
+                );
+            }
+            let report = executor.run(&mut graph).unwrap();
+            assert!(report.is_success(), "{workers} workers: {report:?}");
+            assert!(flags.iter().all(|ran| ran.load(Ordering::SeqCst)));
+            assert_eq!((limit.available(), limit.waiting()), (1, 0));
+        });
+    }
+}
+
+/// The pool's only worker joins a child that runs a nested graph whose
+/// task waits behind an outer task `T` of the same pool for the permit:
+/// the worker blocks in a nested run inside a join, and must still run
+/// the woken `T` and then the woken nested task.
+#[test]
+fn a_woken_task_runs_while_the_only_worker_joins() {
+    watchdog(|| {
+        let executor = executor_of(1);
+        let limit = Limit::new(1);
+        let ran = Arc::new(AtomicBool::new(false));
+        let mut graph = Graph::new();
+        graph.add(holder(&limit, 2));
+        let open = graph.add(opener(&limit));
+        // T starts first (on one worker, strictly so), and waits.
+        graph.add(
+            Task::new("T", |_: &Context<'_>| Ok(()))
+                .limit(&limit)
+                .priority(1)
+                .after(open),
+        );
+        let (nested_executor, nested_limit, nested_ran) =
+            (Arc::clone(&executor), limit.clone(), Arc::clone(&ran));
+        graph.add(
+            Task::new("joins", move |cx: &Context<'_>| {
+                wait_until("T waiting", || nested_limit.waiting() >= 1)?;
+                let (executor, limit, ran) = (
+                    Arc::clone(&nested_executor),
+                    nested_limit.clone(),
+                    Arc::clone(&nested_ran),
+                );
+                cx.spawn(Task::new("child", move |_: &Context<'_>| {
+                    run_nested(&executor, &limit, &ran)
+                }))?;
+                cx.join()
+            })
+            .after(open),
+        );
+        let report = executor.run(&mut graph).unwrap();
+        assert!(report.is_success(), "{report:?}");
+        assert!(ran.load(Ordering::SeqCst));
+        assert_eq!((limit.available(), limit.waiting()), (1, 0));
+    });
+}
