@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::{wait_until, watchdog};
-use taskflow_engine::{Context, Error, Executor, Graph, Limit, Task};
+use taskflow_engine::{Context, Error, Executor, Graph, GraphError, Limit, Task};
 
 /// An executor with `cpu` workers for the default tag and one for `io`.
 fn executor_of(cpu: usize) -> Arc<Executor> {
@@ -189,5 +189,79 @@ fn a_woken_task_runs_while_the_only_worker_joins() {
         assert!(report.is_success(), "{report:?}");
         assert!(ran.load(Ordering::SeqCst));
         assert_eq!((limit.available(), limit.waiting()), (1, 0));
+    });
+}
+
+/// Spawned tasks are not steered: a child given a priority, a weight or a
+/// limit is refused at once with `GraphError::SteeredSpawn`, naming the
+/// child and the setting, and nothing is added; a child without them is
+/// spawned as usual, and the run goes on.
+#[test]
+fn a_spawned_task_with_a_priority_a_weight_or_a_limit_is_refused() {
+    watchdog(|| {
+        let limit = Limit::new(1);
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut graph = Graph::new();
+        let parent = {
+            let (limit, seen) = (limit.clone(), Arc::clone(&seen));
+            graph.add(Task::new("parent", move |cx: &Context<'_>| {
+                let child = |name: &'static str| Task::new(name, |_: &Context<'_>| Ok(()));
+                for refused in [
+                    child("prioritised").priority(3),
+                    child("weighed").weight(40),
+                    child("limited").limit(&limit),
+                    // The first setting in the order priority, weight, limit.
+                    child("all three").limit(&limit).weight(2).priority(-1),
+                ] {
+                    match cx.spawn(refused) {
+                        Err(error @ GraphError::SteeredSpawn { .. }) => {
+                            seen.lock().unwrap().push(error.to_string());
+                        }
+                        other => return Err(format!("not refused: {other:?}").into()),
+                    }
+                }
+                // The defaults set explicitly are no steering.
+                cx.spawn(child("plain").priority(0).weight(1))?;
+                cx.join()
+            }))
+        };
+        let report = common::executor(2).run(&mut graph).unwrap();
+        assert!(report.outcome(parent).is_success(), "{report:?}");
+        assert_eq!(
+            report.len(),
+            2,
+            "only the plain child was added: {report:?}"
+        );
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                "the spawned task `prioritised` has a priority, which only tasks of the graph can have",
+                "the spawned task `weighed` has a weight, which only tasks of the graph can have",
+                "the spawned task `limited` has a limit, which only tasks of the graph can have",
+                "the spawned task `all three` has a priority, which only tasks of the graph can have",
+            ]
+        );
+        assert_eq!((limit.available(), limit.waiting()), (1, 0));
+    });
+}
+
+/// The refusal's fields, for a caller that matches on them.
+#[test]
+fn a_refused_spawn_names_the_task_and_the_setting() {
+    watchdog(|| {
+        let limit = Limit::new(2);
+        let mut graph = Graph::new();
+        let parent = graph.add(Task::new("parent", move |cx: &Context<'_>| {
+            match cx.spawn(Task::new("link", |_: &Context<'_>| Ok(())).limit(&limit)) {
+                Err(GraphError::SteeredSpawn { task, setting }) => {
+                    assert_eq!((task.as_str(), setting), ("link", "limit"));
+                    Ok(())
+                }
+                other => Err(format!("not refused: {other:?}").into()),
+            }
+        }));
+        let report = common::executor(1).run(&mut graph).unwrap();
+        assert!(report.outcome(parent).is_success(), "{report:?}");
+        assert_eq!(report.len(), 1);
     });
 }

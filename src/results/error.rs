@@ -288,6 +288,21 @@ pub enum GraphError {
     /// [`ExecutorBuilder::stack_size`](crate::ExecutorBuilder::stack_size)).
     /// Nothing was waited for or started; a refused `join` returns it boxed.
     WaitTooDeep,
+    /// A task given to [`Context::spawn`](crate::Context::spawn) has a
+    /// [`priority`](crate::Task::priority), a [`weight`](crate::Task::weight)
+    /// or a [`limit`](crate::Task::limit) (`setting` says which, the first
+    /// of them in that order). Spawned tasks are not steered: they start as
+    /// their dependencies allow, and could not hold a limit's permit, so
+    /// the setting is refused rather than ignored. Nothing was added. Give
+    /// the setting to a task of the graph instead; a spawned step that
+    /// needs a limit can run a graph of its own with
+    /// [`Executor::run`](crate::Executor::run), whose tasks may have limits.
+    SteeredSpawn {
+        /// The name of the refused task.
+        task: String,
+        /// `"priority"`, `"weight"` or `"limit"`.
+        setting: &'static str,
+    },
 }
 
 impl fmt::Display for GraphError {
@@ -308,6 +323,10 @@ impl fmt::Display for GraphError {
             GraphError::WaitTooDeep => write!(
                 f,
                 "waits nested too deeply inside tasks: the worker's stack is nearly full"
+            ),
+            GraphError::SteeredSpawn { task, setting } => write!(
+                f,
+                "the spawned task `{task}` has a {setting}, which only tasks of the graph can have"
             ),
         }
     }
