@@ -265,3 +265,170 @@ fn a_refused_spawn_names_the_task_and_the_setting() {
         assert_eq!(report.len(), 1);
     });
 }
+
+/// Runs, on `executor`, a graph of one task named `name` that needs
+/// `limit`, and returns the run's error, if any (the task must succeed
+/// otherwise).
+fn run_needing(executor: &Executor, limit: &Limit, name: &'static str) -> Option<GraphError> {
+    let mut inner = Graph::new();
+    inner.add(Task::new(name, |_: &Context<'_>| Ok(())).limit(limit));
+    match executor.run(&mut inner) {
+        Ok(report) => {
+            assert!(report.is_success(), "{report:?}");
+            None
+        }
+        Err(error) => Some(error),
+    }
+}
+
+/// A task that holds a limit's only permit runs a graph whose task needs
+/// the same limit: that task could never start (the caller keeps the
+/// permit until the run returns), so the run is refused at once with a
+/// typed error that names the task, instead of hanging; the permit is
+/// back after the run.
+#[test]
+fn a_nested_run_needing_a_permit_its_caller_holds_is_refused() {
+    for workers in [1, 2] {
+        watchdog(move || {
+            let executor = Arc::new(common::executor(workers));
+            let limit = Limit::new(1);
+            let refusal = Arc::new(std::sync::Mutex::new(None));
+            let mut graph = Graph::new();
+            let (inner, held, seen) = (Arc::clone(&executor), limit.clone(), Arc::clone(&refusal));
+            graph.add(
+                Task::new("holder", move |_: &Context<'_>| {
+                    *seen.lock().unwrap() = run_needing(&inner, &held, "link");
+                    Ok(())
+                })
+                .limit(&limit),
+            );
+            let report = executor.run(&mut graph).unwrap();
+            assert!(report.is_success(), "{report:?}");
+            let refusal = refusal.lock().unwrap().take();
+            match &refusal {
+                Some(GraphError::LimitHeldByCaller { task }) => assert_eq!(task, "link"),
+                other => panic!("not refused: {other:?}"),
+            }
+            assert_eq!(
+                refusal.unwrap().to_string(),
+                "the task `link` needs a limit whose every permit its caller holds while it \
+                 waits for the run: it could never start"
+            );
+            assert_eq!((limit.available(), limit.waiting()), (1, 0));
+        });
+    }
+}
+
+/// With a permit left that the caller does not hold, the nested task
+/// takes it: only a limit held entirely by the waiting tasks is refused.
+#[test]
+fn a_nested_run_takes_a_permit_its_caller_does_not_hold() {
+    watchdog(|| {
+        let executor = Arc::new(common::executor(2));
+        let limit = Limit::new(2);
+        let refusal = Arc::new(std::sync::Mutex::new(Some(GraphError::ForeignTask)));
+        let mut graph = Graph::new();
+        let (inner, held, seen) = (Arc::clone(&executor), limit.clone(), Arc::clone(&refusal));
+        graph.add(
+            Task::new("holder", move |_: &Context<'_>| {
+                *seen.lock().unwrap() = run_needing(&inner, &held, "link");
+                Ok(())
+            })
+            .limit(&limit),
+        );
+        let report = executor.run(&mut graph).unwrap();
+        assert!(report.is_success(), "{report:?}");
+        assert!(refusal.lock().unwrap().is_none(), "{refusal:?}");
+        assert_eq!(limit.available(), 2);
+    });
+}
+
+/// The permits that wait for a run add up through nested runs and across
+/// threads: `outer` holds one permit of a `Limit::new(2)` and runs a graph
+/// whose task `middle`, on another tag (so another worker's thread), holds
+/// the other and runs a graph that needs the limit: both holders wait for
+/// it, so it is refused. A `middle` without the limit, whose nested task
+/// then finds a permit free, runs it.
+#[test]
+fn the_holds_of_every_waiting_caller_count() {
+    for middle_holds in [true, false] {
+        watchdog(move || {
+            let executor = Arc::new(common::executor(1));
+            let limit = Limit::new(2);
+            let refusal = Arc::new(std::sync::Mutex::new(Some(GraphError::ForeignTask)));
+            let mut graph = Graph::new();
+            let (inner, held, seen) = (Arc::clone(&executor), limit.clone(), Arc::clone(&refusal));
+            graph.add(
+                Task::new("outer", move |_: &Context<'_>| {
+                    let mut middle_graph = Graph::new();
+                    let (innermost, needed, seen) =
+                        (Arc::clone(&inner), held.clone(), Arc::clone(&seen));
+                    let middle = Task::new("middle", move |_: &Context<'_>| {
+                        *seen.lock().unwrap() = run_needing(&innermost, &needed, "link");
+                        Ok(())
+                    })
+                    .tag("other");
+                    middle_graph.add(if middle_holds {
+                        middle.limit(&held)
+                    } else {
+                        middle
+                    });
+                    let report = inner.run(&mut middle_graph)?;
+                    if report.is_success() {
+                        Ok(())
+                    } else {
+                        Err(format!("{report:?}").into())
+                    }
+                })
+                .limit(&limit),
+            );
+            let report = executor.run(&mut graph).unwrap();
+            assert!(report.is_success(), "{report:?}");
+            let refusal = refusal.lock().unwrap().take();
+            if middle_holds {
+                assert!(
+                    matches!(&refusal, Some(GraphError::LimitHeldByCaller { task }) if task == "link"),
+                    "{refusal:?}"
+                );
+            } else {
+                assert!(refusal.is_none(), "{refusal:?}");
+            }
+            assert_eq!((limit.available(), limit.waiting()), (2, 0));
+        });
+    }
+}
+
+/// A task that holds the only permit joins a child that runs a graph
+/// needing the limit. On a pool of one worker the child runs on the
+/// joining worker, above the waiting holder on its stack, so the run is
+/// refused as for a run started by the holder itself. (On another worker
+/// it is not seen: see `Limit`'s docs.)
+#[test]
+fn a_joined_child_on_the_holders_worker_cannot_run_a_graph_needing_its_permit() {
+    watchdog(|| {
+        let executor = Arc::new(common::executor(1));
+        let limit = Limit::new(1);
+        let refusal = Arc::new(std::sync::Mutex::new(None));
+        let mut graph = Graph::new();
+        let (inner, held, seen) = (Arc::clone(&executor), limit.clone(), Arc::clone(&refusal));
+        graph.add(
+            Task::new("holder", move |cx: &Context<'_>| {
+                let (inner, held, seen) = (Arc::clone(&inner), held.clone(), Arc::clone(&seen));
+                cx.spawn(Task::new("child", move |_: &Context<'_>| {
+                    *seen.lock().unwrap() = run_needing(&inner, &held, "link");
+                    Ok(())
+                }))?;
+                cx.join()
+            })
+            .limit(&limit),
+        );
+        let report = executor.run(&mut graph).unwrap();
+        assert!(report.is_success(), "{report:?}");
+        let refusal = refusal.lock().unwrap().take();
+        assert!(
+            matches!(&refusal, Some(GraphError::LimitHeldByCaller { task }) if task == "link"),
+            "{refusal:?}"
+        );
+        assert_eq!((limit.available(), limit.waiting()), (1, 0));
+    });
+}

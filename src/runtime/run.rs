@@ -217,7 +217,8 @@ impl<'g> Run<'g> {
             .as_ref()
             .map_or_else(CancelToken::new, CancelToken::child);
         let id = crate::sync::next_unique_id().get();
-        let steered = SteeredRun::new(&graph, options.critical_path, id, &token).map(Box::new);
+        let steered = SteeredRun::new(&graph, options.critical_path, options.enclosing, id, &token)
+            .map(Box::new);
         // A steered run finds its sources when it starts, not by scanning
         // ranges in its pools.
         let scanned: usize = if (exclusive && graph.in_index_order) || steered.is_some() {

@@ -9,6 +9,8 @@
 //! - [`limit`]: [`Limit`](limit::Limit), permits and the tasks parked for them.
 //! - [`admission`]: a run's steering state, taking permits, parking and
 //!   handing permits on.
+//! - [`holding`]: which permits the tasks that wait for a run hold, so
+//!   that a run that could never get one is refused.
 //!
 //! # Zero cost when unused
 //!
@@ -152,6 +154,7 @@
 //! (step 5).
 
 pub(crate) mod admission;
+pub(crate) mod holding;
 pub(crate) mod limit;
 pub(crate) mod ranks;
 pub(crate) mod ready;
