@@ -43,7 +43,6 @@ use std::cell::RefCell;
 use crate::graph::GraphView;
 use crate::results::error::GraphError;
 use crate::steer::limit::Limit;
-use crate::sync::Arc;
 
 /// One permit held by a task that waits for the current thread's work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,7 +56,7 @@ pub(crate) struct Hold {
 /// The holds a run waits behind: those of the tasks that wait for it
 /// (module docs). Empty for a run started from outside every task.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Holds(Option<Arc<[Hold]>>);
+pub(crate) struct Holds(Box<[Hold]>);
 
 crate::sync::thread_local! {
     /// The holds of the tasks on this thread's stack, with their runs'
@@ -71,16 +70,16 @@ impl Holds {
     pub(crate) fn of_this_thread() -> Holds {
         HELD.with(|held| {
             let held = held.borrow();
-            Holds((!held.is_empty()).then(|| held.as_slice().into()))
+            Holds(held.as_slice().into())
         })
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_none()
+        self.0.is_empty()
     }
 
     fn as_slice(&self) -> &[Hold] {
-        self.0.as_deref().unwrap_or(&[])
+        &self.0
     }
 
     /// Refuses a run of `graph` waiting behind these holds if one of its
