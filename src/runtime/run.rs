@@ -308,7 +308,7 @@ impl<'g> Run<'g> {
             .helper
             .as_ref()
             .filter(|inbox| std::ptr::eq(inbox.pool(), pool))
-            .map(Arc::clone)
+            .cloned()
     }
 
     /// [`start`](Run::start) for a steered run: every source goes into its
