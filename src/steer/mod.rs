@@ -15,8 +15,9 @@
 //! # Zero cost when unused
 //!
 //! A run is *steered* when some task of its graph has a priority or a limit,
-//! or [`RunOptions::critical_path`](crate::RunOptions::critical_path) is on;
-//! it decides once, when it is made. Any other run takes the engine's
+//! or [`RunOptions::critical_path`](crate::RunOptions::critical_path) is on,
+//! or it runs from inside tasks that hold permits (see [`holding`]); it
+//! decides once, when it is made. Any other run takes the engine's
 //! ordinary path (see [`crate::runtime::run`]), which has no steering test
 //! per task: a steered run's jobs are all tokens (below), which a worker
 //! tells apart by the job's kind, as it tells a task job from a range of
@@ -59,7 +60,10 @@
 //! task that is poisoned, or whose run is stopped, takes none: it ends
 //! without running. A task never waits holding a permit, so tasks cannot
 //! deadlock over limits whatever order they take them in, and a permit is
-//! held only by a task about to run, running, or settling.
+//! held only by a task about to run, running, or settling. (A body that
+//! holds a permit and waits for a run that needs it is another matter: a
+//! run whose every permit of a limit is held so is refused when it starts,
+//! see [`holding`].)
 //!
 //! 1. *Taking.* The task takes a free permit of each limit in order. At the
 //!    first full one, it gives back those it took (each a release, step 3),
