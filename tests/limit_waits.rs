@@ -432,3 +432,46 @@ fn a_joined_child_on_the_holders_worker_cannot_run_a_graph_needing_its_permit() 
         assert_eq!((limit.available(), limit.waiting()), (1, 0));
     });
 }
+
+/// A task whose limit is full waits without holding a worker: on a pool
+/// of one worker, `T` (first, by priority) waits for the holder's permit,
+/// and the worker runs `other` meanwhile, which the holder waits for
+/// before it lets the permit go.
+#[test]
+fn a_waiting_task_leaves_its_only_worker_to_other_work() {
+    watchdog(|| {
+        let executor = executor_of(1);
+        let limit = Limit::new(1);
+        let other_ran = Arc::new(AtomicBool::new(false));
+        let mut graph = Graph::new();
+        let (watched, seen) = (limit.clone(), Arc::clone(&other_ran));
+        graph.add(
+            Task::new("holder", move |_: &Context<'_>| {
+                wait_until("T waiting and `other` run", || {
+                    watched.waiting() == 1 && seen.load(Ordering::SeqCst)
+                })
+            })
+            .tag("io")
+            .limit(&limit),
+        );
+        let open = graph.add(opener(&limit));
+        let waiter = graph.add(
+            Task::new("T", |_: &Context<'_>| Ok(()))
+                .limit(&limit)
+                .priority(1)
+                .after(open),
+        );
+        let ran = Arc::clone(&other_ran);
+        graph.add(
+            Task::new("other", move |_: &Context<'_>| {
+                ran.store(true, Ordering::SeqCst);
+                Ok(())
+            })
+            .after(open),
+        );
+        let report = executor.run(&mut graph).unwrap();
+        assert!(report.is_success(), "{report:?}");
+        assert!(report.outcome(waiter).is_success());
+        assert_eq!((limit.available(), limit.waiting()), (1, 0));
+    });
+}
