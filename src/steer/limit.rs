@@ -64,8 +64,9 @@ use crate::sync::{Arc, Mutex};
 /// the tasks that wait for it) is refused at once with
 /// [`GraphError::LimitHeldByCaller`](crate::GraphError::LimitHeldByCaller);
 /// other such waits (a [`join`](crate::Context::join) of a child that runs
-/// such a graph on another worker, a cycle of holders each waiting for
-/// the others' runs) are not detected.
+/// such a graph on another worker, a [`RunHandle::wait`](crate::RunHandle::wait)
+/// for a submitted run, a cycle of holders each waiting for the others'
+/// runs) are not detected.
 ///
 /// ```
 /// use taskflow_engine::{Executor, Graph, Limit, Task};
