@@ -17,15 +17,15 @@
 //!
 //! Each model states its preemption bound (loom's `LOOM_MAX_PREEMPTIONS`;
 //! the bound in the code wins over the environment variable). All of them
-//! run at bound 3 but five: the two spawn models with three tasks on two
+//! run at bound 3 but six: the two spawn models with three tasks on two
 //! workers (models 14 and 15), whose extra locks make bound 3 cost 150,000
 //! and 430,000 executions (15 s and 50 s), and the two with every worker
 //! of a pool waiting (models 18 and 19), at bound 2 take 5,400, 11,700,
 //! 6,000 and 11,900, and still catch their planted bugs; the cancel's limit
 //! model (model 20), two runs on two workers, runs at bound 2: about
-//! 101,000 executions in 10 to 16 s, and the nested run's woken task
-//! (model 22) at bound 2: about 37,000 executions in 5 s. At bound 3, the largest (the diamond,
-//! the output hand-off, the fail-fast race, the two models of "no ready job
+//! 101,000 executions in 10 to 16 s, and so does the nested run's woken
+//! task (model 22): about 37,000 executions in 5 s (17 s on a loaded
+//! machine). At bound 3, the largest (the diamond, the output hand-off, the fail-fast race, the two models of "no ready job
 //! waits while a worker sleeps" and the woken task of a stopped run)
 //! explore 41,000 to 51,000 executions each in about 2.5 to 5 s here.
 //! With `--nocapture` every model prints its execution count and time.
