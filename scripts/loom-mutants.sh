@@ -39,6 +39,9 @@
 #   stopped_keeps_wakeup steer/admission.rs drops the wake-up of a   a_woken_task_of_a_stopped_run_passes_its_wake_up_on
 #                     woken task of a stopped run instead of passing
 #                     it on to the next waiting task
+#   woken_to_injector steer/admission.rs sends a nested run's woken  a_nested_runs_woken_task_goes_back_to_its_waiting_worker
+#                     task to its pool's injector, not to the inbox
+#                     of the wait that runs the nested run
 #   buried_inbox_ignored pool.rs lets a blocked wait ignore the       a_wait_takes_work_buried_in_another_waits_inbox
 #                     announced inboxes while every worker blocks
 set -u
@@ -91,6 +94,7 @@ expect_caught waits_not_nudged a_foreign_run_reaches_a_pool_whose_workers_wait "
 expect_caught join_unregistered join_races_a_child_completion "deadlock"
 expect_caught park_unchecked a_cancel_frees_a_task_parked_behind_another_run "deadlock"
 expect_caught stopped_keeps_wakeup a_woken_task_of_a_stopped_run_passes_its_wake_up_on "deadlock"
+expect_caught woken_to_injector a_nested_runs_woken_task_goes_back_to_its_waiting_worker "deadlock"
 expect_caught buried_inbox_ignored a_wait_takes_work_buried_in_another_waits_inbox "deadlock"
 
 # Every planted bug in src/ must be checked above, and nothing else.

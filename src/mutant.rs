@@ -30,6 +30,7 @@ const KNOWN: &[&str] = &[
     "join_unregistered",
     "park_unchecked",
     "stopped_keeps_wakeup",
+    "woken_to_injector",
     "buried_inbox_ignored",
 ];
 

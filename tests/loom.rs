@@ -17,15 +17,17 @@
 //!
 //! Each model states its preemption bound (loom's `LOOM_MAX_PREEMPTIONS`;
 //! the bound in the code wins over the environment variable). All of them
-//! run at bound 3 but five: the two spawn models with three tasks on two
+//! run at bound 3 but six: the two spawn models with three tasks on two
 //! workers (models 14 and 15), whose extra locks make bound 3 cost 150,000
 //! and 430,000 executions (15 s and 50 s), and the two with every worker
 //! of a pool waiting (models 18 and 19), at bound 2 take 5,400, 11,700,
 //! 6,000 and 11,900, and still catch their planted bugs; the cancel's limit
 //! model (model 20), two runs on two workers, runs at bound 2: about
-//! 101,000 executions in 10 to 16 s; the wait that takes work buried in
-//! another wait's inbox (model 22, six tasks on two pools) runs at bound 2:
-//! about 7,900 executions in 2 s. At bound 3, the largest (the diamond,
+//! 101,000 executions in 10 to 16 s, and so does the nested run's woken
+//! task (model 22): about 37,000 executions in 5 s (17 s on a loaded
+//! machine); the wait that takes work buried in another wait's inbox
+//! (model 23, six tasks on two pools) runs at bound 2: about 7,900
+//! executions in 2 s. At bound 3, the largest (the diamond,
 //! the output hand-off, the fail-fast race, the two models of "no ready job
 //! waits while a worker sleeps" and the woken task of a stopped run)
 //! explore 41,000 to 51,000 executions each in about 2.5 to 5 s here.
@@ -844,7 +846,67 @@ fn a_woken_task_of_a_stopped_run_passes_its_wake_up_on() {
     });
 }
 
-/// Model 22 (every worker blocks): two pools of one worker, `a` and `b`.
+/// Model 22: a task of a nested run woken by a limit goes back to the
+/// wait that runs it. `nests` (default pool, two workers) runs a graph of
+/// one task `n` that needs a `Limit::new(1)`, which `holder` (pool `h`)
+/// may take first; the pool's other worker runs `busy`, which blocks until
+/// `n` ran. When `n` waits for the holder's permit, the release wakes it
+/// while the worker that waits for the nested run blocks, serving only its
+/// wait's own inbox, and the peer is inside `busy`: a token for `n` pushed
+/// into the pool's injector (the planted bug `woken_to_injector`) reaches
+/// nobody who can run it, and loom reports the deadlock. Sent to the
+/// inbox of the nested run's wait, it is run there.
+#[test]
+fn a_nested_runs_woken_task_goes_back_to_its_waiting_worker() {
+    check(2, || {
+        let executor = Arc::new(
+            Executor::builder()
+                .workers_per_tag(2)
+                .tag_workers("h", 1)
+                .build()
+                .expect("an executor with non-zero pools builds"),
+        );
+        let limit = Limit::new(1);
+        let ran = Arc::new(Flag::default());
+        let mut graph = Graph::new();
+        graph.add(
+            Task::new("holder", |_: &Context<'_>| Ok(()))
+                .tag("h")
+                .limit(&limit),
+        );
+        let nests = {
+            let (executor, limit, ran) = (Arc::clone(&executor), limit.clone(), Arc::clone(&ran));
+            graph.add(
+                Task::new("nests", move |_: &Context<'_>| {
+                    let mut nested = Graph::new();
+                    let ran = Arc::clone(&ran);
+                    nested.add(
+                        Task::new("n", move |_: &Context<'_>| {
+                            ran.raise();
+                            Ok(())
+                        })
+                        .limit(&limit),
+                    );
+                    let report = executor.run(&mut nested)?;
+                    assert!(report.is_success(), "{report:?}");
+                    Ok(())
+                })
+                // Taken by the first worker that pops a token of the pool.
+                .priority(1),
+            )
+        };
+        let busy = graph.add(Task::new("busy", move |_: &Context<'_>| {
+            ran.wait();
+            Ok(())
+        }));
+        let report = executor.run(&mut graph).expect("a valid graph");
+        assert!(report.outcome(nests).is_success(), "{report:?}");
+        assert!(report.outcome(busy).is_success(), "{report:?}");
+        assert_eq!((limit.available(), limit.waiting()), (1, 0));
+    });
+}
+
+/// Model 23 (every worker blocks): two pools of one worker, `a` and `b`.
 /// Z(b) spawns X(a) and joins; X spawns Rb(b) and Y(a) and joins; Y spawns
 /// Yb(b) and joins; Rb spawns Ra(a) and joins. In the schedule where Rb
 /// starts on `b`'s worker inside Z's join before Yb is spawned, Yb (which

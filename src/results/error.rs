@@ -288,6 +288,35 @@ pub enum GraphError {
     /// [`ExecutorBuilder::stack_size`](crate::ExecutorBuilder::stack_size)).
     /// Nothing was waited for or started; a refused `join` returns it boxed.
     WaitTooDeep,
+    /// A run started from inside a task ([`Executor::run`](crate::Executor::run)
+    /// or [`run_with`](crate::Executor::run_with) called from its body) has
+    /// a task, `task`, that needs a [`Limit`](crate::Limit) whose every
+    /// permit is held by the calling task, or by the tasks that wait for it
+    /// (the callers of the runs it is nested in, and the tasks under it on
+    /// its worker's stack): none of them can return before the run does,
+    /// so that task could never start. It is a deadlock, as a thread taking
+    /// a mutex it holds; nothing was started. Give the task's limit to a
+    /// task that does not wait for the run, or hold it in the nested tasks
+    /// only.
+    LimitHeldByCaller {
+        /// The name of a task of the refused graph that needs the limit.
+        task: String,
+    },
+    /// A task given to [`Context::spawn`](crate::Context::spawn) has a
+    /// [`priority`](crate::Task::priority), a [`weight`](crate::Task::weight)
+    /// or a [`limit`](crate::Task::limit) (`setting` says which, the first
+    /// of them in that order). Spawned tasks are not steered: they start as
+    /// their dependencies allow, and could not hold a limit's permit, so
+    /// the setting is refused rather than ignored. Nothing was added. Give
+    /// the setting to a task of the graph instead; a spawned step that
+    /// needs a limit can run a graph of its own with
+    /// [`Executor::run`](crate::Executor::run), whose tasks may have limits.
+    SteeredSpawn {
+        /// The name of the refused task.
+        task: String,
+        /// `"priority"`, `"weight"` or `"limit"`.
+        setting: &'static str,
+    },
 }
 
 impl fmt::Display for GraphError {
@@ -308,6 +337,15 @@ impl fmt::Display for GraphError {
             GraphError::WaitTooDeep => write!(
                 f,
                 "waits nested too deeply inside tasks: the worker's stack is nearly full"
+            ),
+            GraphError::LimitHeldByCaller { task } => write!(
+                f,
+                "the task `{task}` needs a limit whose every permit its caller holds \
+                 while it waits for the run: it could never start"
+            ),
+            GraphError::SteeredSpawn { task, setting } => write!(
+                f,
+                "the spawned task `{task}` has a {setting}, which only tasks of the graph can have"
             ),
         }
     }

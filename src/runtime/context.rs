@@ -11,6 +11,7 @@ use crate::runtime::run::Run;
 use crate::runtime::spawn::spawning::Spawn;
 use crate::runtime::spawn::subtree::{Owner, Subtree};
 use crate::runtime::worker::WorkerThread;
+use crate::steer::settings::TaskSettings;
 use crate::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
 /// Handed to a task's body while it runs: the outputs of its dependencies,
@@ -87,10 +88,11 @@ impl<'a> Context<'a> {
     /// first.
     ///
     /// The child's body must be `'static`: it may run after this body has
-    /// returned, so it cannot borrow from it. The child's
-    /// [`priority`](Task::priority), [`weight`](Task::weight) and
-    /// [`limit`](Task::limit)s are not applied: spawned tasks are not
-    /// steered (priorities, weights and limits apply to the graph's tasks).
+    /// returned, so it cannot borrow from it. Spawned tasks are not
+    /// steered: a child with a [`priority`](Task::priority), a
+    /// [`weight`](Task::weight) or a [`limit`](Task::limit) is refused with
+    /// [`GraphError::SteeredSpawn`] (a child that needs a limit can run a
+    /// graph of its own, whose tasks may have one).
     ///
     /// ```
     /// use taskflow_engine::{Context, Executor, Graph, Task};
@@ -112,13 +114,15 @@ impl<'a> Context<'a> {
     /// # Errors
     ///
     /// [`GraphError::ForeignTask`] for a dependency that is neither, a task
-    /// of another graph or run included; [`GraphError::WorkerSpawn`] if the
+    /// of another graph or run included; [`GraphError::SteeredSpawn`] for a
+    /// child with a priority, a weight or a limit; [`GraphError::WorkerSpawn`] if the
     /// pool of a new tag could not start; [`GraphError::TooLarge`] past
     /// `u32::MAX - 1` spawned tasks in one run. Nothing is added then.
     pub fn spawn<T: Send + Sync + 'static>(
         &self,
         task: Task<'static, T>,
     ) -> Result<TaskId<T>, GraphError> {
+        TaskSettings::refuse_spawned(task.settings.as_deref(), &task.name)?;
         let spawn = Spawn {
             name: task.name,
             body: task.body,

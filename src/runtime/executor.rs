@@ -222,15 +222,22 @@ impl Executor {
     /// Called from inside a task of this executor, on a worker whose stack
     /// has too little room left to help with the run (runs nested too
     /// deeply, see [`ExecutorBuilder::stack_size`]):
-    /// [`GraphError::WaitTooDeep`].
+    /// [`GraphError::WaitTooDeep`]; with a task that needs a
+    /// [`Limit`](crate::Limit) whose every permit the calling task (or the
+    /// tasks that wait for it) holds: [`GraphError::LimitHeldByCaller`].
     pub fn run_with(
         &self,
         graph: &mut Graph<'_>,
         options: RunOptions,
     ) -> Result<RunReport, GraphError> {
         let view = graph.prepare()?;
+        // The permits that the tasks waiting for this run hold, if it runs
+        // from inside tasks (see `crate::steer::holding`).
+        let enclosing = crate::steer::holding::Holds::of_this_thread();
+        enclosing.refuse_held(&view)?;
         let pools = self.pools_for(view.tags)?;
-        let options = options.observed_by(&self.shared.config.observers);
+        let mut options = options.observed_by(&self.shared.config.observers);
+        options.enclosing = enclosing;
         let spawn = self.spawn_state(true)?;
         Ok(Run::execute(view, pools, options, spawn))
     }

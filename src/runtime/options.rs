@@ -46,6 +46,9 @@ pub struct RunOptions {
     pub(crate) deadline: Option<Instant>,
     pub(crate) observers: ObserverList,
     pub(crate) critical_path: bool,
+    /// The permits held by the tasks that wait for the run (set by
+    /// `Executor::run_with`, see [`crate::steer::holding`]).
+    pub(crate) enclosing: crate::steer::holding::Holds,
 }
 
 impl RunOptions {

@@ -217,7 +217,8 @@ impl<'g> Run<'g> {
             .as_ref()
             .map_or_else(CancelToken::new, CancelToken::child);
         let id = crate::sync::next_unique_id().get();
-        let steered = SteeredRun::new(&graph, options.critical_path, id, &token).map(Box::new);
+        let steered = SteeredRun::new(&graph, options.critical_path, options.enclosing, id, &token)
+            .map(Box::new);
         // A steered run finds its sources when it starts, not by scanning
         // ranges in its pools.
         let scanned: usize = if (exclusive && graph.in_index_order) || steered.is_some() {
@@ -293,6 +294,21 @@ impl<'g> Run<'g> {
             }
             _ => pool.inject(job),
         }
+    }
+
+    /// The inbox where this run's jobs for `pool` go instead of its
+    /// injector, as in [`inject`](Run::inject): the inbox of the wait of a
+    /// worker of `pool` that waits for the run, if any. A task woken by a
+    /// limit goes back there (see [`crate::steer`], "Taking permits").
+    pub(crate) fn helper_on(
+        &self,
+        pool: &Pool,
+    ) -> Option<Arc<crate::runtime::spawn::inbox::Inbox>> {
+        self.spawn
+            .helper
+            .as_ref()
+            .filter(|inbox| std::ptr::eq(inbox.pool(), pool))
+            .cloned()
     }
 
     /// [`start`](Run::start) for a steered run: every source goes into its

@@ -13,6 +13,8 @@ use crate::runtime::cancel::{CancelHook, CancelToken};
 use crate::runtime::job::Job;
 use crate::runtime::pool::Pool;
 use crate::runtime::run::Run;
+use crate::runtime::spawn::inbox::Inbox;
+use crate::steer::holding::{self, Holds, Mark};
 use crate::steer::limit::{Acquired, Limit};
 use crate::steer::ready::{ReadyKey, ReadyQueues};
 use crate::steer::settings::Steering;
@@ -35,6 +37,10 @@ pub(crate) struct SteeredRun<'g> {
     /// Takes the run's parked tasks out of their limits when its token is
     /// cancelled (a fail-fast stop cancels it too); removed with the run.
     _evict_on_cancel: Option<CancelHook>,
+    /// The permits held by the tasks that wait for this run (see
+    /// [`crate::steer::holding`]): empty unless it runs from inside tasks
+    /// that hold some.
+    enclosing: Holds,
 }
 
 /// What a worker does with a token: the task it took, and whether that
@@ -44,20 +50,27 @@ pub(crate) struct SteeredRun<'g> {
 pub(crate) struct Admitted {
     pub(crate) task: u32,
     pub(crate) holding: bool,
+    /// Where the thread's stack of holds was before the task was admitted,
+    /// if it pushed onto it (see [`crate::steer::holding`]).
+    held_from: Option<Mark>,
 }
 
 impl<'g> SteeredRun<'g> {
     /// The steering state of a run of `graph`, or `None` if nothing steers
-    /// it (the run then takes the engine's ordinary path).
+    /// it (the run then takes the engine's ordinary path). A run waited for
+    /// by tasks that hold permits (`enclosing`) is steered, so that its
+    /// tasks tell the runs they start what they wait behind
+    /// ([`crate::steer::holding`]).
     pub(crate) fn new(
         graph: &GraphView<'g>,
         critical_path: bool,
+        enclosing: Holds,
         run_id: u64,
         token: &CancelToken,
     ) -> Option<Self> {
         let settings = graph.steering;
         let limited = settings.has_limits();
-        if !(critical_path || settings.has_priorities() || limited) {
+        if !(critical_path || settings.has_priorities() || limited || !enclosing.is_empty()) {
             return None;
         }
         let tasks = graph.names.len();
@@ -83,6 +96,7 @@ impl<'g> SteeredRun<'g> {
             woken,
             limits,
             _evict_on_cancel: evict_on_cancel,
+            enclosing,
         })
     }
 
@@ -104,12 +118,26 @@ impl<'g> SteeredRun<'g> {
             .ready
             .pop(tag)
             .expect("every token stands for a task queued before it");
+        let holding = self.admit(run, tag, task)?;
+        // What the task's body will wait behind, for the runs it starts.
+        let held_from = (holding || !self.enclosing.is_empty()).then(|| {
+            let limits = self.settings.limits(task);
+            holding::enter(&self.enclosing, holding.then_some((run.id(), task, limits)))
+        });
+        Some(Admitted {
+            task,
+            holding,
+            held_from,
+        })
+    }
+
+    /// Takes the permits of the ready `task`, which a token chose: returns
+    /// whether it holds them (`false` for a task without limits, or one
+    /// that ends without running), or `None` if it parked.
+    fn admit(&self, run: &Run<'_>, tag: u32, task: u32) -> Option<bool> {
         let limits = self.settings.limits(task);
         if limits.is_empty() {
-            return Some(Admitted {
-                task,
-                holding: false,
-            });
+            return Some(false);
         }
         // ORDERING: Relaxed: stored before the task was queued, under the
         // ready queue's mutex, which this worker's pop locked since.
@@ -118,27 +146,21 @@ impl<'g> SteeredRun<'g> {
         if run.is_poisoned(task) || run.is_stopped() {
             // Skipped or cancelled without running: it takes no permit.
             give_up(limits, woken_from);
-            return Some(Admitted {
-                task,
-                holding: false,
-            });
+            return Some(false);
         }
         match acquire_all(run, tag, task, limits, woken_from) {
-            Admission::Admitted => Some(Admitted {
-                task,
-                holding: true,
-            }),
+            Admission::Admitted => Some(true),
             Admission::Parked => None,
-            Admission::Stopped => Some(Admitted {
-                task,
-                holding: false,
-            }),
+            Admission::Stopped => Some(false),
         }
     }
 
     /// After `task` settled (ran, or ended without running): gives back its
     /// permits, if it held them.
     pub(crate) fn settled(&self, admitted: Admitted) {
+        if let Some(mark) = admitted.held_from {
+            holding::leave(mark);
+        }
         if admitted.holding {
             release(self.settings.limits(admitted.task));
         }
@@ -271,10 +293,13 @@ impl Parked {
 }
 
 /// Sends a task taken out of a limit's queue back to its pool: into its
-/// ordered ready queue, then a token for it into the pool's injector. With
-/// `woken`, it was woken by a release (or a wake-up passed on) of the limit
-/// it waited in, and remembers that for its next attempt; else it was
-/// evicted for a stopped run.
+/// ordered ready queue, then a token for it where the run's own jobs for
+/// that pool go: the inbox of the wait of the worker that runs the run
+/// from inside a task, if that worker is of this pool, else the pool's
+/// injector (see [`crate::steer`], step 3). With `woken`, it was woken by
+/// a release (or a wake-up passed on) of the limit it waited in, and
+/// remembers that for its next attempt; else it was evicted for a stopped
+/// run.
 fn send_back(parked: Parked, woken: bool) {
     let Parked {
         run,
@@ -284,7 +309,7 @@ fn send_back(parked: Parked, woken: bool) {
         limit,
         ..
     } = parked;
-    let job = {
+    let (job, helper) = {
         // SAFETY: a parked task stands for an unfinished unit of its run's
         // work, which the run cannot complete without: the run is alive
         // until the token pushed below was processed. This `&Run` is not
@@ -297,10 +322,31 @@ fn send_back(parked: Parked, woken: bool) {
             steered.woken[task as usize].store(limit + 1, Ordering::Relaxed);
         }
         steered.queue(tag, task);
-        Job::ready(run)
+        // The planted bug `woken_to_injector` sends the token to the
+        // injector even for a run whose waiting worker is of this pool:
+        // that worker's wait does not look there while a peer of its pool
+        // is busy, and the loom model
+        // `a_nested_runs_woken_task_goes_back_to_its_waiting_worker` must
+        // find the nested run never returning (scripts/loom-mutants.sh).
+        let helper = if planted("woken_to_injector") {
+            None
+        } else {
+            run.helper_on(&pool)
+        };
+        (Job::ready(run), helper)
     };
     // From the push on, the run may complete and its executor be dropped:
-    // only the owned pool is touched.
+    // only the owned pool and the owned inbox are touched (the inbox's push
+    // notifies its pool, which is `pool`, alive through the `Arc`).
+    let job = match helper {
+        Some(inbox) => match Inbox::push(&inbox, job) {
+            Ok(()) => return,
+            // Not while the run lasts (a nested run's inbox is not
+            // forwarded); the pool's queues are the right place then.
+            Err(job) => job,
+        },
+        None => job,
+    };
     pool.inject(job);
 }
 

@@ -57,9 +57,16 @@ use crate::sync::{Arc, Mutex};
 /// nobody waits for takes each waiting task out when a permit wakes it.
 ///
 /// A task that holds a permit while its body waits for another task that
-/// needs the same full limit (a nested run of such tasks, say) deadlocks,
-/// as a thread that takes a mutex it holds does; tasks that merely wait
-/// for a permit hold none.
+/// needs the same full limit deadlocks, as a thread that takes a mutex it
+/// holds does; tasks that merely wait for a permit hold none. A run
+/// started from the body ([`Executor::run`](crate::Executor::run)) that
+/// needs a limit whose every permit is held so (by the calling task and
+/// the tasks that wait for it) is refused at once with
+/// [`GraphError::LimitHeldByCaller`](crate::GraphError::LimitHeldByCaller);
+/// other such waits (a [`join`](crate::Context::join) of a child that runs
+/// such a graph on another worker, a [`RunHandle::wait`](crate::RunHandle::wait)
+/// for a submitted run, a cycle of holders each waiting for the others'
+/// runs) are not detected.
 ///
 /// ```
 /// use taskflow_engine::{Executor, Graph, Limit, Task};

@@ -9,12 +9,15 @@
 //! - [`limit`]: [`Limit`](limit::Limit), permits and the tasks parked for them.
 //! - [`admission`]: a run's steering state, taking permits, parking and
 //!   handing permits on.
+//! - [`holding`]: which permits the tasks that wait for a run hold, so
+//!   that a run that could never get one is refused.
 //!
 //! # Zero cost when unused
 //!
 //! A run is *steered* when some task of its graph has a priority or a limit,
-//! or [`RunOptions::critical_path`](crate::RunOptions::critical_path) is on;
-//! it decides once, when it is made. Any other run takes the engine's
+//! or [`RunOptions::critical_path`](crate::RunOptions::critical_path) is on,
+//! or it runs from inside tasks that hold permits (see [`holding`]); it
+//! decides once, when it is made. Any other run takes the engine's
 //! ordinary path (see [`crate::runtime::run`]), which has no steering test
 //! per task: a steered run's jobs are all tokens (below), which a worker
 //! tells apart by the job's kind, as it tells a task job from a range of
@@ -57,7 +60,10 @@
 //! task that is poisoned, or whose run is stopped, takes none: it ends
 //! without running. A task never waits holding a permit, so tasks cannot
 //! deadlock over limits whatever order they take them in, and a permit is
-//! held only by a task about to run, running, or settling.
+//! held only by a task about to run, running, or settling. (A body that
+//! holds a permit and waits for a run that needs it is another matter: a
+//! run whose every permit of a limit is held so is refused when it starts,
+//! see [`holding`].)
 //!
 //! 1. *Taking.* The task takes a free permit of each limit in order. At the
 //!    first full one, it gives back those it took (each a release, step 3),
@@ -81,11 +87,25 @@
 //!    wake-up; [`Limit::handoffs`](limit::Limit::handoffs) counts
 //!    wake-ups). The woken task holds nothing: outside the lock, the
 //!    releaser *sends it back*: it notes in the run which limit woke it,
-//!    queues it in its pool's ordered queue and pushes a token for it into
-//!    the pool's injector, and then touches only the pool, through the
-//!    `Arc` the parked task carries: from the push on, the token may be
-//!    processed, the run complete and its executor (another one than the
-//!    releaser's, maybe) be dropped. No `&Run` is formed after the push.
+//!    queues it in its pool's ordered queue and pushes a token for it where
+//!    the run's own jobs for that pool go: for a run started from inside a
+//!    task on a worker of that pool, the inbox of that worker's wait (see
+//!    [`crate::runtime::spawn`], "Waiting"; it takes a clone of the inbox's
+//!    `Arc` first), else the pool's injector. Then it touches only the
+//!    pool, through the `Arc` the parked task carries, and that inbox: from
+//!    the push on, the token may be processed, the run complete and its
+//!    executor (another one than the releaser's, maybe) be dropped. No
+//!    `&Run` is formed after the push. *Why the inbox:* a wait serves its
+//!    own inbox only, and the pool's queues only while every worker of the
+//!    pool waits; a woken task of the nested run sent to the injector would
+//!    wait for a peer that may be busy for long, or busy waiting for that
+//!    very task, while the worker whose wait needs it blocks. (The loom
+//!    model `a_nested_runs_woken_task_goes_back_to_its_waiting_worker` and
+//!    the planted bug `woken_to_injector`, which uses the injector, show
+//!    it.) When every worker of the pool waits, a blocked wait takes the
+//!    token from the injector or from another wait's inbox as it takes any
+//!    other work (`Pool::take_for_wait`): the push nudges the blocked waits
+//!    in both cases.
 //! 4. *Trying again.* The worker that picks the woken task up takes its
 //!    permits as in step 1, like any other task: another task may have
 //!    taken the freed permit meanwhile, and then the woken task parks again
@@ -138,6 +158,7 @@
 //! (step 5).
 
 pub(crate) mod admission;
+pub(crate) mod holding;
 pub(crate) mod limit;
 pub(crate) mod ranks;
 pub(crate) mod ready;

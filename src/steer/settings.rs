@@ -10,6 +10,7 @@
 //! [`Task`]: crate::Task
 
 use crate::graph::table::TaskTable;
+use crate::results::error::GraphError;
 use crate::steer::limit::Limit;
 use crate::steer::ranks::longest_paths;
 use crate::sync::Mutex;
@@ -36,6 +37,31 @@ impl Default for TaskSettings {
             weight: DEFAULT_WEIGHT,
             limits: Vec::new(),
         }
+    }
+}
+
+impl TaskSettings {
+    /// Refuses the settings of a task given to
+    /// [`Context::spawn`](crate::Context::spawn), named `task`: spawned
+    /// tasks are not steered, so any setting other than the default is an
+    /// error ([`GraphError::SteeredSpawn`]) rather than silently dropped.
+    pub(crate) fn refuse_spawned(settings: Option<&Self>, task: &str) -> Result<(), GraphError> {
+        let Some(settings) = settings else {
+            return Ok(());
+        };
+        let setting = if settings.priority != DEFAULT_PRIORITY {
+            "priority"
+        } else if settings.weight != DEFAULT_WEIGHT {
+            "weight"
+        } else if !settings.limits.is_empty() {
+            "limit"
+        } else {
+            return Ok(());
+        };
+        Err(GraphError::SteeredSpawn {
+            task: task.to_owned(),
+            setting,
+        })
     }
 }
 

@@ -45,8 +45,9 @@
 //! the joining worker can run it.
 //!
 //! *In a steered run* (priorities, critical path, limits: [`crate::steer`]):
-//! spawned tasks take this unsteered path; their own priority, weight and
-//! limits are not applied. A steered task that spawned joins its children
+//! spawned tasks take this unsteered path; a child with a priority, a weight
+//! or a limit of its own is refused at step 1 ([`GraphError::SteeredSpawn`]),
+//! not run without it. A steered task that spawned joins its children
 //! on its worker after its body returned (its permits already given back),
 //! and then releases its successors through the steered queue.
 //!
@@ -166,6 +167,7 @@
 //! [`Executor::run`]: crate::Executor::run
 //! [`GraphError::ForeignTask`]: crate::GraphError::ForeignTask
 //! [`GraphError::WaitTooDeep`]: crate::GraphError::WaitTooDeep
+//! [`GraphError::SteeredSpawn`]: crate::GraphError::SteeredSpawn
 
 pub(crate) mod help;
 pub(crate) mod inbox;
