@@ -39,6 +39,8 @@
 #   stopped_keeps_wakeup steer/admission.rs drops the wake-up of a   a_woken_task_of_a_stopped_run_passes_its_wake_up_on
 #                     woken task of a stopped run instead of passing
 #                     it on to the next waiting task
+#   sweep_relaxed_progress sweep.rs publishes a sweeper's position      a_swept_task_reads_an_output_of_another_chunk
+#                     Relaxed instead of Release
 set -u
 cd "$(dirname "$0")/.."
 
@@ -89,6 +91,7 @@ expect_caught waits_not_nudged a_foreign_run_reaches_a_pool_whose_workers_wait "
 expect_caught join_unregistered join_races_a_child_completion "deadlock"
 expect_caught park_unchecked a_cancel_frees_a_task_parked_behind_another_run "deadlock"
 expect_caught stopped_keeps_wakeup a_woken_task_of_a_stopped_run_passes_its_wake_up_on "deadlock"
+expect_caught sweep_relaxed_progress a_swept_task_reads_an_output_of_another_chunk "Causality violation"
 
 # Every planted bug in src/ must be checked above, and nothing else.
 planted_in_src=$(grep -rhoE 'planted\("[a-z_]+"\)' src | sed -E 's/planted\("([a-z_]+)"\)/\1/' | sort -u)

@@ -30,6 +30,7 @@ const KNOWN: &[&str] = &[
     "join_unregistered",
     "park_unchecked",
     "stopped_keeps_wakeup",
+    "sweep_relaxed_progress",
 ];
 
 /// Whether the planted bug `name` is switched on (see the module docs).

@@ -841,3 +841,29 @@ fn a_woken_task_of_a_stopped_run_passes_its_wake_up_on() {
         assert_eq!((limit.available(), limit.waiting()), (1, 0));
     });
 }
+
+/// Model 22: a run swept in index order by two workers (see
+/// `src/runtime/sweep.rs`), one task per chunk under loom. The last task
+/// reads the output of the first, which the other worker may have run in
+/// another chunk; the only order between them is then the first worker's
+/// published position (`Release`) and the reader's look at it
+/// (`Acquire`), so loom's `UnsafeCell` reports the read as a race if that
+/// order is missing (the planted bug `sweep_relaxed_progress`). Every task
+/// runs once and the run completes, whichever worker sweeps what.
+#[test]
+fn a_swept_task_reads_an_output_of_another_chunk() {
+    check(2, || {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let executor = executor(2);
+        let mut graph = Graph::new();
+        let first = graph.add(counted("first", 40u32, &runs));
+        for _ in 0..3 {
+            graph.add(counted("filler", (), &runs));
+        }
+        let last = graph.add(sum_of("last", &[first], 2, &runs));
+        let report = executor.run(&mut graph).expect("a forward graph is valid");
+        assert!(report.is_success(), "{report:?}");
+        assert_eq!(runs.load(Ordering::Relaxed), 5, "every task runs once");
+        assert_eq!(graph.output(last), Some(&42));
+    });
+}

@@ -14,7 +14,8 @@
 //!   state and the completion protocol per task, how one task settles (its
 //!   body runs, or it is skipped or cancelled), the per-task pending word, counting a
 //!   run's finished work to its end, what a task may read, and the
-//!   successors a lone worker holds back ([`held`]).
+//!   successors a lone worker holds back ([`held`]); [`sweep`]: several
+//!   workers processing a run in index order, without counting.
 //! - [`context`], [`options`], [`cancel`]: what a task sees, how a run
 //!   treats failures, and cancelling.
 //! - [`spawn`]: tasks that add tasks while the run runs, waits for them,
@@ -39,5 +40,6 @@ pub(crate) mod sleep;
 pub(crate) mod spawn;
 pub(crate) mod state;
 pub(crate) mod submit;
+pub(crate) mod sweep;
 pub(crate) mod threads;
 pub(crate) mod worker;

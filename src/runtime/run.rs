@@ -101,6 +101,7 @@ use crate::runtime::options::{FailurePolicy, RunOptions};
 use crate::runtime::pool::Pool;
 use crate::runtime::spawn::SpawnState;
 use crate::runtime::state::{PENDING_MASK, POISONED, poisons};
+use crate::runtime::sweep::{MIN_SWEPT_TASKS, Sweep};
 use crate::runtime::worker::WorkerThread;
 use crate::steer::admission::{Admitted, SteeredRun};
 use crate::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
@@ -161,6 +162,9 @@ pub(crate) struct Run<'g> {
     /// `None` when nothing steers the run, which then takes the path these
     /// docs describe.
     steered: Option<Box<SteeredRun<'g>>>,
+    /// The state of a run swept in index order by several workers (see
+    /// [`crate::runtime::sweep`]), if it is one.
+    pub(in crate::runtime) sweep: Option<Sweep>,
 }
 
 // SAFETY: the only fields that are not `Sync` are the task bodies in
@@ -218,9 +222,18 @@ impl<'g> Run<'g> {
             .map_or_else(CancelToken::new, CancelToken::child);
         let id = crate::sync::next_unique_id().get();
         let steered = SteeredRun::new(&graph, options.critical_path, id, &token).map(Box::new);
+        let sweep = (graph.in_index_order
+            && pools.len() == 1
+            && pools[0].size() > 1
+            && steered.is_none()
+            && spawn.helper.is_none()
+            && tasks >= MIN_SWEPT_TASKS as usize)
+            .then(|| Sweep::new(pools[0].size()));
         // A steered run finds its sources when it starts, not by scanning
-        // ranges in its pools.
-        let scanned: usize = if (exclusive && graph.in_index_order) || steered.is_some() {
+        // ranges in its pools; a swept run's first sweeper job has a unit.
+        let scanned: usize = if sweep.is_some() {
+            1
+        } else if (exclusive && graph.in_index_order) || steered.is_some() {
             0
         } else {
             graph.source_bounds.iter().map(|bounds| bounds.len()).sum()
@@ -241,14 +254,15 @@ impl<'g> Run<'g> {
             observed: !observers.is_empty(),
             observers,
             steered,
+            sweep,
             graph,
             spawn,
         }
     }
 
     /// Hands the run's first jobs to its pools: every task in index order
-    /// for an exclusive run of a graph in topological index order, else
-    /// each pool's range of sources.
+    /// for an exclusive run of a graph in topological index order, the
+    /// first sweeper for a swept run, else each pool's range of sources.
     ///
     /// # Safety
     ///
@@ -269,6 +283,10 @@ impl<'g> Run<'g> {
             self.inject(&self.pools[0], Job::in_order(self));
             return;
         }
+        if self.sweep.is_some() {
+            self.inject(&self.pools[0], Job::sweeper(self, false));
+            return;
+        }
         for (tag, pool) in self.pools.iter().enumerate() {
             let sources = self.graph.source_bounds[tag].clone();
             if sources.len() > MAX_RANGE as usize {
@@ -285,7 +303,7 @@ impl<'g> Run<'g> {
     /// inbox there if a worker of `pool` waits for the run (see
     /// [`crate::runtime::spawn`]), else into its injector.
     #[inline]
-    fn inject(&self, pool: &Pool, job: Job) {
+    pub(in crate::runtime) fn inject(&self, pool: &Pool, job: Job) {
         match &self.spawn.helper {
             Some(inbox) if std::ptr::eq(inbox.pool(), pool) => {
                 // The run's inbox is not forwarded while the run lasts.
