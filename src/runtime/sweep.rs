@@ -39,7 +39,8 @@
 //!
 //! # A sweeper's loop
 //!
-//! 1. *Claim.* Store the cursor's value as the seat's position, then swap
+//! 1. *Claim.* Store the cursor's value as the seat's position (`Release`,
+//!    as every position: it moves past the previous chunk), then swap
 //!    the cursor from that value to the chunk's end (retrying from the new
 //!    value, stored as the position first). Chunks end at a multiple of the
 //!    sweeper's grain, so that two workers' chunks rarely share a cache line.
@@ -270,10 +271,14 @@ impl Sweep {
             if start >= tasks {
                 return None;
             }
-            // ORDERING: Relaxed: ordered before the claim by the AcqRel
-            // compare-and-swap below, through which every later claimant
-            // sees it (module docs, "the done prefix is sound").
-            position.store(start, Ordering::Relaxed);
+            // ORDERING: Release, as every store of a position: it moves the
+            // position past the sweeper's previous chunk, so a reader that
+            // sees it must see that chunk's effects (a Relaxed store would
+            // not carry the Release of the position stored after its last
+            // task). The AcqRel compare-and-swap below orders it before the
+            // claim, through which every later claimant sees it (module
+            // docs, "the done prefix is sound").
+            position.store(start, publish_order());
             let end = ((start / grain + 1) * grain).min(tasks);
             // ORDERING: AcqRel: Release publishes the position stored
             // above to every later claimant; Acquire takes in every earlier
