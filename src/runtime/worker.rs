@@ -367,15 +367,6 @@ impl WorkerThread {
         self.count_finished(1);
     }
 
-    /// Processes every task of an exclusive run, in index order.
-    fn process_in_order(&self, run: &Run<'_>) {
-        let tasks = run.task_count();
-        for task in 0..tasks {
-            run.process_in_order(task, self);
-        }
-        self.count_finished(tasks as usize);
-    }
-
     /// Counts `units` units of the current run's work as finished.
     pub(in crate::runtime) fn count_finished(&self, units: usize) {
         debug_assert!(
