@@ -103,11 +103,12 @@
 //! the first sweeper *invites* a helper (one more sweeper job, queued in the
 //! pool) when a worker of the pool is asleep, fewer sweepers than workers
 //! exist, and the chunk after its own could run now: its first task's bound
-//! lies before the chunk just claimed. An invited sweeper leaves again when
-//! the task it would claim next could not run yet (on a chain or a grid in
-//! row order the latest dependency of a task is the one before it, and
-//! every claim would wait for the other worker), and then the next
-//! invitation waits until the cursor has moved on by twice as many tasks as
+//! lies before the chunk just claimed. An invited sweeper leaves again
+//! after [`WAITED_CHUNKS_TO_LEAVE`] chunks in a row in which it had to wait
+//! for another sweeper (on a chain or a grid in row order the latest
+//! dependency of a task is the one before it, and every chunk waits for
+//! the other worker's), and then the next invitation waits until the
+//! cursor has moved on by twice as many tasks as the one
 //! before. So a graph without parallelism in index order costs the first
 //! sweeper a look at one byte per chunk and a handful of invitations, and
 //! runs as on one worker. An invited sweeper that finds itself inside a
@@ -159,6 +160,12 @@ const MAX_GRAIN: u32 = 1;
 
 /// A chunk this quick lets the next one be twice as long.
 const FAST_CHUNK: Duration = Duration::from_micros(20);
+
+/// How many chunks in a row an invited sweeper processes that made it wait
+/// for another sweeper before it leaves: one such chunk in a long sweep of
+/// far dependencies is chance, several in a row are a stretch of the graph
+/// without parallelism in index order.
+const WAITED_CHUNKS_TO_LEAVE: u32 = 3;
 
 /// How far the cursor moves before the first invitation after a helper
 /// left for lack of work; it doubles with every such leave.
@@ -308,14 +315,17 @@ impl Sweep {
     }
 
     /// Step 2's wait: returns a done prefix of at least `needed`, once there
-    /// is one, spinning briefly and then sleeping at the gate.
-    fn wait_until_done(&self, seat: usize, limit: u32, needed: u32) -> u32 {
+    /// is one, spinning briefly and then sleeping at the gate, and whether
+    /// it had to wait at all.
+    fn wait_until_done(&self, seat: usize, limit: u32, needed: u32) -> (u32, bool) {
         let backoff = Backoff::new();
+        let mut waited = false;
         loop {
             let prefix = self.done_before(seat, limit);
             if prefix >= needed {
-                return prefix;
+                return (prefix, waited);
             }
+            waited = true;
             if backoff.is_completed() {
                 break;
             }
@@ -332,7 +342,7 @@ impl Sweep {
                 *sleepers -= 1;
                 // ORDERING: Relaxed: only ever read as a hint to take the lock.
                 self.gate.sleepers.store(*sleepers, Ordering::Relaxed);
-                return prefix;
+                return (prefix, true);
             }
             sleepers = self.gate.opened.wait(sleepers);
         }
@@ -419,18 +429,8 @@ impl WorkerThread {
         let workers = self.pool().size();
         let mut grain = 1;
         let mut known = 0;
+        let mut waited_chunks = 0;
         loop {
-            if invited {
-                // ORDERING: Relaxed: a guess at the next claim, as above.
-                let next = sweep.cursor.load(Ordering::Relaxed);
-                if next < tasks && !could_run_after(run, next, known) {
-                    known = sweep.done_before(seat, next);
-                    if !could_run_after(run, next, known) {
-                        sweep.invitation_failed(next);
-                        break;
-                    }
-                }
-            }
             let Some(chunk) = sweep.claim(seat, grain, tasks) else {
                 break;
             };
@@ -442,7 +442,15 @@ impl WorkerThread {
                 run.inject(run.pool(0), Job::sweeper(run, true));
             }
             let started = Instant::now();
-            known = self.sweep_chunk(run, sweep, seat, chunk, known);
+            let (now_known, waited) = self.sweep_chunk(run, sweep, seat, chunk.clone(), known);
+            known = now_known;
+            if invited {
+                waited_chunks = if waited { waited_chunks + 1 } else { 0 };
+                if waited_chunks == WAITED_CHUNKS_TO_LEAVE {
+                    sweep.invitation_failed(chunk.end);
+                    break;
+                }
+            }
             grain = if started.elapsed() <= FAST_CHUNK {
                 (grain * 2).min(MAX_GRAIN)
             } else {
@@ -455,7 +463,8 @@ impl WorkerThread {
     }
 
     /// Processes the claimed `chunk` in order (steps 2 and 3), knowing that
-    /// every task below `known` is done; returns what it knows then.
+    /// every task below `known` is done; returns what it knows then, and
+    /// whether it had to wait for another sweeper.
     fn sweep_chunk(
         &self,
         run: &Run<'_>,
@@ -463,8 +472,9 @@ impl WorkerThread {
         seat: usize,
         chunk: Range<u32>,
         mut known: u32,
-    ) -> u32 {
+    ) -> (u32, bool) {
         let position = &sweep.seats[seat].position;
+        let mut waited = false;
         for task in chunk.clone() {
             let reach = run.graph.table.reach(task);
             if reach != NO_REACH {
@@ -472,7 +482,9 @@ impl WorkerThread {
                 // chunk are, those before it must be known to be.
                 let needed = (task - (1u32 << reach) + 1).min(chunk.start);
                 if needed > known {
-                    known = sweep.wait_until_done(seat, chunk.start, needed);
+                    let (prefix, had_to_wait) = sweep.wait_until_done(seat, chunk.start, needed);
+                    known = prefix;
+                    waited |= had_to_wait;
                 }
             }
             run.process_swept(task, self);
@@ -481,7 +493,7 @@ impl WorkerThread {
             position.store(task + 1, publish_order());
             self.count_finished(1);
         }
-        known
+        (known, waited)
     }
 }
 
