@@ -175,9 +175,10 @@ pub(crate) struct Run<'g> {
 // protocol (module docs) gives every task exactly one owner, which alone
 // writes its body (it runs it, or clears its stale output) and does so before
 // it hands its dependents over (through the AcqRel decrement that reaches
-// zero or, for a sole dependency, through a queue or on its own thread); a
-// dependent reads the body only after that hand-off, and only if it declared
-// the dependency. Bodies are `Send`, so running one on another thread is sound,
+// zero or, for a sole dependency, through a queue or on its own thread; in a
+// swept run, through the Release of its sweeper's position, see
+// `crate::runtime::sweep`); a dependent reads the body only after that
+// hand-off, and only if it declared the dependency. Bodies are `Send`, so running one on another thread is sound,
 // and outputs are `Sync` (`Graph::add` requires it), so reading one from
 // several dependents at once is sound. The bodies of spawned tasks, in the
 // node table (see `crate::runtime::spawn`), follow the same rule: one owner

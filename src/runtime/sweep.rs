@@ -45,18 +45,20 @@
 //!    value, stored as the position first). Chunks end at a multiple of the
 //!    sweeper's grain, so that two workers' chunks rarely share a cache line.
 //! 2. *Process* each task of the chunk in order. A task with dependencies
-//!    may run once every task before `bound = t - 2^reach` (inclusive) is
+//!    may run once every task up to `bound = t - 2^reach` (inclusive) is
 //!    done: those in the sweeper's own chunk are (it processes in order);
 //!    for those before the chunk, the sweeper knows a *done prefix*: every
 //!    task below `min(chunk start, every other seat's position)` is done
-//!    (see the invariant). If `bound` is not below what it knows, it loads
-//!    the other seats' positions again (`Acquire`), spinning briefly, then
-//!    sleeps at the gate until it is.
+//!    (see the invariants). If the prefix it knows does not reach
+//!    `min(bound + 1, chunk start)`, it loads the other seats' positions
+//!    again (`Acquire`), spinning briefly, then sleeps at the gate until it
+//!    does.
 //! 3. *Publish* after each task: store `t + 1` as the seat's position
 //!    (`Release`), which hands the task's effects (its output, its outcome,
 //!    the poison marks it set) to any sweeper that reads that position.
-//! 4. At the chunk's end, and when the sweeper leaves (its seat's position
-//!    set to `VACANT`, `Release`), *open the gate*: a `SeqCst` fence, then,
+//! 4. After the claim that follows a chunk (its position store moved past
+//!    the chunk), and when the sweeper leaves (its seat's position set to
+//!    `VACANT`, `Release`), *open the gate*: a `SeqCst` fence, then,
 //!    if the copy of the sleeper count is not zero, notify every sleeper
 //!    under the gate's lock.
 //!
@@ -120,6 +122,16 @@
 //! halves after a slower one, so that with long bodies a task whose bound
 //! falls in another sweeper's chunk waits for a few bodies, not for
 //! hundreds, and two long tasks at the start of a run still run at once.
+//!
+//! # Many workers
+//!
+//! Nothing above is specific to two: a pool of `n` workers has `n` seats,
+//! and the first sweeper invites helpers one claim at a time while workers
+//! sleep. What grows with `n` is a refresh of the done prefix (one load per
+//! seat, only when a task's bound passes what the sweeper knows) and the
+//! traffic on the cursor (one compare-and-swap per chunk, so at most one
+//! per few hundred empty tasks per worker); both are per chunk, not per
+//! edge or task. Untested past two workers for want of a larger machine.
 //!
 //! A task may wait for a task it does not depend on (the bound is up to
 //! twice as far back as its latest dependency, and covers every task before
@@ -430,10 +442,7 @@ impl WorkerThread {
         let mut grain = 1;
         let mut known = 0;
         let mut waited_chunks = 0;
-        loop {
-            let Some(chunk) = sweep.claim(seat, grain, tasks) else {
-                break;
-            };
+        while let Some(chunk) = sweep.claim(seat, grain, tasks) {
             sweep.open_gate();
             if !invited && sweep.should_invite(run, &chunk, workers) {
                 // The unit before the job: this sweeper's own unit keeps the
