@@ -1,14 +1,14 @@
 //! The A/B of `scripts/ab-engines.sh`: the engine at a base revision
 //! (`base_engine`) against this checkout (`new_engine`), in one process,
-//! on `linear_chain`, `independent` and `random_dag` of BENCH-SHAPES.md
-//! (default sizes, empty bodies, re-runs of a built graph, no observer), at
-//! one and two workers. The rounds alternate which engine runs first; each
+//! on every single-tag shape of BENCH-SHAPES.md (default sizes, empty
+//! bodies or, with `BODY=work`, the work body; re-runs of a built graph, no
+//! observer), at one and two workers. The rounds alternate which engine runs first; each
 //! run is timed by the wall clock and by the process's CPU time (which
 //! leaves out what other processes took). Prints the medians in ns per task
 //! and the median of the per-round ratios new/base.
 //!
 //! Arguments: the number of rounds (default 15). `ONLY=<shape>` and
-//! `WORKERS=<n>` narrow the cases.
+//! `WORKERS=<n>` narrow the cases; `BODY=work` runs the work body.
 
 #[allow(dead_code)]
 #[path = "../../benches/support/shapes.rs"]
@@ -42,7 +42,12 @@ macro_rules! engine {
             }
 
             /// The shape as `benches/support/graphs.rs` builds it, run once.
-            pub fn build(shape: &Shape, flags: &'static [AtomicU8], workers: usize) -> Bench {
+            pub fn build(
+                shape: &Shape,
+                flags: &'static [AtomicU8],
+                workers: usize,
+                work: bool,
+            ) -> Bench {
                 let executor = Executor::builder()
                     .workers_per_tag(workers)
                     .build()
@@ -51,6 +56,9 @@ macro_rules! engine {
                 let task = |index: usize| {
                     let flag = &flags[index];
                     Task::new("task", move |_: &Context<'_>| -> Result<(), Error> {
+                        if work {
+                            super::work(index);
+                        }
                         flag.store(1, Ordering::Relaxed);
                         Ok(())
                     })
@@ -91,6 +99,15 @@ macro_rules! engine {
 engine!(base, base_engine);
 engine!(new, new_engine);
 
+/// The work body of BENCH-SHAPES.md.
+fn work(task: usize) {
+    let mut x = std::hint::black_box((task % 1000) as f64 * 1e-3);
+    for _ in 0..32 {
+        x = x.sin() * 1.000_000_1 + x.cos();
+    }
+    std::hint::black_box(x);
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -103,12 +120,17 @@ fn main() {
         .unwrap_or(15);
     let only = std::env::var("ONLY").ok();
     let only_workers: Option<usize> = std::env::var("WORKERS").ok().and_then(|w| w.parse().ok());
+    let work = std::env::var("BODY").is_ok_and(|body| body == "work");
     let sizes = shapes::Sizes { quick: false };
     println!("{rounds} rounds; ns per task, medians; ratio: median of new/base per round");
     for spec in [
         sizes.linear_chain(),
         sizes.independent(),
+        sizes.binary_tree(),
+        sizes.wavefront(),
+        sizes.level_graph(),
         sizes.random_dag(),
+        sizes.backward_dag(),
     ] {
         if only.as_deref().is_some_and(|name| name != spec.name()) {
             continue;
@@ -120,8 +142,8 @@ fn main() {
             if only_workers.is_some_and(|only| only != workers) {
                 continue;
             }
-            let mut a = base::build(&shape, flags, workers);
-            let mut b = new::build(&shape, flags, workers);
+            let mut a = base::build(&shape, flags, workers, work);
+            let mut b = new::build(&shape, flags, workers, work);
             let tasks = shape.tasks as f64;
             let time = |run: &mut dyn FnMut()| {
                 let (wall, cpu) = (Instant::now(), cpu_time());

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Compares the engine at a base revision with this checkout, in one process
-# (scripts/ab-engines.rs): linear_chain, independent and random_dag, no
-# observer, one and two workers, interleaved rounds, wall and CPU time.
+# (scripts/ab-engines.rs): every single-tag shape, no observer, one and two
+# workers, interleaved rounds, wall and CPU time (ONLY=shape, WORKERS=n and
+# BODY=work narrow or change the cases).
 #
 #   scripts/ab-engines.sh [BASE_REV [ROUNDS]]      # default: main, 15
 #   scripts/ab-engines.sh HEAD 31                  # the checkout against itself: the noise

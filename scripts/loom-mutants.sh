@@ -44,6 +44,8 @@
 #                     of the wait that runs the nested run
 #   buried_inbox_ignored pool.rs lets a blocked wait ignore the       a_wait_takes_work_buried_in_another_waits_inbox
 #                     announced inboxes while every worker blocks
+#   sweep_relaxed_progress sweep.rs publishes a sweeper's position      a_swept_task_reads_an_output_of_another_chunk
+#                     Relaxed instead of Release
 set -u
 cd "$(dirname "$0")/.."
 
@@ -96,6 +98,7 @@ expect_caught park_unchecked a_cancel_frees_a_task_parked_behind_another_run "de
 expect_caught stopped_keeps_wakeup a_woken_task_of_a_stopped_run_passes_its_wake_up_on "deadlock"
 expect_caught woken_to_injector a_nested_runs_woken_task_goes_back_to_its_waiting_worker "deadlock"
 expect_caught buried_inbox_ignored a_wait_takes_work_buried_in_another_waits_inbox "deadlock"
+expect_caught sweep_relaxed_progress a_swept_task_reads_an_output_of_another_chunk "Causality violation"
 
 # Every planted bug in src/ must be checked above, and nothing else.
 planted_in_src=$(grep -rhoE 'planted\("[a-z_]+"\)' src | sed -E 's/planted\("([a-z_]+)"\)/\1/' | sort -u)

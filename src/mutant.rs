@@ -32,6 +32,7 @@ const KNOWN: &[&str] = &[
     "stopped_keeps_wakeup",
     "woken_to_injector",
     "buried_inbox_ignored",
+    "sweep_relaxed_progress",
 ];
 
 /// Whether the planted bug `name` is switched on (see the module docs).

@@ -4,9 +4,10 @@
 //!
 //! Each task has one 16-byte [`Slot`]: the run's pending word, the task's
 //! in-degree (which also decides whether a successor needs
-//! an atomic decrement at all, see [`crate::runtime::run`]), its tag, its out-degree
-//! and the head of its successor list, so processing a task and handing on
-//! each successor touch one slot each.
+//! an atomic decrement at all, see [`crate::runtime::run`]), its tag, its out-degree,
+//! how far back its latest dependency lies (for the sweep of
+//! [`crate::runtime::sweep`]) and the head of its successor list, so
+//! processing a task and handing on each successor touch one slot each.
 //!
 //! Successors are stored as a *forward star*: every edge is one 8-byte link
 //! (its target and the next link of the same source) in one flat array, and
@@ -58,6 +59,10 @@ const LINK_DELAY: usize = 16;
 /// line.
 const NEAR_SLOTS: u32 = 8;
 
+/// A slot's [`reach`](TaskTable::reach) when the task has no dependency
+/// that points forward to it.
+pub(crate) const NO_REACH: u8 = u8::MAX;
+
 /// The out-degree above which a task is a hub: dependents of a hub are
 /// checked through the [`HubIndex`] instead of the hub's list.
 pub(crate) const HUB_DEGREE: u32 = 32;
@@ -91,6 +96,9 @@ pub(crate) struct Slot {
     /// The number of edges out of the task, saturating at `u8::MAX`: only
     /// whether it exceeds [`HUB_DEGREE`] matters.
     out_degree: u8,
+    /// `floor(log2)` of the distance from the task back to its latest
+    /// earlier dependency, or [`NO_REACH`] (see [`TaskTable::reach`]).
+    reach: u8,
 }
 
 /// The slots and successor links of a graph's tasks.
@@ -117,6 +125,7 @@ impl TaskTable {
             head: NONE,
             tag,
             out_degree: 0,
+            reach: NO_REACH,
         });
     }
 
@@ -169,6 +178,9 @@ impl TaskTable {
         }
         let target = &mut self.slots[to as usize];
         target.in_degree += 1;
+        if from < to {
+            target.reach = target.reach.min((to - from).ilog2() as u8);
+        }
         // ORDERING: Relaxed: no run is in progress, and the next one reaches
         // the word through a synchronising job hand-off.
         target.pending.store(target.in_degree, Ordering::Relaxed);
@@ -245,6 +257,19 @@ impl TaskTable {
     #[inline]
     pub(crate) fn tag(&self, task: u32) -> u32 {
         u32::from(self.slots[task as usize].tag)
+    }
+
+    /// How far back `task`'s dependencies reach, as of the last
+    /// [`finish_edges`](TaskTable::finish_edges): `k` such that every
+    /// dependency of it that has a lower index lies at or before
+    /// `task - 2^k` (`2^k` is at most the distance to the latest one, and
+    /// more than half of it), or [`NO_REACH`] if it has none. One byte, in
+    /// the slot's spare room: a sweep in index order
+    /// ([`crate::runtime::sweep`]) runs the task once every task up to
+    /// `task - 2^k` is done.
+    #[inline]
+    pub(crate) fn reach(&self, task: u32) -> u8 {
+        self.slots[task as usize].reach
     }
 
     /// Whether `task` has more than [`HUB_DEGREE`] successors (as of the
@@ -428,6 +453,35 @@ pub(crate) mod tests {
         assert!(graph.has_edge(2, 1));
         graph.clear();
         assert!(graph.hub_index().is_none());
+    }
+
+    /// A task's reach bounds its latest dependency from above by at most
+    /// a factor of two of the distance, whatever order edges come in.
+    #[test]
+    fn reach_bounds_the_latest_dependency() {
+        let graph = table(
+            20,
+            &[(0, 19), (11, 19), (3, 19), (18, 19), (4, 9), (0, 9), (2, 3)],
+        );
+        assert_eq!(graph.reach(19), 0, "the previous task: 2^0");
+        assert_eq!(graph.reach(9), 2, "distance 5: 2^2 <= 5 < 2^3");
+        assert_eq!(graph.reach(3), 0);
+        assert_eq!(graph.reach(0), super::NO_REACH);
+        for task in 0..20u32 {
+            let latest = (0..task).rev().find(|&from| graph.has_edge(from, task));
+            match latest {
+                Some(latest) => {
+                    let bound = task - (1 << graph.reach(task));
+                    assert!(latest <= bound && task - latest < 2 * (task - bound));
+                }
+                None => assert_eq!(graph.reach(task), super::NO_REACH),
+            }
+        }
+        assert_eq!(
+            std::mem::size_of::<super::Slot>(),
+            16,
+            "the reach fits the spare byte"
+        );
     }
 
     #[test]

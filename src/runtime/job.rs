@@ -8,15 +8,16 @@ use crate::runtime::run::Run;
 /// [`crate::runtime::spawn`]); a range of task indices whose
 /// sources (tasks without dependencies) of the pool's tag the worker runs,
 /// splitting the range first so that idle workers can take part; for a
-/// run that one worker processes alone, every task in index order; or, in
-/// a steered run, a token for the best task of the pool's ordered ready
-/// queue (see [`crate::steer`]).
+/// run that one worker processes alone, every task in index order; a seat
+/// in a run swept in index order by several workers (see
+/// [`crate::runtime::sweep`]); or, in a steered run, a token for the best
+/// task of the pool's ordered ready queue (see [`crate::steer`]).
 ///
 /// A job points at its run without owning it. That is sound because a run
 /// does not complete, and so its caller does not return and free it, while
 /// any of its units of work is unfinished, and every job stands for at least
 /// one: a task job for its task, a token for the queued task it will take,
-/// a range job for each index it has yet to scan (see [`crate::runtime::completion`] for the units and [`crate::runtime::worker`] for
+/// a sweeper for its own unit, a range job for each index it has yet to scan (see [`crate::runtime::completion`] for the units and [`crate::runtime::worker`] for
 /// when they are counted).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Job {
@@ -44,6 +45,14 @@ pub(crate) const MAX_RANGE: u32 = SPAWNED - 1;
 /// instead (see [`crate::steer`]); an in-order job's `first` is 0.
 const TOKEN: u32 = 1;
 
+/// The `first` of an [`IN_ORDER`] job that is a swept run's first sweeper,
+/// which stays until the sweep ends (see [`crate::runtime::sweep`]).
+const FIRST_SWEEPER: u32 = 2;
+
+/// The `first` of an [`IN_ORDER`] job that is a sweeper invited to help,
+/// which may leave early.
+const INVITED_SWEEPER: u32 = 3;
+
 /// What a [`Job`] asks its worker to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Work {
@@ -59,6 +68,9 @@ pub(crate) enum Work {
     /// Process the best ready task of the worker's pool, in a steered run
     /// (see [`crate::steer`]).
     Ready,
+    /// Take part in a sweep in index order (see [`crate::runtime::sweep`]):
+    /// as its first sweeper, or as one invited to help.
+    Sweep { invited: bool },
 }
 
 // SAFETY: a job is a pointer to a `Run`, which is `Sync`, and two integers.
@@ -111,6 +123,20 @@ impl Job {
         }
     }
 
+    /// A sweeper of a swept run (see [`crate::runtime::sweep`]): the first
+    /// one, or one `invited` to help.
+    pub(crate) fn sweeper(run: &Run<'_>, invited: bool) -> Self {
+        Job {
+            run: erase(run),
+            first: if invited {
+                INVITED_SWEEPER
+            } else {
+                FIRST_SWEEPER
+            },
+            sources: IN_ORDER,
+        }
+    }
+
     pub(crate) fn run(&self) -> NonNull<Run<'static>> {
         self.run
     }
@@ -119,6 +145,8 @@ impl Job {
         match self.sources {
             0 => Work::Task(self.first),
             IN_ORDER if self.first == TOKEN => Work::Ready,
+            IN_ORDER if self.first == FIRST_SWEEPER => Work::Sweep { invited: false },
+            IN_ORDER if self.first == INVITED_SWEEPER => Work::Sweep { invited: true },
             IN_ORDER => Work::InOrder,
             SPAWNED => Work::Spawned(self.first),
             len => Work::Sources {

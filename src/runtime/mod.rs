@@ -14,7 +14,10 @@
 //!   state and the completion protocol per task, how one task settles (its
 //!   body runs, or it is skipped or cancelled), the per-task pending word, counting a
 //!   run's finished work to its end, what a task may read, and the
-//!   successors a lone worker holds back ([`held`]).
+//!   successors a lone worker holds back ([`held`]); [`in_order`] and
+//!   [`sweep`]: one worker, or several, processing a run in index order,
+//!   without counting.
+//! - [`steered`]: the path of a steered run's tasks (see [`crate::steer`]).
 //! - [`context`], [`options`], [`cancel`]: what a task sees, how a run
 //!   treats failures, and cancelling.
 //! - [`spawn`]: tasks that add tasks while the run runs, waits for them,
@@ -27,6 +30,7 @@ pub(crate) mod completion;
 pub(crate) mod context;
 pub(crate) mod executor;
 pub(crate) mod held;
+pub(crate) mod in_order;
 pub(crate) mod input;
 pub(crate) mod job;
 pub(crate) mod options;
@@ -38,6 +42,8 @@ pub(crate) mod settle;
 pub(crate) mod sleep;
 pub(crate) mod spawn;
 pub(crate) mod state;
+pub(crate) mod steered;
 pub(crate) mod submit;
+pub(crate) mod sweep;
 pub(crate) mod threads;
 pub(crate) mod worker;

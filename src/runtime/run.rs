@@ -55,9 +55,12 @@
 //!
 //! An exclusive run of a graph whose edges all go from lower to higher
 //! indices needs no counting at all: its worker processes the tasks in
-//! index order, by which time every dependency of each has been processed,
-//! and touches a successor's word only to poison it. That is the order the
-//! graph was built in, and the order its memory is laid out in.
+//! index order (see [`crate::runtime::in_order`]). A run of such a graph on
+//! one tag whose pool has several workers is *swept* in index order
+//! instead, by one worker or, when sharing pays, several (see
+//! [`crate::runtime::sweep`]), with no counting either. Neither takes the
+//! steps above but step 1, and both touch a successor's word only to
+//! poison it.
 //!
 //! # Steered runs
 //!
@@ -65,7 +68,7 @@
 //! critical path, is *steered* (see [`crate::steer`]): its jobs are tokens
 //! only, and a token's worker takes the best ready task and its limits'
 //! permits and processes it on a path of its own
-//! ([`process_steered`](Run::process_steered)): steps 1 and 2 as above,
+//! ([`crate::runtime::steered`]): steps 1 and 2 as above,
 //! then the task gives its permits back, then step 3 puts every owned
 //! successor into its pool's ordered ready queue and pushes a token for it
 //! instead of the task itself (none is processed directly). The ordinary
@@ -101,8 +104,9 @@ use crate::runtime::options::{FailurePolicy, RunOptions};
 use crate::runtime::pool::Pool;
 use crate::runtime::spawn::SpawnState;
 use crate::runtime::state::{PENDING_MASK, POISONED, poisons};
+use crate::runtime::sweep::{MIN_SWEPT_TASKS, Sweep};
 use crate::runtime::worker::WorkerThread;
-use crate::steer::admission::{Admitted, SteeredRun};
+use crate::steer::admission::SteeredRun;
 use crate::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use crate::sync::{Arc, Mutex};
 use crate::sync::{into_bytes, zeroed_bytes};
@@ -160,7 +164,10 @@ pub(crate) struct Run<'g> {
     /// Priorities, the critical path and limits (see [`crate::steer`]):
     /// `None` when nothing steers the run, which then takes the path these
     /// docs describe.
-    steered: Option<Box<SteeredRun<'g>>>,
+    pub(in crate::runtime) steered: Option<Box<SteeredRun<'g>>>,
+    /// The state of a run swept in index order by several workers (see
+    /// [`crate::runtime::sweep`]), if it is one.
+    pub(in crate::runtime) sweep: Option<Sweep>,
 }
 
 // SAFETY: the only fields that are not `Sync` are the task bodies in
@@ -168,9 +175,10 @@ pub(crate) struct Run<'g> {
 // protocol (module docs) gives every task exactly one owner, which alone
 // writes its body (it runs it, or clears its stale output) and does so before
 // it hands its dependents over (through the AcqRel decrement that reaches
-// zero or, for a sole dependency, through a queue or on its own thread); a
-// dependent reads the body only after that hand-off, and only if it declared
-// the dependency. Bodies are `Send`, so running one on another thread is sound,
+// zero or, for a sole dependency, through a queue or on its own thread; in a
+// swept run, through the Release of its sweeper's position, see
+// `crate::runtime::sweep`); a dependent reads the body only after that
+// hand-off, and only if it declared the dependency. Bodies are `Send`, so running one on another thread is sound,
 // and outputs are `Sync` (`Graph::add` requires it), so reading one from
 // several dependents at once is sound. The bodies of spawned tasks, in the
 // node table (see `crate::runtime::spawn`), follow the same rule: one owner
@@ -219,9 +227,18 @@ impl<'g> Run<'g> {
         let id = crate::sync::next_unique_id().get();
         let steered = SteeredRun::new(&graph, options.critical_path, options.enclosing, id, &token)
             .map(Box::new);
+        let sweep = (graph.in_index_order
+            && pools.len() == 1
+            && pools[0].size() > 1
+            && steered.is_none()
+            && spawn.helper.is_none()
+            && tasks >= MIN_SWEPT_TASKS as usize)
+            .then(|| Sweep::new(pools[0].size()));
         // A steered run finds its sources when it starts, not by scanning
-        // ranges in its pools.
-        let scanned: usize = if (exclusive && graph.in_index_order) || steered.is_some() {
+        // ranges in its pools; a swept run's first sweeper job has a unit.
+        let scanned: usize = if sweep.is_some() {
+            1
+        } else if (exclusive && graph.in_index_order) || steered.is_some() {
             0
         } else {
             graph.source_bounds.iter().map(|bounds| bounds.len()).sum()
@@ -242,14 +259,15 @@ impl<'g> Run<'g> {
             observed: !observers.is_empty(),
             observers,
             steered,
+            sweep,
             graph,
             spawn,
         }
     }
 
     /// Hands the run's first jobs to its pools: every task in index order
-    /// for an exclusive run of a graph in topological index order, else
-    /// each pool's range of sources.
+    /// for an exclusive run of a graph in topological index order, the
+    /// first sweeper for a swept run, else each pool's range of sources.
     ///
     /// # Safety
     ///
@@ -270,6 +288,10 @@ impl<'g> Run<'g> {
             self.inject(&self.pools[0], Job::in_order(self));
             return;
         }
+        if self.sweep.is_some() {
+            self.inject(&self.pools[0], Job::sweeper(self, false));
+            return;
+        }
         for (tag, pool) in self.pools.iter().enumerate() {
             let sources = self.graph.source_bounds[tag].clone();
             if sources.len() > MAX_RANGE as usize {
@@ -286,7 +308,7 @@ impl<'g> Run<'g> {
     /// inbox there if a worker of `pool` waits for the run (see
     /// [`crate::runtime::spawn`]), else into its injector.
     #[inline]
-    fn inject(&self, pool: &Pool, job: Job) {
+    pub(in crate::runtime) fn inject(&self, pool: &Pool, job: Job) {
         match &self.spawn.helper {
             Some(inbox) if std::ptr::eq(inbox.pool(), pool) => {
                 // The run's inbox is not forwarded while the run lasts.
@@ -309,26 +331,6 @@ impl<'g> Run<'g> {
             .as_ref()
             .filter(|inbox| std::ptr::eq(inbox.pool(), pool))
             .cloned()
-    }
-
-    /// [`start`](Run::start) for a steered run: every source goes into its
-    /// pool's ordered queue, and only then are their tokens pushed (see
-    /// [`crate::steer`]), so that the first token finds the best source.
-    fn start_steered(&self, steered: &SteeredRun<'_>) {
-        let mut sources = vec![0usize; self.pools.len()];
-        for (tag, bounds) in self.graph.source_bounds.iter().enumerate() {
-            for task in bounds.clone() {
-                if self.is_source(task, tag as u32) {
-                    steered.queue(tag as u32, task);
-                    sources[tag] += 1;
-                }
-            }
-        }
-        for (pool, &count) in self.pools.iter().zip(&sources) {
-            for _ in 0..count {
-                self.inject(pool, Job::ready(self));
-            }
-        }
     }
 
     /// The report of a run whose completion is done.
@@ -457,33 +459,6 @@ impl<'g> Run<'g> {
         self.release_successors(task, outcome, worker)
     }
 
-    /// Processes `task` of an exclusive run in index order (module docs):
-    /// every dependency of it was processed before, by this same worker.
-    pub(crate) fn process_in_order(&self, task: u32, worker: &WorkerThread) {
-        let slot = self.graph.table.slot(task);
-        // ORDERING: Relaxed, both: in an exclusive run this worker is the
-        // only thread that touches pending words.
-        let poisoned = slot.pending.load(Ordering::Relaxed) & POISONED != 0;
-        if poisoned {
-            // Only a poisoned word differs from the in-degree: nothing
-            // decrements in index order.
-            slot.pending
-                .store(self.graph.table.in_degree(task), Ordering::Relaxed);
-        }
-        let mut outcome = self.settle(task, poisoned, worker);
-        if let Some(subtree) = worker.take_spawned() {
-            // SAFETY: a subtree is owned by the run until it ends.
-            outcome = self.join_in_order(outcome, unsafe { subtree.as_ref() }, worker);
-        }
-        if poisons(outcome) {
-            for successor in self.graph.table.successors(task) {
-                let word = &self.graph.table.slot(successor).pending;
-                // ORDERING: Relaxed, both: as above.
-                word.store(word.load(Ordering::Relaxed) | POISONED, Ordering::Relaxed);
-            }
-        }
-    }
-
     /// The number of tasks in the run.
     pub(crate) fn task_count(&self) -> u32 {
         self.graph.names.len() as u32
@@ -551,63 +526,6 @@ impl<'g> Run<'g> {
             worker.pool().pushed_local(pushed);
         }
         next
-    }
-
-    /// Processes the task a steered run's token took (see [`crate::steer`]):
-    /// steps 1 and 2 as in [`process`](Run::process), then gives back the
-    /// task's permits, then step 3: every owned successor goes into its
-    /// pool's ordered queue and a token for it into that pool; none is
-    /// processed directly. (A steered run has no other jobs than tokens, so
-    /// this is the one place its tasks pass; `process` has no steering test.)
-    pub(crate) fn process_steered(&self, admitted: Admitted, worker: &WorkerThread) {
-        let steered = self.steered().expect("only a steered run has tokens");
-        let task = admitted.task;
-        let slot = self.graph.table.slot(task);
-        // ORDERING: Relaxed, both: as in `process`.
-        let poisoned = slot.pending.load(Ordering::Relaxed) & POISONED != 0;
-        slot.pending
-            .store(self.graph.table.in_degree(task), Ordering::Relaxed);
-        let mut outcome = self.settle(task, poisoned, worker);
-        steered.settled(admitted);
-        if let Some(subtree) = worker.take_spawned() {
-            // A steered task that spawned: its children take the unsteered
-            // path, and it joins them here, on its worker, before its
-            // successors are released (the steered path has no deferred
-            // release; see `crate::runtime::spawn`).
-            // SAFETY: a subtree is owned by the run until it ends.
-            outcome = self.join_in_order(outcome, unsafe { subtree.as_ref() }, worker);
-        }
-        let poison = poisons(outcome);
-        let own_tag = self.graph.table.tag(task);
-        let mut pushed = 0;
-        for successor in self.graph.table.successors(task) {
-            if !self.take_ownership(successor, poison) {
-                continue;
-            }
-            let tag = self.graph.table.tag(successor);
-            steered.queue(tag, successor);
-            if tag == own_tag {
-                worker.push_local(Job::ready(self));
-                pushed += 1;
-            } else {
-                self.inject(&self.pools[tag as usize], Job::ready(self));
-            }
-        }
-        if pushed > 0 {
-            worker.pool().pushed_local(pushed);
-        }
-    }
-
-    /// The steering state of a steered run.
-    pub(crate) fn steered(&self) -> Option<&SteeredRun<'g>> {
-        self.steered.as_deref()
-    }
-
-    /// What `worker` does with a token of this steered run: the task to
-    /// process, or `None` if it parked (see [`crate::steer`]).
-    pub(crate) fn admit_ready(&self, worker: &WorkerThread) -> Option<Admitted> {
-        let steered = self.steered().expect("only a steered run has tokens");
-        steered.admit_next(self, self.tag_of(worker.pool()))
     }
 
     /// Whether the ready `task`, which the caller owns, is poisoned.

@@ -218,6 +218,10 @@ impl WorkerThread {
             Work::Sources { start, len } => self.process_sources(run, start, len),
             Work::InOrder => self.process_in_order(run),
             Work::Ready => self.process_ready(run),
+            Work::Sweep { invited } => {
+                self.sweep(run, invited);
+                self.count_finished(1);
+            }
             Work::Spawned(node) => {
                 run.process_node(node, self);
                 self.count_finished(1);
@@ -363,17 +367,8 @@ impl WorkerThread {
         self.count_finished(1);
     }
 
-    /// Processes every task of an exclusive run, in index order.
-    fn process_in_order(&self, run: &Run<'_>) {
-        let tasks = run.task_count();
-        for task in 0..tasks {
-            run.process_in_order(task, self);
-        }
-        self.count_finished(tasks as usize);
-    }
-
     /// Counts `units` units of the current run's work as finished.
-    fn count_finished(&self, units: usize) {
+    pub(in crate::runtime) fn count_finished(&self, units: usize) {
         debug_assert!(
             self.batch.borrow().is_some(),
             "a job is processed under its run's batch"
