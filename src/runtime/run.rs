@@ -432,13 +432,13 @@ impl<'g> Run<'g> {
         let poisoned = slot.pending.load(Ordering::Relaxed) & POISONED != 0;
         slot.pending
             .store(self.graph.table.in_degree(task), Ordering::Relaxed);
-        let outcome = self.settle(task, poisoned, worker);
-        if let Some(subtree) = worker.take_spawned() {
+        let settled = self.settle(task, poisoned, worker);
+        if let Some(subtree) = settled.spawned {
             // SAFETY: a subtree is owned by the run until it ends.
             let subtree = unsafe { subtree.as_ref() };
-            return self.after_spawning_body(task, outcome, subtree, worker);
+            return self.after_spawning_body(task, settled.outcome, subtree, worker);
         }
-        self.release_successors(task, outcome, worker)
+        self.release_successors(task, settled.outcome, worker)
     }
 
     /// Processes `task` of an exclusive run in index order (module docs):
@@ -454,11 +454,14 @@ impl<'g> Run<'g> {
             slot.pending
                 .store(self.graph.table.in_degree(task), Ordering::Relaxed);
         }
-        let mut outcome = self.settle(task, poisoned, worker);
-        if let Some(subtree) = worker.take_spawned() {
+        let settled = self.settle(task, poisoned, worker);
+        let outcome = match settled.spawned {
+            None => settled.outcome,
             // SAFETY: a subtree is owned by the run until it ends.
-            outcome = self.join_in_order(outcome, unsafe { subtree.as_ref() }, worker);
-        }
+            Some(subtree) => {
+                self.join_in_order(settled.outcome, unsafe { subtree.as_ref() }, worker)
+            }
+        };
         if poisons(outcome) {
             for successor in self.graph.table.successors(task) {
                 let word = &self.graph.table.slot(successor).pending;
@@ -551,9 +554,10 @@ impl<'g> Run<'g> {
         let poisoned = slot.pending.load(Ordering::Relaxed) & POISONED != 0;
         slot.pending
             .store(self.graph.table.in_degree(task), Ordering::Relaxed);
-        let mut outcome = self.settle(task, poisoned, worker);
+        let settled = self.settle(task, poisoned, worker);
+        let mut outcome = settled.outcome;
         steered.settled(admitted);
-        if let Some(subtree) = worker.take_spawned() {
+        if let Some(subtree) = settled.spawned {
             // A steered task that spawned: its children take the unsteered
             // path, and it joins them here, on its worker, before its
             // successors are released (the steered path has no deferred

@@ -373,7 +373,10 @@ impl<'g> Run<'g> {
             Outcome::Skipped => unreachable!("a task whose body ran is not skipped"),
         };
         // SAFETY: see `Context::subtree`: owned by the run.
-        (outcome, cx.subtree().map(|subtree| unsafe { &*subtree }))
+        (
+            outcome,
+            cx.subtree().map(|subtree| unsafe { subtree.as_ref() }),
+        )
     }
 
     fn node_failed(&self, node: u32, error: TaskError) -> u32 {
@@ -439,21 +442,21 @@ impl<'g> Run<'g> {
 
     /// The spawned task `node`'s output for the running task `reader`, if
     /// `reader` may read it: a sibling that named it, or its parent after a
-    /// `join` that covered it (`joined` children).
+    /// `join` that covered it.
     pub(crate) fn node_input(
         &self,
         reader: Owner,
-        reader_subtree: Option<*const Subtree>,
-        joined: u32,
+        reader_subtree: Option<NonNull<Subtree>>,
         node: u32,
     ) -> Option<&dyn std::any::Any> {
         if node as usize >= self.spawn.nodes.len() {
             return None;
         }
         let entry = self.spawn.nodes.get(node);
-        let child_of_reader = reader_subtree
-            .is_some_and(|subtree| std::ptr::eq(entry.parent.as_ptr(), subtree))
-            && node < joined;
+        let child_of_reader = reader_subtree.is_some_and(|subtree| {
+            // SAFETY: a subtree is owned by the run, alive while it lasts.
+            entry.parent == subtree && node < unsafe { subtree.as_ref() }.joined()
+        });
         let named = self.declares(
             reader,
             TaskRef {

@@ -11,7 +11,7 @@ use crate::mutant::planted;
 use crate::runtime::pool::Pool;
 use crate::runtime::spawn::inbox::Inbox;
 use crate::sync::Arc;
-use crate::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use crate::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 /// The ordering of a subtree's decrements (see `count_down`). The planted
 /// bug `subtree_relaxed_end` weakens it to `Relaxed`; the loom model
@@ -67,6 +67,9 @@ pub(crate) struct Subtree {
     /// other than this one's: (that pool, the subtree found, if any).
     /// Ancestry never changes, so an answer stays true.
     nearest: crate::sync::Mutex<Option<Nearest>>,
+    /// One past the newest child the last `join` covered: the owner may
+    /// read the outputs of children below it.
+    joined: AtomicU32,
 }
 
 /// A remembered answer of [`Subtree::nearest_on`].
@@ -102,6 +105,7 @@ impl Subtree {
             inbox: Arc::new(Inbox::new(pool)),
             children: crate::sync::Mutex::new(Vec::new()),
             nearest: crate::sync::Mutex::new(None),
+            joined: AtomicU32::new(0),
         }
     }
 
@@ -220,6 +224,20 @@ impl Subtree {
         // ORDERING: Acquire: takes in the children's Release decrements,
         // and so their outputs.
         self.open.load(Ordering::Acquire) & OPEN == 1
+    }
+
+    /// Notes that a `join` covered the children below node index `bound`.
+    pub(crate) fn joined_below(&self, bound: u32) {
+        // ORDERING: Relaxed: read by the owner's own `input` calls, on the
+        // joining thread or after a hand-off that synchronises; a max, as
+        // two threads of the body may join at once.
+        self.joined.fetch_max(bound, Ordering::Relaxed);
+    }
+
+    /// One past the newest child whose output the owner may read.
+    pub(crate) fn joined(&self) -> u32 {
+        // ORDERING: Relaxed: see `joined_below`.
+        self.joined.load(Ordering::Relaxed)
     }
 
     /// Whether the subtree ends poisoned; read by whoever ended it.
