@@ -457,9 +457,10 @@ impl<'g> Run<'g> {
         let settled = self.settle(task, poisoned, worker);
         let outcome = match settled.spawned {
             None => settled.outcome,
-            // SAFETY: a subtree is owned by the run until it ends.
             Some(subtree) => {
-                self.join_in_order(settled.outcome, unsafe { subtree.as_ref() }, worker)
+                // SAFETY: a subtree is owned by the run until it ends.
+                let subtree = unsafe { subtree.as_ref() };
+                self.join_in_order(settled.outcome, subtree, worker)
             }
         };
         if poisons(outcome) {
