@@ -184,7 +184,7 @@ use crate::runtime::pool::Pool;
 use crate::sync::atomic::AtomicUsize;
 use crate::sync::{Arc, Mutex};
 use inbox::Inbox;
-use nodes::Nodes;
+use nodes::{Nodes, SpareSegments};
 use subtree::Subtree;
 
 /// Starts the pool of a tag new to the run (the executor's registry).
@@ -211,9 +211,15 @@ pub(crate) struct SpawnState {
 }
 
 impl SpawnState {
-    pub(crate) fn new(pool_source: Option<PoolSource>, helper: Option<Arc<Inbox>>) -> Self {
+    /// The state of a run whose node table takes its segments from
+    /// `spares`.
+    pub(crate) fn new(
+        pool_source: Option<PoolSource>,
+        helper: Option<Arc<Inbox>>,
+        spares: std::sync::Arc<SpareSegments>,
+    ) -> Self {
         SpawnState {
-            nodes: Nodes::default(),
+            nodes: Nodes::new(spares),
             subtrees: Subtrees(Mutex::new(Vec::new())),
             space: GraphId::fresh(),
             failures: Mutex::new(Vec::new()),
