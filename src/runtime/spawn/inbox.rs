@@ -110,7 +110,10 @@ impl Inbox {
     /// the pool's own queues (the inbox, or one it forwards to, was
     /// forwarded to [`Forward::Pool`]).
     pub(crate) fn push(this: &Arc<Inbox>, job: Job) -> Result<(), Job> {
-        let mut inbox = Arc::clone(this);
+        // The inbox looked at, and the forward that keeps it alive once the
+        // walk left `this` (no count is taken for `this` itself).
+        let mut inbox = this;
+        let mut held: Arc<Inbox>;
         loop {
             let next = {
                 let mut state = inbox.state.lock();
@@ -119,7 +122,7 @@ impl Inbox {
                         let was_empty = state.jobs.is_empty();
                         state.jobs.push_back(job);
                         if was_empty {
-                            inbox.pool().announce(Arc::clone(&inbox));
+                            inbox.pool().announce(Arc::clone(inbox));
                         }
                         if state.waiters > 0 {
                             inbox.wake_up.notify_all();
@@ -138,7 +141,8 @@ impl Inbox {
                     Some(Forward::Inbox(next)) => Arc::clone(next),
                 }
             };
-            inbox = next;
+            held = next;
+            inbox = &held;
         }
     }
 

@@ -154,8 +154,10 @@
 //!    it waits.
 //! 5. A push into the pool's queues from outside (an injection), by a
 //!    worker with peers, or into one of the pool's inboxes is followed by
-//!    the sleep protocol's `SeqCst` fence; then, if every worker waits, it
-//!    signals every registered inbox. Of waits that re-register after the
+//!    the sleep protocol's `SeqCst` fence; then, if every worker waits and
+//!    the pool's count of registered inboxes (a `SeqCst` word beside their
+//!    list, written under its lock) is not 0, it signals every registered
+//!    inbox. Of waits that re-register after the
 //!    signal, the last sees every worker blocked. By
 //!    the fences' order, either the wait's look sees the job, or the
 //!    pusher sees the wait's count and registration and signals it. (A
