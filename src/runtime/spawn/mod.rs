@@ -22,7 +22,9 @@
 //!    spawns has none.
 //! 3. Under the lock of `P`'s list of children: write `C` into the node
 //!    table, with `pending = 1 +` its sibling dependencies (the 1 is a
-//!    guard held by the spawner), `open += 1` on `P`'s subtree, and append
+//!    guard held by the spawner; a child that names no sibling has
+//!    `pending = 0` and no guard, and goes from step 4 straight to its
+//!    publication: nobody else can learn of it before), `open += 1` on `P`'s subtree, and append
 //!    `C` to the list (so that the children of one parent take node indices
 //!    in list order, even when threads of its body spawn at once).
 //! 4. Add one unit of work to the run's

@@ -77,9 +77,15 @@ impl<'g> Run<'g> {
         };
         let node = Node {
             name: spawn.name,
-            pool: NonNull::from(&*pool),
+            pool,
             body: UnsafeCell::new(spawn.body),
-            pending: AtomicU32::new(1 + siblings.len() as u32),
+            // A child that names no sibling has no guard: nobody else can
+            // learn of it before it is published below.
+            pending: AtomicU32::new(if siblings.is_empty() {
+                0
+            } else {
+                1 + siblings.len() as u32
+            }),
             successors: Mutex::new(Successors::default()),
             parent: NonNull::from(subtree),
             dependencies: spawn.dependencies.into(),
@@ -96,6 +102,10 @@ impl<'g> Run<'g> {
             child
         };
         self.completion().add(1);
+        if siblings.is_empty() {
+            self.publish_node(child, WorkerThread::current());
+            return Ok(child);
+        }
         let word = &self.spawn.nodes.get(child).pending;
         for sibling in siblings {
             let mut successors = self.spawn.nodes.get(sibling).successors.lock();
@@ -174,14 +184,15 @@ impl<'g> Run<'g> {
     }
 
     /// The pool of `tag`: the graph's, one started for an earlier spawn,
-    /// or a new one.
-    fn pool_for(&self, tag: &Tag) -> Result<crate::sync::Arc<Pool>, GraphError> {
+    /// or a new one. Every one of them is held by the run (in `pools` or
+    /// `extra_pools`, never removed) until it ends, so no count is taken.
+    fn pool_for(&self, tag: &Tag) -> Result<NonNull<Pool>, GraphError> {
         if let Some(position) = self.graph.tags.iter().position(|known| known == tag) {
-            return Ok(crate::sync::Arc::clone(&self.pools[position]));
+            return Ok(NonNull::from(&*self.pools[position]));
         }
         let mut extra = self.spawn.extra_pools.lock();
         if let Some(pool) = extra.iter().find(|pool| pool.tag() == tag) {
-            return Ok(crate::sync::Arc::clone(pool));
+            return Ok(NonNull::from(&**pool));
         }
         let source = self
             .spawn
@@ -189,8 +200,9 @@ impl<'g> Run<'g> {
             .as_ref()
             .ok_or(GraphError::ForeignTask)?;
         let pool = source(tag)?;
-        extra.push(crate::sync::Arc::clone(&pool));
-        Ok(pool)
+        let held = NonNull::from(&*pool);
+        extra.push(pool);
+        Ok(held)
     }
 
     /// Publishes the ready spawned task `node` (module docs of
