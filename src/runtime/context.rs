@@ -157,8 +157,8 @@ impl<'a> Context<'a> {
         // this body may spawn more meanwhile, which this join does not
         // cover (node indices of one parent grow in this order, see
         // `Run::spawn_child`).
-        let children = subtree.children.lock().clone();
-        let covered = || subtree.children_ended() || self.run.nodes_ended(&children);
+        let children = *subtree.children.lock();
+        let covered = || subtree.children_ended() || self.run.nodes_ended(children);
         if !covered() {
             subtree.wait(|| match WorkerThread::current() {
                 Some(worker) if std::ptr::eq(worker.pool(), subtree.inbox.pool()) => {
@@ -170,11 +170,12 @@ impl<'a> Context<'a> {
                 }
             })?;
         }
-        if let Some(&newest) = children.last() {
-            subtree.joined_below(newest + 1);
+        if let Some(span) = children {
+            subtree.joined_below(span.newest + 1);
         }
-        let failed: Vec<(TaskRef, String)> = children
-            .into_iter()
+        let failed: Vec<(TaskRef, String)> = self
+            .run
+            .children(children)
             .filter(|&child| !self.run.node_succeeded(child))
             .map(|child| {
                 (

@@ -59,6 +59,9 @@ pub(crate) struct Node {
     pub(crate) dependencies: Box<[TaskRef]>,
     /// Its outcome code (see [`crate::runtime::state`]), 0 until settled.
     pub(crate) outcome: AtomicU8,
+    /// The next child of the same parent, once there is one: written under
+    /// the parent's children lock (see [`Subtree::children`]).
+    pub(crate) next_sibling: AtomicU32,
 }
 
 /// The waiting siblings of a node, or how its subtree ended.

@@ -17,7 +17,7 @@ use crate::runtime::pool::Pool;
 use crate::runtime::run::{Run, is_cancelled};
 use crate::runtime::spawn::inbox::{Forward, Inbox};
 use crate::runtime::spawn::nodes::{Node, Successors};
-use crate::runtime::spawn::subtree::{Owner, Subtree};
+use crate::runtime::spawn::subtree::{Children, Owner, Subtree};
 use crate::runtime::state::{
     CANCELLED, CANCELLED_ITSELF, FAILED, PENDING_MASK, POISONED, SKIPPED, SUCCEEDED, poisons,
     recorded,
@@ -90,6 +90,7 @@ impl<'g> Run<'g> {
             parent: NonNull::from(subtree),
             dependencies: spawn.dependencies.into(),
             outcome: AtomicU8::new(0),
+            next_sibling: AtomicU32::new(u32::MAX),
         };
         // Under the children's lock, so that the children of one parent
         // take node indices in the order of the list (a join covers a
@@ -98,7 +99,22 @@ impl<'g> Run<'g> {
             let mut children = subtree.children.lock();
             let child = self.spawn.nodes.push(node).ok_or(GraphError::TooLarge)?;
             subtree.add_child();
-            children.push(child);
+            *children = Some(match *children {
+                None => Children {
+                    first: child,
+                    newest: child,
+                },
+                Some(Children { first, newest }) => {
+                    // ORDERING: Relaxed: read under this lock, or after a
+                    // snapshot taken under it (see `Subtree::children`).
+                    let link = &self.spawn.nodes.get(newest).next_sibling;
+                    link.store(child, Ordering::Relaxed);
+                    Children {
+                        first,
+                        newest: child,
+                    }
+                }
+            });
             child
         };
         self.completion().add(1);
@@ -491,13 +507,31 @@ impl<'g> Run<'g> {
         Some(body.output())
     }
 
-    /// Whether the subtree of every spawned task in `nodes` ended. The
-    /// successor lock of each takes in its end (marked under that lock
-    /// after every effect of its subtree).
-    pub(crate) fn nodes_ended(&self, nodes: &[u32]) -> bool {
-        nodes
-            .iter()
-            .all(|&node| self.spawn.nodes.get(node).successors.lock().ended.is_some())
+    /// The children of a snapshot of a subtree's list (taken under its
+    /// lock), in spawn order.
+    pub(crate) fn children(&self, span: Option<Children>) -> impl Iterator<Item = u32> + '_ {
+        let mut next = span.map(|span| span.first);
+        std::iter::from_fn(move || {
+            let node = next?;
+            next = span.filter(|span| span.newest != node).map(|_| {
+                // ORDERING: Relaxed: written under the children lock before
+                // the snapshot's lock was taken (see `Subtree::children`).
+                self.spawn
+                    .nodes
+                    .get(node)
+                    .next_sibling
+                    .load(Ordering::Relaxed)
+            });
+            Some(node)
+        })
+    }
+
+    /// Whether the subtree of every child in `span` ended. The successor
+    /// lock of each takes in its end (marked under that lock after every
+    /// effect of its subtree).
+    pub(crate) fn nodes_ended(&self, span: Option<Children>) -> bool {
+        self.children(span)
+            .all(|node| self.spawn.nodes.get(node).successors.lock().ended.is_some())
     }
 
     /// Whether the spawned task `node`'s subtree ended and succeeded.

@@ -60,9 +60,12 @@ pub(crate) struct Subtree {
     pub(crate) own_poisons: AtomicBool,
     /// The owner's children of its own pool queue here while its body runs.
     pub(crate) inbox: Arc<Inbox>,
-    /// The owner's children, in spawn order, for its `join`'s answer;
-    /// touched by the owner's body only.
-    pub(crate) children: crate::sync::Mutex<Vec<u32>>,
+    /// The first and the newest of the owner's children, for its `join`'s
+    /// answer; the others are linked between them, in spawn order,
+    /// through their nodes' `next_sibling` (written under this lock, so a
+    /// snapshot taken under it walks a complete list). Touched by the
+    /// owner's body only.
+    pub(crate) children: crate::sync::Mutex<Option<Children>>,
     /// The last answer of [`nearest_on`](Subtree::nearest_on) for a pool
     /// other than this one's: (that pool, the subtree found, if any).
     /// Ancestry never changes, so an answer stays true.
@@ -70,6 +73,14 @@ pub(crate) struct Subtree {
     /// One past the newest child the last `join` covered: the owner may
     /// read the outputs of children below it.
     joined: AtomicU32,
+}
+
+/// The span of a subtree's list of children: its first and newest child,
+/// by node index (see [`Subtree::children`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Children {
+    pub(crate) first: u32,
+    pub(crate) newest: u32,
 }
 
 /// A remembered answer of [`Subtree::nearest_on`].
@@ -103,7 +114,7 @@ impl Subtree {
             failed: AtomicBool::new(false),
             own_poisons: AtomicBool::new(false),
             inbox: Arc::new(Inbox::new(pool)),
-            children: crate::sync::Mutex::new(Vec::new()),
+            children: crate::sync::Mutex::new(None),
             nearest: crate::sync::Mutex::new(None),
             joined: AtomicU32::new(0),
         }
