@@ -288,12 +288,16 @@ impl<'g> Run<'g> {
     /// queues what it held there.
     fn close_inbox(&self, subtree: &Subtree, forward: Forward, worker: &WorkerThread) {
         let pool = subtree.inbox.pool();
-        for job in subtree.inbox.close(forward.clone()) {
-            let queued = match &forward {
-                Forward::Inbox(inbox) => Inbox::push(inbox, job),
-                Forward::Pool => Err(job),
-            };
-            if let Err(job) = queued {
+        let jobs = subtree.inbox.close(forward.clone());
+        if jobs.is_empty() {
+            return;
+        }
+        let queued = match &forward {
+            Forward::Inbox(inbox) => Inbox::push_all(inbox, jobs),
+            Forward::Pool => Err(jobs),
+        };
+        if let Err(jobs) = queued {
+            for job in jobs {
                 self.publish_to_pool(pool, job, Some(worker));
             }
         }
