@@ -123,9 +123,15 @@ impl Pool {
     pub(crate) fn block_in(&self, inbox: &Arc<Inbox>) -> bool {
         let mut blocked = self.blocked.lock();
         blocked.push(Arc::clone(inbox));
-        // ORDERING: SeqCst: ordered against a pusher's SeqCst fence and
-        // load in `nudge_waits`, as `waiting` is.
-        self.blocked_count.store(blocked.len(), Ordering::SeqCst);
+        // The planted bug `blocked_uncounted` leaves the count as it was,
+        // so that a pusher reads that no wait blocks; the loom model
+        // `a_foreign_run_reaches_a_pool_whose_workers_wait` must then find
+        // the waiting worker stuck.
+        if !planted("blocked_uncounted") {
+            // ORDERING: SeqCst: ordered against a pusher's SeqCst fence and
+            // load in `nudge_waits`, as `waiting` is.
+            self.blocked_count.store(blocked.len(), Ordering::SeqCst);
+        }
         blocked.len() >= self.size
     }
 
