@@ -245,9 +245,26 @@ impl Nodes {
     }
 }
 
-impl Drop for Nodes {
-    fn drop(&mut self) {
+impl Nodes {
+    /// Every node's outcome code, in index order, read as the node is
+    /// dropped: one pass over the table at the end of the run, not two.
+    /// Called once the run completed.
+    pub(crate) fn into_outcomes(mut self) -> Box<[u8]> {
+        let mut codes = Vec::with_capacity(self.len());
+        self.drop_nodes(|node| {
+            // ORDERING: Relaxed: the run's completion ordered every store to
+            // it before the caller's return from its wait.
+            codes.push(node.outcome.load(Ordering::Relaxed));
+        });
+        codes.into_boxed_slice()
+    }
+
+    /// Drops every node, after `last_look` at each, and gives every
+    /// segment back; the table is empty afterwards.
+    fn drop_nodes(&mut self, mut last_look: impl FnMut(&Node)) {
         let mut left = self.len();
+        // ORDERING: Relaxed: `&mut self`: every other thread is done.
+        self.next.store(0, Ordering::Relaxed);
         for (segment, pointer) in self.segments.iter().enumerate() {
             // ORDERING: Relaxed: `&mut self`: every other thread is done.
             let base = pointer.load(Ordering::Relaxed);
@@ -259,10 +276,16 @@ impl Drop for Nodes {
             for offset in 0..written {
                 // SAFETY: the first `len()` indices were all written (every
                 // spawn finished before the run completed) and are dropped
-                // once, here.
-                unsafe { (*base.add(offset)).assume_init_drop() };
+                // once, here (`next` is 0 from now on).
+                let node = unsafe { &mut *base.add(offset) };
+                // SAFETY: as above.
+                last_look(unsafe { node.assume_init_ref() });
+                // SAFETY: as above.
+                unsafe { node.assume_init_drop() };
             }
             left -= written;
+            // ORDERING: Relaxed: as above.
+            pointer.store(std::ptr::null_mut(), Ordering::Relaxed);
             let emptied = Segment {
                 // SAFETY: not null (tested above).
                 base: unsafe { NonNull::new_unchecked(base) },
@@ -270,6 +293,12 @@ impl Drop for Nodes {
             };
             self.spares.give_back(segment, emptied);
         }
+    }
+}
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        self.drop_nodes(|_| {});
     }
 }
 
