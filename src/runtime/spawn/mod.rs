@@ -179,6 +179,7 @@ pub(crate) mod outcomes;
 pub(crate) mod spawning;
 pub(crate) mod subtree;
 
+use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 
 use crate::graph::handle::GraphId;
@@ -224,7 +225,7 @@ impl SpawnState {
     ) -> Self {
         SpawnState {
             nodes: Nodes::new(spares),
-            subtrees: Subtrees(Mutex::new(Vec::new())),
+            subtrees: Subtrees(Mutex::new(Chunks::default())),
             space: GraphId::fresh(),
             failures: Mutex::new(Vec::new()),
             skipped: AtomicUsize::new(0),
@@ -236,14 +237,26 @@ impl SpawnState {
     }
 }
 
-/// The subtrees of one run: allocated one by one, never moved, and freed
-/// when the run's state is dropped. Kept as raw pointers from
-/// `Box::into_raw`, not as boxes, because workers use them through shared
+/// The subtrees of one run: allocated in chunks of [`SUBTREE_CHUNK`],
+/// never moved, and dropped when the run's state is dropped (one
+/// allocation per chunk, not per task that spawns). Kept as raw chunks,
+/// not as boxes of subtrees, because workers use them through shared
 /// references while the list grows (a `Box` asserts unique access to its
 /// value wherever it is moved).
-pub(crate) struct Subtrees(Mutex<Vec<NonNull<Subtree>>>);
+pub(crate) struct Subtrees(Mutex<Chunks>);
 
-// SAFETY: the list owns `Subtree`s, which are `Send` and `Sync`; the
+/// How many subtrees one chunk of [`Subtrees`] holds.
+const SUBTREE_CHUNK: usize = 256;
+
+/// The chunks of [`Subtrees`]: every one full but the last, which holds
+/// `used`.
+#[derive(Default)]
+struct Chunks {
+    chunks: Vec<NonNull<MaybeUninit<Subtree>>>,
+    used: usize,
+}
+
+// SAFETY: the chunks own `Subtree`s, which are `Send` and `Sync`; the
 // pointers are only dereferenced as shared references, and freed once, in
 // `drop`.
 unsafe impl Send for Subtrees {}
@@ -253,18 +266,46 @@ unsafe impl Sync for Subtrees {}
 impl Subtrees {
     /// Keeps `subtree` until the run ends, and returns where it lives.
     pub(crate) fn keep(&self, subtree: Subtree) -> NonNull<Subtree> {
-        let pointer = NonNull::from(Box::leak(Box::new(subtree)));
-        self.0.lock().push(pointer);
-        pointer
+        let mut list = self.0.lock();
+        if list.chunks.is_empty() || list.used == SUBTREE_CHUNK {
+            let chunk: Box<[MaybeUninit<Subtree>]> = Box::new_uninit_slice(SUBTREE_CHUNK);
+            let chunk = NonNull::from(Box::leak(chunk)).cast::<MaybeUninit<Subtree>>();
+            list.chunks.push(chunk);
+            list.used = 0;
+        }
+        let chunk = *list.chunks.last().expect("a chunk with room");
+        // SAFETY: `used < SUBTREE_CHUNK`, a slot of the last chunk that
+        // holds nothing yet, written once, here, under the lock.
+        let slot = unsafe { &mut *chunk.as_ptr().add(list.used) };
+        list.used += 1;
+        NonNull::from(slot.write(subtree))
     }
 }
 
 impl Drop for Subtrees {
     fn drop(&mut self) {
-        for subtree in self.0.lock().drain(..) {
-            // SAFETY: made by `Box::leak` in `keep`, freed once, here, after
-            // the run ended and nothing uses it any more.
-            drop(unsafe { Box::from_raw(subtree.as_ptr()) });
+        let list = std::mem::take(&mut *self.0.lock());
+        let last = list.chunks.len().saturating_sub(1);
+        for (position, chunk) in list.chunks.into_iter().enumerate() {
+            let used = if position == last {
+                list.used
+            } else {
+                SUBTREE_CHUNK
+            };
+            for offset in 0..used {
+                // SAFETY: the first `used` slots of the chunk were written
+                // by `keep`, and are dropped once, here, after the run
+                // ended and nothing uses them any more.
+                unsafe { (*chunk.as_ptr().add(offset)).assume_init_drop() };
+            }
+            // SAFETY: made by `Box::leak` of a slice of `SUBTREE_CHUNK` in
+            // `keep`, freed once, here.
+            drop(unsafe {
+                Box::from_raw(std::ptr::slice_from_raw_parts_mut(
+                    chunk.as_ptr(),
+                    SUBTREE_CHUNK,
+                ))
+            });
         }
     }
 }
