@@ -32,6 +32,8 @@
 #                     units it finished for the awaited run
 #   waits_not_nudged  pool.rs does not signal blocked waits when     a_foreign_run_reaches_a_pool_whose_workers_wait
 #                     every worker of the pool waits
+#   blocked_uncounted pool.rs registers a blocked wait without       a_foreign_run_reaches_a_pool_whose_workers_wait
+#                     counting it, so pushers see none to signal
 #   join_unregistered spawn/subtree.rs waits without registering in  join_races_a_child_completion
 #                     the count, so no child's end signals it
 #   park_unchecked    steer/limit.rs parks a task without looking at  a_cancel_frees_a_task_parked_behind_another_run
@@ -93,6 +95,7 @@ expect_caught join_never_signalled join_races_a_child_completion "deadlock"
 expect_caught join_unlocked_check join_races_a_child_completion "deadlock"
 expect_caught help_waits_before_flush a_helping_worker_finds_the_awaited_run_finished "deadlock"
 expect_caught waits_not_nudged a_foreign_run_reaches_a_pool_whose_workers_wait "deadlock"
+expect_caught blocked_uncounted a_foreign_run_reaches_a_pool_whose_workers_wait "deadlock"
 expect_caught join_unregistered join_races_a_child_completion "deadlock"
 expect_caught park_unchecked a_cancel_frees_a_task_parked_behind_another_run "deadlock"
 expect_caught stopped_keeps_wakeup a_woken_task_of_a_stopped_run_passes_its_wake_up_on "deadlock"

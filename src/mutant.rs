@@ -27,6 +27,7 @@ const KNOWN: &[&str] = &[
     "subtree_body_uncounted",
     "help_waits_before_flush",
     "waits_not_nudged",
+    "blocked_uncounted",
     "join_unregistered",
     "park_unchecked",
     "stopped_keeps_wakeup",

@@ -1,6 +1,7 @@
 //! [`Context`]: what a running task can see of its run.
 
 use std::fmt;
+use std::ptr::NonNull;
 
 use crate::graph::handle::{TaskId, TaskRef};
 use crate::graph::tag::Tag;
@@ -12,7 +13,7 @@ use crate::runtime::spawn::spawning::Spawn;
 use crate::runtime::spawn::subtree::{Owner, Subtree};
 use crate::runtime::worker::WorkerThread;
 use crate::steer::settings::TaskSettings;
-use crate::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+use crate::sync::atomic::{AtomicPtr, Ordering};
 
 /// Handed to a task's body while it runs: the outputs of its dependencies,
 /// whether its run was stopped, and who it is.
@@ -37,9 +38,6 @@ pub struct Context<'a> {
     /// The running task's subtree, once it spawned (see
     /// `crate::runtime::spawn`); owned by the run.
     subtree: AtomicPtr<Subtree>,
-    /// One past the newest child the last `join` covered: the parent may
-    /// read the outputs of children below it.
-    joined: AtomicU32,
 }
 
 impl<'a> Context<'a> {
@@ -58,16 +56,14 @@ impl<'a> Context<'a> {
             who,
             worker,
             subtree: AtomicPtr::new(std::ptr::null_mut()),
-            joined: AtomicU32::new(0),
         }
     }
 
     /// The running task's subtree, if it spawned.
-    pub(crate) fn subtree(&self) -> Option<*const Subtree> {
+    pub(crate) fn subtree(&self) -> Option<NonNull<Subtree>> {
         // ORDERING: Acquire: takes in the subtree's creation, which a spawn
         // from another thread inside the body may have made.
-        let subtree = self.subtree.load(Ordering::Acquire);
-        (!subtree.is_null()).then_some(subtree.cast_const())
+        NonNull::new(self.subtree.load(Ordering::Acquire))
     }
 
     /// Adds `task` to the running run as a child of the running task, and
@@ -160,13 +156,13 @@ impl<'a> Context<'a> {
             return Ok(());
         };
         // SAFETY: a subtree is owned by the run, which outlives this body.
-        let subtree = unsafe { &*subtree };
+        let subtree = unsafe { subtree.as_ref() };
         // The children spawned so far, in spawn order; another thread of
         // this body may spawn more meanwhile, which this join does not
         // cover (node indices of one parent grow in this order, see
         // `Run::spawn_child`).
-        let children = subtree.children.lock().clone();
-        let covered = || subtree.children_ended() || self.run.nodes_ended(&children);
+        let children = *subtree.children.lock();
+        let covered = || subtree.children_ended() || self.run.nodes_ended(children);
         if !covered() {
             subtree.wait(|| match WorkerThread::current() {
                 Some(worker) if std::ptr::eq(worker.pool(), subtree.inbox.pool()) => {
@@ -178,14 +174,12 @@ impl<'a> Context<'a> {
                 }
             })?;
         }
-        if let Some(&newest) = children.last() {
-            // ORDERING: Relaxed: read by this body's own `input` calls, on
-            // this thread or after a hand-off that synchronises; a max, as
-            // two threads of the body may join at once.
-            self.joined.fetch_max(newest + 1, Ordering::Relaxed);
+        if let Some(span) = children {
+            subtree.joined_below(span.newest + 1);
         }
-        let failed: Vec<(TaskRef, String)> = children
-            .into_iter()
+        let failed: Vec<(TaskRef, String)> = self
+            .run
+            .children(children)
             .filter(|&child| !self.run.node_succeeded(child))
             .map(|child| {
                 (
@@ -254,11 +248,9 @@ impl<'a> Context<'a> {
     /// The output slot of `dependency`, if this task may read it.
     fn slot_of(&self, dependency: TaskRef) -> Result<&'a dyn std::any::Any, InputError> {
         if dependency.graph == self.run.spawn_space() {
-            // ORDERING: Relaxed: see `join`.
-            let joined = self.joined.load(Ordering::Relaxed);
             return self
                 .run
-                .node_input(self.who, self.subtree(), joined, dependency.index)
+                .node_input(self.who, self.subtree(), dependency.index)
                 .ok_or_else(|| InputError::NotADependency {
                     reader: self.name().to_owned().into(),
                     dependency: self.run.any_name(dependency).to_owned().into(),

@@ -17,6 +17,7 @@ use crate::runtime::pin::CorePlan;
 use crate::runtime::pool::{Pool, PoolHandle};
 use crate::runtime::run::Run;
 use crate::runtime::spawn::inbox::Inbox;
+use crate::runtime::spawn::nodes::SpareSegments;
 use crate::runtime::spawn::{PoolSource, SpawnState};
 use crate::runtime::submit::{RunHandle, submit};
 use crate::runtime::threads::ThreadSetup;
@@ -84,6 +85,9 @@ struct Shared {
     registry: Mutex<Registry>,
     /// Submitted runs in flight, which dropping the executor waits for.
     in_flight: Arc<InFlight>,
+    /// The memory of spawned tasks that ended runs left for the next ones
+    /// (see [`crate::runtime::spawn::nodes`]).
+    spare_nodes: std::sync::Arc<SpareSegments>,
 }
 
 /// What an [`ExecutorBuilder`] sets.
@@ -177,6 +181,7 @@ impl Executor {
                     budget_used: 0,
                 }),
                 in_flight: Arc::new(InFlight::default()),
+                spare_nodes: std::sync::Arc::default(),
             }),
         }
     }
@@ -267,7 +272,8 @@ impl Executor {
             Some(worker) => Some(Arc::new(Inbox::new(worker.pool()))),
             None => None,
         };
-        Ok(SpawnState::new(Some(source), helper))
+        let spares = std::sync::Arc::clone(&self.shared.spare_nodes);
+        Ok(SpawnState::new(Some(source), helper, spares))
     }
 
     /// Starts a run of `graph` and returns at once, with a handle to

@@ -41,6 +41,9 @@ pub(crate) struct Pool {
     /// The inboxes of the waits whose workers block now, to signal when
     /// every worker of the pool waits and work outside their waits comes.
     blocked: Mutex<Vec<Arc<Inbox>>>,
+    /// The length of `blocked`, written under its lock, read without: a
+    /// pusher that finds it 0 after its fence has no wait to signal.
+    blocked_count: AtomicUsize,
 }
 
 impl Pool {
@@ -120,6 +123,15 @@ impl Pool {
     pub(crate) fn block_in(&self, inbox: &Arc<Inbox>) -> bool {
         let mut blocked = self.blocked.lock();
         blocked.push(Arc::clone(inbox));
+        // The planted bug `blocked_uncounted` leaves the count as it was,
+        // so that a pusher reads that no wait blocks; the loom model
+        // `a_foreign_run_reaches_a_pool_whose_workers_wait` must then find
+        // the waiting worker stuck.
+        if !planted("blocked_uncounted") {
+            // ORDERING: SeqCst: ordered against a pusher's SeqCst fence and
+            // load in `nudge_waits`, as `waiting` is.
+            self.blocked_count.store(blocked.len(), Ordering::SeqCst);
+        }
         blocked.len() >= self.size
     }
 
@@ -129,14 +141,18 @@ impl Pool {
         if let Some(position) = blocked.iter().position(|known| Arc::ptr_eq(known, inbox)) {
             blocked.swap_remove(position);
         }
+        // ORDERING: SeqCst: see `block_in`.
+        self.blocked_count.store(blocked.len(), Ordering::SeqCst);
     }
 
     /// After a push into the pool's own queues or one of its inboxes: when
     /// every worker waits,
     /// signals the blocked waits, so that one runs the job (see
     /// [`crate::runtime::spawn`], "when every worker waits"). A wait that
-    /// blocks registers under the same lock before it looks for work, so it
-    /// either sees this push or is signalled.
+    /// blocks registers (in `blocked`, and its count in `blocked_count`)
+    /// before its fence and its last look for work, so it either sees this
+    /// push or this look at the count sees it, and it is signalled; with
+    /// no wait registered, the push takes no lock.
     ///
     /// Called right after [`Sleep::notify`], whose `SeqCst` fence orders the
     /// push before the look at `waiting` (the wait fences likewise after
@@ -145,7 +161,13 @@ impl Pool {
         // The planted bug `waits_not_nudged` signals no wait; the loom model
         // `a_foreign_run_reaches_a_pool_whose_workers_wait` must then find
         // the waiting worker stuck.
-        if !self.all_waiting() || planted("waits_not_nudged") {
+        // ORDERING: SeqCst: a wait registers in `blocked` before its own
+        // SeqCst fence and last look, so either that look sees the push or
+        // this load sees the registration.
+        if !self.all_waiting()
+            || self.blocked_count.load(Ordering::SeqCst) == 0
+            || planted("waits_not_nudged")
+        {
             return;
         }
         for inbox in self.blocked.lock().iter() {
@@ -272,6 +294,7 @@ impl PoolHandle {
             announcements: AtomicUsize::new(0),
             waiting: AtomicUsize::new(0),
             blocked: Mutex::new(Vec::new()),
+            blocked_count: AtomicUsize::new(0),
             tag,
         });
         let mut handle = PoolHandle {

@@ -450,13 +450,13 @@ impl<'g> Run<'g> {
         let poisoned = slot.pending.load(Ordering::Relaxed) & POISONED != 0;
         slot.pending
             .store(self.graph.table.in_degree(task), Ordering::Relaxed);
-        let outcome = self.settle(task, poisoned, worker);
-        if let Some(subtree) = worker.take_spawned() {
+        let settled = self.settle(task, poisoned, worker);
+        if let Some(subtree) = settled.spawned {
             // SAFETY: a subtree is owned by the run until it ends.
             let subtree = unsafe { subtree.as_ref() };
-            return self.after_spawning_body(task, outcome, subtree, worker);
+            return self.after_spawning_body(task, settled.outcome, subtree, worker);
         }
-        self.release_successors(task, outcome, worker)
+        self.release_successors(task, settled.outcome, worker)
     }
 
     /// The number of tasks in the run.

@@ -44,9 +44,10 @@ impl<'g> Run<'g> {
         let poisoned = slot.pending.load(Ordering::Relaxed) & POISONED != 0;
         slot.pending
             .store(self.graph.table.in_degree(task), Ordering::Relaxed);
-        let mut outcome = self.settle(task, poisoned, worker);
+        let settled = self.settle(task, poisoned, worker);
+        let mut outcome = settled.outcome;
         steered.settled(admitted);
-        if let Some(subtree) = worker.take_spawned() {
+        if let Some(subtree) = settled.spawned {
             // A steered task that spawned: its children take the unsteered
             // path, and it joins them here, on its worker, before its
             // successors are released (the steered path has no deferred

@@ -521,8 +521,9 @@ impl Run<'_> {
             slot.pending
                 .store(self.graph.table.in_degree(task), Ordering::Relaxed);
         }
-        let mut outcome = self.settle(task, poisoned, worker);
-        if let Some(subtree) = worker.take_spawned() {
+        let settled = self.settle(task, poisoned, worker);
+        let mut outcome = settled.outcome;
+        if let Some(subtree) = settled.spawned {
             // SAFETY: a subtree is owned by the run until it ends.
             outcome = self.join_in_order(outcome, unsafe { subtree.as_ref() }, worker);
         }

@@ -68,9 +68,6 @@ pub(crate) struct WorkerThread {
     pub(crate) help_depth: Cell<usize>,
     /// The worker's stack, which bounds how deeply waits nest on it.
     pub(crate) stack: crate::runtime::spawn::help::Stack,
-    /// The subtree of the task whose body last returned on this worker, if
-    /// it spawned (see `Run::call_body`).
-    spawned: Cell<Option<NonNull<crate::runtime::spawn::subtree::Subtree>>>,
 }
 
 crate::sync::thread_local! {
@@ -111,7 +108,6 @@ impl WorkerThread {
             help_target: Cell::new(None),
             help_depth: Cell::new(0),
             stack,
-            spawned: Cell::new(None),
         }
     }
 
@@ -123,24 +119,6 @@ impl WorkerThread {
         CURRENT
             .with(Cell::get)
             .map(|worker| unsafe { worker.as_ref() })
-    }
-
-    /// Notes that the body that just returned left `subtree` (it spawned).
-    pub(crate) fn set_spawned(
-        &self,
-        subtree: Option<NonNull<crate::runtime::spawn::subtree::Subtree>>,
-    ) {
-        self.spawned.set(subtree);
-    }
-
-    /// Takes what [`set_spawned`](WorkerThread::set_spawned) noted.
-    pub(crate) fn take_spawned(&self) -> Option<NonNull<crate::runtime::spawn::subtree::Subtree>> {
-        // A read first: most bodies do not spawn, and then nothing is written.
-        let spawned = self.spawned.get();
-        if spawned.is_some() {
-            self.spawned.set(None);
-        }
-        spawned
     }
 
     /// The worker's position in its pool.

@@ -110,16 +110,46 @@ impl Inbox {
     /// the pool's own queues (the inbox, or one it forwards to, was
     /// forwarded to [`Forward::Pool`]).
     pub(crate) fn push(this: &Arc<Inbox>, job: Job) -> Result<(), Job> {
-        let mut inbox = Arc::clone(this);
+        Inbox::push_with(this, job, 1, |queue, job| queue.push_back(job))
+    }
+
+    /// Queues `jobs` (at least one), oldest first, as [`push`](Inbox::push)
+    /// queues one, under one lock and with one wake-up; returns them if
+    /// their place is the pool's own queues.
+    pub(crate) fn push_all(this: &Arc<Inbox>, jobs: VecDeque<Job>) -> Result<(), VecDeque<Job>> {
+        debug_assert!(!jobs.is_empty(), "a push queues a job");
+        let pushed = jobs.len();
+        Inbox::push_with(this, jobs, pushed, |queue, mut jobs| {
+            if queue.is_empty() {
+                *queue = jobs;
+            } else {
+                queue.append(&mut jobs);
+            }
+        })
+    }
+
+    /// The walk of [`push`](Inbox::push) and [`push_all`](Inbox::push_all):
+    /// `queue` adds `jobs` (`pushed` of them) to the jobs of the first
+    /// inbox on the way that is not forwarded.
+    fn push_with<J>(
+        this: &Arc<Inbox>,
+        jobs: J,
+        pushed: usize,
+        queue: impl FnOnce(&mut VecDeque<Job>, J),
+    ) -> Result<(), J> {
+        // The inbox looked at, and the forward that keeps it alive once the
+        // walk left `this` (no count is taken for `this` itself).
+        let mut inbox = this;
+        let mut held: Arc<Inbox>;
         loop {
             let next = {
                 let mut state = inbox.state.lock();
                 match &state.forward {
                     None => {
                         let was_empty = state.jobs.is_empty();
-                        state.jobs.push_back(job);
+                        queue(&mut state.jobs, jobs);
                         if was_empty {
-                            inbox.pool().announce(Arc::clone(&inbox));
+                            inbox.pool().announce(Arc::clone(inbox));
                         }
                         if state.waiters > 0 {
                             inbox.wake_up.notify_all();
@@ -130,15 +160,16 @@ impl Inbox {
                         // and, when every worker of the pool waits, the
                         // blocked waits: the job may be one that only a
                         // wait's fall-back can reach (`Pool::take_for_wait`).
-                        inbox.pool().sleep().notify(1);
+                        inbox.pool().sleep().notify(pushed);
                         inbox.pool().nudge_waits();
                         return Ok(());
                     }
-                    Some(Forward::Pool) => return Err(job),
+                    Some(Forward::Pool) => return Err(jobs),
                     Some(Forward::Inbox(next)) => Arc::clone(next),
                 }
             };
-            inbox = next;
+            held = next;
+            inbox = &held;
         }
     }
 

@@ -22,7 +22,9 @@
 //!    spawns has none.
 //! 3. Under the lock of `P`'s list of children: write `C` into the node
 //!    table, with `pending = 1 +` its sibling dependencies (the 1 is a
-//!    guard held by the spawner), `open += 1` on `P`'s subtree, and append
+//!    guard held by the spawner; a child that names no sibling has
+//!    `pending = 0` and no guard, and goes from step 4 straight to its
+//!    publication: nobody else can learn of it before), `open += 1` on `P`'s subtree, and append
 //!    `C` to the list (so that the children of one parent take node indices
 //!    in list order, even when threads of its body spawn at once).
 //! 4. Add one unit of work to the run's
@@ -155,8 +157,10 @@
 //!    it waits.
 //! 5. A push into the pool's queues from outside (an injection), by a
 //!    worker with peers, or into one of the pool's inboxes is followed by
-//!    the sleep protocol's `SeqCst` fence; then, if every worker waits, it
-//!    signals every registered inbox. Of waits that re-register after the
+//!    the sleep protocol's `SeqCst` fence; then, if every worker waits and
+//!    the pool's count of registered inboxes (a `SeqCst` word beside their
+//!    list, written under its lock) is not 0, it signals every registered
+//!    inbox. Of waits that re-register after the
 //!    signal, the last sees every worker blocked. By
 //!    the fences' order, either the wait's look sees the job, or the
 //!    pusher sees the wait's count and registration and signals it. (A
@@ -177,6 +181,7 @@ pub(crate) mod outcomes;
 pub(crate) mod spawning;
 pub(crate) mod subtree;
 
+use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 
 use crate::graph::handle::GraphId;
@@ -186,7 +191,7 @@ use crate::runtime::pool::Pool;
 use crate::sync::atomic::AtomicUsize;
 use crate::sync::{Arc, Mutex};
 use inbox::Inbox;
-use nodes::Nodes;
+use nodes::{Nodes, SpareSegments};
 use subtree::Subtree;
 
 /// Starts the pool of a tag new to the run (the executor's registry).
@@ -213,10 +218,16 @@ pub(crate) struct SpawnState {
 }
 
 impl SpawnState {
-    pub(crate) fn new(pool_source: Option<PoolSource>, helper: Option<Arc<Inbox>>) -> Self {
+    /// The state of a run whose node table takes its segments from
+    /// `spares`.
+    pub(crate) fn new(
+        pool_source: Option<PoolSource>,
+        helper: Option<Arc<Inbox>>,
+        spares: std::sync::Arc<SpareSegments>,
+    ) -> Self {
         SpawnState {
-            nodes: Nodes::default(),
-            subtrees: Subtrees(Mutex::new(Vec::new())),
+            nodes: Nodes::new(spares),
+            subtrees: Subtrees(Mutex::new(Chunks::default())),
             space: GraphId::fresh(),
             failures: Mutex::new(Vec::new()),
             skipped: AtomicUsize::new(0),
@@ -228,14 +239,26 @@ impl SpawnState {
     }
 }
 
-/// The subtrees of one run: allocated one by one, never moved, and freed
-/// when the run's state is dropped. Kept as raw pointers from
-/// `Box::into_raw`, not as boxes, because workers use them through shared
+/// The subtrees of one run: allocated in chunks of [`SUBTREE_CHUNK`],
+/// never moved, and dropped when the run's state is dropped (one
+/// allocation per chunk, not per task that spawns). Kept as raw chunks,
+/// not as boxes of subtrees, because workers use them through shared
 /// references while the list grows (a `Box` asserts unique access to its
 /// value wherever it is moved).
-pub(crate) struct Subtrees(Mutex<Vec<NonNull<Subtree>>>);
+pub(crate) struct Subtrees(Mutex<Chunks>);
 
-// SAFETY: the list owns `Subtree`s, which are `Send` and `Sync`; the
+/// How many subtrees one chunk of [`Subtrees`] holds.
+const SUBTREE_CHUNK: usize = 256;
+
+/// The chunks of [`Subtrees`]: every one full but the last, which holds
+/// `used`.
+#[derive(Default)]
+struct Chunks {
+    chunks: Vec<NonNull<MaybeUninit<Subtree>>>,
+    used: usize,
+}
+
+// SAFETY: the chunks own `Subtree`s, which are `Send` and `Sync`; the
 // pointers are only dereferenced as shared references, and freed once, in
 // `drop`.
 unsafe impl Send for Subtrees {}
@@ -245,18 +268,46 @@ unsafe impl Sync for Subtrees {}
 impl Subtrees {
     /// Keeps `subtree` until the run ends, and returns where it lives.
     pub(crate) fn keep(&self, subtree: Subtree) -> NonNull<Subtree> {
-        let pointer = NonNull::from(Box::leak(Box::new(subtree)));
-        self.0.lock().push(pointer);
-        pointer
+        let mut list = self.0.lock();
+        if list.chunks.is_empty() || list.used == SUBTREE_CHUNK {
+            let chunk: Box<[MaybeUninit<Subtree>]> = Box::new_uninit_slice(SUBTREE_CHUNK);
+            let chunk = NonNull::from(Box::leak(chunk)).cast::<MaybeUninit<Subtree>>();
+            list.chunks.push(chunk);
+            list.used = 0;
+        }
+        let chunk = *list.chunks.last().expect("a chunk with room");
+        // SAFETY: `used < SUBTREE_CHUNK`, a slot of the last chunk that
+        // holds nothing yet, written once, here, under the lock.
+        let slot = unsafe { &mut *chunk.as_ptr().add(list.used) };
+        list.used += 1;
+        NonNull::from(slot.write(subtree))
     }
 }
 
 impl Drop for Subtrees {
     fn drop(&mut self) {
-        for subtree in self.0.lock().drain(..) {
-            // SAFETY: made by `Box::leak` in `keep`, freed once, here, after
-            // the run ended and nothing uses it any more.
-            drop(unsafe { Box::from_raw(subtree.as_ptr()) });
+        let list = std::mem::take(&mut *self.0.lock());
+        let last = list.chunks.len().saturating_sub(1);
+        for (position, chunk) in list.chunks.into_iter().enumerate() {
+            let used = if position == last {
+                list.used
+            } else {
+                SUBTREE_CHUNK
+            };
+            for offset in 0..used {
+                // SAFETY: the first `used` slots of the chunk were written
+                // by `keep`, and are dropped once, here, after the run
+                // ended and nothing uses them any more.
+                unsafe { (*chunk.as_ptr().add(offset)).assume_init_drop() };
+            }
+            // SAFETY: made by `Box::leak` of a slice of `SUBTREE_CHUNK` in
+            // `keep`, freed once, here.
+            drop(unsafe {
+                Box::from_raw(std::ptr::slice_from_raw_parts_mut(
+                    chunk.as_ptr(),
+                    SUBTREE_CHUNK,
+                ))
+            });
         }
     }
 }

@@ -9,6 +9,14 @@
 //! hands the index to anyone (a job, a successor list, the spawn's
 //! returned handle), and every such hand-off synchronises, so a reader of
 //! an index sees the node written.
+//!
+//! A run's segments come from its executor's [`SpareSegments`] when it has
+//! them, and go back there when the run ends (its nodes dropped): a run
+//! that spawns as much as an earlier one writes into memory that is
+//! already mapped, instead of faulting in and zeroing fresh pages for
+//! every node. The executor keeps the first [`KEPT_SEGMENTS`] segments
+//! (about a million nodes' worth) until it is dropped; larger ones are
+//! freed with their run.
 
 use std::borrow::Cow;
 use std::mem::MaybeUninit;
@@ -26,6 +34,10 @@ const FIRST_SEGMENT: usize = 1 << 10;
 
 /// Enough segments for more nodes than a `u32` counts.
 const SEGMENTS: usize = 23;
+
+/// How many of the first segments an executor keeps for its next runs:
+/// `FIRST_SEGMENT * (2^KEPT_SEGMENTS - 1)` nodes, just over a million.
+const KEPT_SEGMENTS: usize = 10;
 
 /// One spawned task.
 pub(crate) struct Node {
@@ -47,6 +59,9 @@ pub(crate) struct Node {
     pub(crate) dependencies: Box<[TaskRef]>,
     /// Its outcome code (see [`crate::runtime::state`]), 0 until settled.
     pub(crate) outcome: AtomicU8,
+    /// The next child of the same parent, once there is one: written under
+    /// the parent's children lock (see [`Subtree::children`]).
+    pub(crate) next_sibling: AtomicU32,
 }
 
 /// The waiting siblings of a node, or how its subtree ended.
@@ -62,13 +77,91 @@ pub(crate) struct Nodes {
     segments: [AtomicPtr<MaybeUninit<Node>>; SEGMENTS],
     /// Indices handed out.
     next: AtomicUsize,
+    /// Where segments come from and go back to.
+    spares: std::sync::Arc<SpareSegments>,
 }
 
-impl Default for Nodes {
-    fn default() -> Self {
+/// The unused segments an executor keeps between its runs (module docs),
+/// at most one of each of the first [`KEPT_SEGMENTS`] lengths: a run takes
+/// a segment when it first needs it, and gives it back when it ends.
+#[derive(Default)]
+pub(crate) struct SpareSegments(Mutex<[Option<Segment>; KEPT_SEGMENTS]>);
+
+impl std::fmt::Debug for SpareSegments {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kept = self.0.lock().iter().flatten().count();
+        f.debug_struct("SpareSegments")
+            .field("kept", &kept)
+            .finish()
+    }
+}
+
+/// One segment's allocation, with no node in it.
+pub(crate) struct Segment {
+    base: NonNull<MaybeUninit<Node>>,
+    len: usize,
+}
+
+// SAFETY: a segment owns its allocation and holds no node (no value of
+// its slots is live), so it may move between threads.
+unsafe impl Send for Segment {}
+
+impl Segment {
+    fn new(len: usize) -> Self {
+        let fresh: Box<[MaybeUninit<Node>]> = Box::new_uninit_slice(len);
+        let base = NonNull::from(Box::leak(fresh)).cast::<MaybeUninit<Node>>();
+        Segment { base, len }
+    }
+
+    /// Gives up ownership of the allocation.
+    fn into_raw(self) -> *mut MaybeUninit<Node> {
+        let base = self.base.as_ptr();
+        std::mem::forget(self);
+        base
+    }
+}
+
+impl Drop for Segment {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` as a boxed slice of `len`, freed once;
+        // its slots hold no live node.
+        drop(unsafe {
+            Box::from_raw(std::ptr::slice_from_raw_parts_mut(
+                self.base.as_ptr(),
+                self.len,
+            ))
+        });
+    }
+}
+
+impl SpareSegments {
+    /// A segment of number `segment`: a kept one, or a fresh one.
+    fn take(&self, segment: usize) -> Segment {
+        let kept = (segment < KEPT_SEGMENTS)
+            .then(|| self.0.lock()[segment].take())
+            .flatten();
+        kept.unwrap_or_else(|| Segment::new(segment_len(segment)))
+    }
+
+    /// Keeps the emptied `spare` (of number `segment`) for a later run, or
+    /// frees it.
+    fn give_back(&self, segment: usize, spare: Segment) {
+        if segment < KEPT_SEGMENTS {
+            let mut kept = self.0.lock();
+            if kept[segment].is_none() {
+                kept[segment] = Some(spare);
+            }
+        }
+    }
+}
+
+impl Nodes {
+    /// An empty table, whose segments come from `spares`.
+    pub(crate) fn new(spares: std::sync::Arc<SpareSegments>) -> Self {
         Nodes {
             segments: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
             next: AtomicUsize::new(0),
+            spares,
         }
     }
 }
@@ -111,26 +204,20 @@ impl Nodes {
         if !current.is_null() {
             return current;
         }
-        let fresh: Box<[MaybeUninit<Node>]> = Box::new_uninit_slice(segment_len(segment));
-        let fresh = Box::into_raw(fresh).cast::<MaybeUninit<Node>>();
+        let fresh = self.spares.take(segment);
+        let base = fresh.base.as_ptr();
         // ORDERING: AcqRel: Release publishes the allocation; Acquire, on
         // failure, takes in the winner's.
         match self.segments[segment].compare_exchange(
             std::ptr::null_mut(),
-            fresh,
+            base,
             Ordering::AcqRel,
             Ordering::Acquire,
         ) {
-            Ok(_) => fresh,
+            Ok(_) => fresh.into_raw(),
             Err(winner) => {
-                // SAFETY: `fresh` came from `Box::into_raw` of a slice of
-                // this length just above and was never shared.
-                drop(unsafe {
-                    Box::from_raw(std::ptr::slice_from_raw_parts_mut(
-                        fresh,
-                        segment_len(segment),
-                    ))
-                });
+                // Never shared: back where it came from.
+                self.spares.give_back(segment, fresh);
                 winner
             }
         }
@@ -158,9 +245,26 @@ impl Nodes {
     }
 }
 
-impl Drop for Nodes {
-    fn drop(&mut self) {
+impl Nodes {
+    /// Every node's outcome code, in index order, read as the node is
+    /// dropped: one pass over the table at the end of the run, not two.
+    /// Called once the run completed.
+    pub(crate) fn into_outcomes(mut self) -> Box<[u8]> {
+        let mut codes = Vec::with_capacity(self.len());
+        self.drop_nodes(|node| {
+            // ORDERING: Relaxed: the run's completion ordered every store to
+            // it before the caller's return from its wait.
+            codes.push(node.outcome.load(Ordering::Relaxed));
+        });
+        codes.into_boxed_slice()
+    }
+
+    /// Drops every node, after `last_look` at each, and gives every
+    /// segment back; the table is empty afterwards.
+    fn drop_nodes(&mut self, mut last_look: impl FnMut(&Node)) {
         let mut left = self.len();
+        // ORDERING: Relaxed: `&mut self`: every other thread is done.
+        self.next.store(0, Ordering::Relaxed);
         for (segment, pointer) in self.segments.iter().enumerate() {
             // ORDERING: Relaxed: `&mut self`: every other thread is done.
             let base = pointer.load(Ordering::Relaxed);
@@ -172,13 +276,29 @@ impl Drop for Nodes {
             for offset in 0..written {
                 // SAFETY: the first `len()` indices were all written (every
                 // spawn finished before the run completed) and are dropped
-                // once, here.
-                unsafe { (*base.add(offset)).assume_init_drop() };
+                // once, here (`next` is 0 from now on).
+                let node = unsafe { &mut *base.add(offset) };
+                // SAFETY: as above.
+                last_look(unsafe { node.assume_init_ref() });
+                // SAFETY: as above.
+                unsafe { node.assume_init_drop() };
             }
             left -= written;
-            // SAFETY: allocated in `segment` as a boxed slice of `len`.
-            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(base, len)) });
+            // ORDERING: Relaxed: as above.
+            pointer.store(std::ptr::null_mut(), Ordering::Relaxed);
+            let emptied = Segment {
+                // SAFETY: not null (tested above).
+                base: unsafe { NonNull::new_unchecked(base) },
+                len,
+            };
+            self.spares.give_back(segment, emptied);
         }
+    }
+}
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        self.drop_nodes(|_| {});
     }
 }
 

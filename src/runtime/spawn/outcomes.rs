@@ -12,17 +12,15 @@ impl SpawnState {
         if spawned == 0 {
             return report;
         }
-        // ORDERING: Relaxed, all: the run's completion ordered every store
-        // to them before the caller's return from its wait.
-        let codes = (0..spawned as u32)
-            .map(|node| self.nodes.get(node).outcome.load(Ordering::Relaxed))
-            .collect();
         let failures = self
             .failures
             .into_inner()
             .into_iter()
             .map(|(node, error)| (node, self.nodes.get(node).name.clone(), error))
             .collect();
+        let codes = self.nodes.into_outcomes();
+        // ORDERING: Relaxed, both: the run's completion ordered every store
+        // to them before the caller's return from its wait.
         let skipped = self.skipped.load(Ordering::Relaxed);
         let cancelled = self.cancelled.load(Ordering::Relaxed);
         report.with_spawned(self.space, codes, failures, skipped, cancelled)

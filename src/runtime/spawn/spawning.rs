@@ -17,7 +17,7 @@ use crate::runtime::pool::Pool;
 use crate::runtime::run::{Run, is_cancelled};
 use crate::runtime::spawn::inbox::{Forward, Inbox};
 use crate::runtime::spawn::nodes::{Node, Successors};
-use crate::runtime::spawn::subtree::{Owner, Subtree};
+use crate::runtime::spawn::subtree::{Children, Owner, Subtree};
 use crate::runtime::state::{
     CANCELLED, CANCELLED_ITSELF, FAILED, PENDING_MASK, POISONED, SKIPPED, SUCCEEDED, poisons,
     recorded,
@@ -77,13 +77,20 @@ impl<'g> Run<'g> {
         };
         let node = Node {
             name: spawn.name,
-            pool: NonNull::from(&*pool),
+            pool,
             body: UnsafeCell::new(spawn.body),
-            pending: AtomicU32::new(1 + siblings.len() as u32),
+            // A child that names no sibling has no guard: nobody else can
+            // learn of it before it is published below.
+            pending: AtomicU32::new(if siblings.is_empty() {
+                0
+            } else {
+                1 + siblings.len() as u32
+            }),
             successors: Mutex::new(Successors::default()),
             parent: NonNull::from(subtree),
             dependencies: spawn.dependencies.into(),
             outcome: AtomicU8::new(0),
+            next_sibling: AtomicU32::new(u32::MAX),
         };
         // Under the children's lock, so that the children of one parent
         // take node indices in the order of the list (a join covers a
@@ -92,10 +99,29 @@ impl<'g> Run<'g> {
             let mut children = subtree.children.lock();
             let child = self.spawn.nodes.push(node).ok_or(GraphError::TooLarge)?;
             subtree.add_child();
-            children.push(child);
+            *children = Some(match *children {
+                None => Children {
+                    first: child,
+                    newest: child,
+                },
+                Some(Children { first, newest }) => {
+                    // ORDERING: Relaxed: read under this lock, or after a
+                    // snapshot taken under it (see `Subtree::children`).
+                    let link = &self.spawn.nodes.get(newest).next_sibling;
+                    link.store(child, Ordering::Relaxed);
+                    Children {
+                        first,
+                        newest: child,
+                    }
+                }
+            });
             child
         };
         self.completion().add(1);
+        if siblings.is_empty() {
+            self.publish_node(child, WorkerThread::current());
+            return Ok(child);
+        }
         let word = &self.spawn.nodes.get(child).pending;
         for sibling in siblings {
             let mut successors = self.spawn.nodes.get(sibling).successors.lock();
@@ -174,14 +200,15 @@ impl<'g> Run<'g> {
     }
 
     /// The pool of `tag`: the graph's, one started for an earlier spawn,
-    /// or a new one.
-    fn pool_for(&self, tag: &Tag) -> Result<crate::sync::Arc<Pool>, GraphError> {
+    /// or a new one. Every one of them is held by the run (in `pools` or
+    /// `extra_pools`, never removed) until it ends, so no count is taken.
+    fn pool_for(&self, tag: &Tag) -> Result<NonNull<Pool>, GraphError> {
         if let Some(position) = self.graph.tags.iter().position(|known| known == tag) {
-            return Ok(crate::sync::Arc::clone(&self.pools[position]));
+            return Ok(NonNull::from(&*self.pools[position]));
         }
         let mut extra = self.spawn.extra_pools.lock();
         if let Some(pool) = extra.iter().find(|pool| pool.tag() == tag) {
-            return Ok(crate::sync::Arc::clone(pool));
+            return Ok(NonNull::from(&**pool));
         }
         let source = self
             .spawn
@@ -189,8 +216,9 @@ impl<'g> Run<'g> {
             .as_ref()
             .ok_or(GraphError::ForeignTask)?;
         let pool = source(tag)?;
-        extra.push(crate::sync::Arc::clone(&pool));
-        Ok(pool)
+        let held = NonNull::from(&*pool);
+        extra.push(pool);
+        Ok(held)
     }
 
     /// Publishes the ready spawned task `node` (module docs of
@@ -260,12 +288,16 @@ impl<'g> Run<'g> {
     /// queues what it held there.
     fn close_inbox(&self, subtree: &Subtree, forward: Forward, worker: &WorkerThread) {
         let pool = subtree.inbox.pool();
-        for job in subtree.inbox.close(forward.clone()) {
-            let queued = match &forward {
-                Forward::Inbox(inbox) => Inbox::push(inbox, job),
-                Forward::Pool => Err(job),
-            };
-            if let Err(job) = queued {
+        let jobs = subtree.inbox.close(forward.clone());
+        if jobs.is_empty() {
+            return;
+        }
+        let queued = match &forward {
+            Forward::Inbox(inbox) => Inbox::push_all(inbox, jobs),
+            Forward::Pool => Err(jobs),
+        };
+        if let Err(jobs) = queued {
+            for job in jobs {
                 self.publish_to_pool(pool, job, Some(worker));
             }
         }
@@ -373,7 +405,10 @@ impl<'g> Run<'g> {
             Outcome::Skipped => unreachable!("a task whose body ran is not skipped"),
         };
         // SAFETY: see `Context::subtree`: owned by the run.
-        (outcome, cx.subtree().map(|subtree| unsafe { &*subtree }))
+        (
+            outcome,
+            cx.subtree().map(|subtree| unsafe { subtree.as_ref() }),
+        )
     }
 
     fn node_failed(&self, node: u32, error: TaskError) -> u32 {
@@ -439,21 +474,21 @@ impl<'g> Run<'g> {
 
     /// The spawned task `node`'s output for the running task `reader`, if
     /// `reader` may read it: a sibling that named it, or its parent after a
-    /// `join` that covered it (`joined` children).
+    /// `join` that covered it.
     pub(crate) fn node_input(
         &self,
         reader: Owner,
-        reader_subtree: Option<*const Subtree>,
-        joined: u32,
+        reader_subtree: Option<NonNull<Subtree>>,
         node: u32,
     ) -> Option<&dyn std::any::Any> {
         if node as usize >= self.spawn.nodes.len() {
             return None;
         }
         let entry = self.spawn.nodes.get(node);
-        let child_of_reader = reader_subtree
-            .is_some_and(|subtree| std::ptr::eq(entry.parent.as_ptr(), subtree))
-            && node < joined;
+        let child_of_reader = reader_subtree.is_some_and(|subtree| {
+            // SAFETY: a subtree is owned by the run, alive while it lasts.
+            entry.parent == subtree && node < unsafe { subtree.as_ref() }.joined()
+        });
         let named = self.declares(
             reader,
             TaskRef {
@@ -476,13 +511,31 @@ impl<'g> Run<'g> {
         Some(body.output())
     }
 
-    /// Whether the subtree of every spawned task in `nodes` ended. The
-    /// successor lock of each takes in its end (marked under that lock
-    /// after every effect of its subtree).
-    pub(crate) fn nodes_ended(&self, nodes: &[u32]) -> bool {
-        nodes
-            .iter()
-            .all(|&node| self.spawn.nodes.get(node).successors.lock().ended.is_some())
+    /// The children of a snapshot of a subtree's list (taken under its
+    /// lock), in spawn order.
+    pub(crate) fn children(&self, span: Option<Children>) -> impl Iterator<Item = u32> + '_ {
+        let mut next = span.map(|span| span.first);
+        std::iter::from_fn(move || {
+            let node = next?;
+            next = span.filter(|span| span.newest != node).map(|_| {
+                // ORDERING: Relaxed: written under the children lock before
+                // the snapshot's lock was taken (see `Subtree::children`).
+                self.spawn
+                    .nodes
+                    .get(node)
+                    .next_sibling
+                    .load(Ordering::Relaxed)
+            });
+            Some(node)
+        })
+    }
+
+    /// Whether the subtree of every child in `span` ended. The successor
+    /// lock of each takes in its end (marked under that lock after every
+    /// effect of its subtree).
+    pub(crate) fn nodes_ended(&self, span: Option<Children>) -> bool {
+        self.children(span)
+            .all(|node| self.spawn.nodes.get(node).successors.lock().ended.is_some())
     }
 
     /// Whether the spawned task `node`'s subtree ended and succeeded.

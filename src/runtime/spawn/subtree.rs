@@ -11,7 +11,7 @@ use crate::mutant::planted;
 use crate::runtime::pool::Pool;
 use crate::runtime::spawn::inbox::Inbox;
 use crate::sync::Arc;
-use crate::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use crate::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 /// The ordering of a subtree's decrements (see `count_down`). The planted
 /// bug `subtree_relaxed_end` weakens it to `Relaxed`; the loom model
@@ -60,13 +60,27 @@ pub(crate) struct Subtree {
     pub(crate) own_poisons: AtomicBool,
     /// The owner's children of its own pool queue here while its body runs.
     pub(crate) inbox: Arc<Inbox>,
-    /// The owner's children, in spawn order, for its `join`'s answer;
-    /// touched by the owner's body only.
-    pub(crate) children: crate::sync::Mutex<Vec<u32>>,
+    /// The first and the newest of the owner's children, for its `join`'s
+    /// answer; the others are linked between them, in spawn order,
+    /// through their nodes' `next_sibling` (written under this lock, so a
+    /// snapshot taken under it walks a complete list). Touched by the
+    /// owner's body only.
+    pub(crate) children: crate::sync::Mutex<Option<Children>>,
     /// The last answer of [`nearest_on`](Subtree::nearest_on) for a pool
     /// other than this one's: (that pool, the subtree found, if any).
     /// Ancestry never changes, so an answer stays true.
     nearest: crate::sync::Mutex<Option<Nearest>>,
+    /// One past the newest child the last `join` covered: the owner may
+    /// read the outputs of children below it.
+    joined: AtomicU32,
+}
+
+/// The span of a subtree's list of children: its first and newest child,
+/// by node index (see [`Subtree::children`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Children {
+    pub(crate) first: u32,
+    pub(crate) newest: u32,
 }
 
 /// A remembered answer of [`Subtree::nearest_on`].
@@ -100,8 +114,9 @@ impl Subtree {
             failed: AtomicBool::new(false),
             own_poisons: AtomicBool::new(false),
             inbox: Arc::new(Inbox::new(pool)),
-            children: crate::sync::Mutex::new(Vec::new()),
+            children: crate::sync::Mutex::new(None),
             nearest: crate::sync::Mutex::new(None),
+            joined: AtomicU32::new(0),
         }
     }
 
@@ -220,6 +235,20 @@ impl Subtree {
         // ORDERING: Acquire: takes in the children's Release decrements,
         // and so their outputs.
         self.open.load(Ordering::Acquire) & OPEN == 1
+    }
+
+    /// Notes that a `join` covered the children below node index `bound`.
+    pub(crate) fn joined_below(&self, bound: u32) {
+        // ORDERING: Relaxed: read by the owner's own `input` calls, on the
+        // joining thread or after a hand-off that synchronises; a max, as
+        // two threads of the body may join at once.
+        self.joined.fetch_max(bound, Ordering::Relaxed);
+    }
+
+    /// One past the newest child whose output the owner may read.
+    pub(crate) fn joined(&self) -> u32 {
+        // ORDERING: Relaxed: see `joined_below`.
+        self.joined.load(Ordering::Relaxed)
     }
 
     /// Whether the subtree ends poisoned; read by whoever ended it.
