@@ -147,7 +147,8 @@ impl<'a> Context<'a> {
     /// # Errors
     ///
     /// A [`JoinError`] (boxed) that names the children that did not
-    /// succeed (or have a descendant that did not).
+    /// succeed (or have a descendant that failed or was skipped: a
+    /// descendant cancelled by a stop of the run does not count).
     /// [`GraphError::WaitTooDeep`] (boxed), waiting for nothing, when the
     /// worker's stack has too little room left to help (waits nested too
     /// deeply on one worker).
