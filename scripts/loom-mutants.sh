@@ -48,6 +48,8 @@
 #                     announced inboxes while every worker blocks
 #   sweep_relaxed_progress sweep.rs publishes a sweeper's position      a_swept_task_reads_an_output_of_another_chunk
 #                     Relaxed instead of Release
+#   parked_not_resumed sweep.rs queues no resume job for a sweeper   a_swept_task_reads_an_output_of_another_chunk
+#                     parked at the gate
 set -u
 cd "$(dirname "$0")/.."
 
@@ -102,6 +104,7 @@ expect_caught stopped_keeps_wakeup a_woken_task_of_a_stopped_run_passes_its_wake
 expect_caught woken_to_injector a_nested_runs_woken_task_goes_back_to_its_waiting_worker "deadlock"
 expect_caught buried_inbox_ignored a_wait_takes_work_buried_in_another_waits_inbox "deadlock"
 expect_caught sweep_relaxed_progress a_swept_task_reads_an_output_of_another_chunk "Causality violation"
+expect_caught parked_not_resumed a_swept_task_reads_an_output_of_another_chunk "deadlock"
 
 # Every planted bug in src/ must be checked above, and nothing else.
 planted_in_src=$(grep -rhoE 'planted\("[a-z_]+"\)' src | sed -E 's/planted\("([a-z_]+)"\)/\1/' | sort -u)

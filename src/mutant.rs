@@ -34,6 +34,7 @@ const KNOWN: &[&str] = &[
     "woken_to_injector",
     "buried_inbox_ignored",
     "sweep_relaxed_progress",
+    "parked_not_resumed",
 ];
 
 /// Whether the planted bug `name` is switched on (see the module docs).

@@ -146,8 +146,9 @@ fn every_task_runs_once_after_its_dependencies_on_random_forward_graphs() {
     });
 }
 
-/// Far dependencies only: the shape the sweep shares between workers, with
-/// bodies slow enough that both workers take part and outputs cross chunks.
+/// Far dependencies only: the shape the sweep shares between workers when a
+/// peer is free, with outputs read across chunks (the bodies do no work, so
+/// whether the second worker takes part depends on the moment).
 #[test]
 fn outputs_cross_chunks_on_a_graph_of_far_dependencies() {
     watchdog(|| {
@@ -344,8 +345,9 @@ fn dependents_of_a_spawning_task_wait_for_its_children() {
     });
 }
 
-/// Swept runs at once on one executor, from two threads, and a swept run
-/// started from inside a task of another (a nested run).
+/// Swept runs at once on one executor, from two threads, and the same graph
+/// run from inside a task of another (a nested run, which takes the
+/// counting path: nested runs are not swept).
 #[test]
 fn swept_runs_at_once_and_nested_complete() {
     watchdog(|| {
@@ -388,5 +390,96 @@ fn swept_runs_at_once_and_nested_complete() {
         for thread in threads {
             thread.join().unwrap();
         }
+    });
+}
+
+/// A task of a swept run blocks until a run it submitted to the same
+/// executor has run, while the other worker's sweeper waits for that task
+/// (tasks 2001 to 2599 depend on it). The waiting sweeper must give its
+/// thread back to the pool, which then runs the submitted run's task: a
+/// sweeper that slept at the gate instead held the only free worker, and
+/// the run hung.
+#[test]
+fn a_sweeper_waiting_for_a_blocked_task_leaves_its_worker_to_the_pool() {
+    watchdog(|| {
+        let executor = Arc::new(executor(2));
+        let mut graph = Graph::new();
+        let mut ids: Vec<TaskId<u64>> = Vec::new();
+        for task in 0..TASKS {
+            let added = if task == 2000 {
+                let executor = Arc::clone(&executor);
+                Task::new("blocks", move |_: &Context<'_>| {
+                    // Lets the other worker's sweeper reach the dependents
+                    // of this task; the run must end however the two meet.
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    let mut other = Graph::new();
+                    let one = other.add(Task::new("other run", |_: &Context<'_>| Ok(1u64)));
+                    let (other, report) = executor.submit(other, RunOptions::new()).wait();
+                    assert!(report.is_success(), "{report}");
+                    Ok(*other.output(one).unwrap())
+                })
+            } else if (2001..2600).contains(&task) {
+                let blocker = ids[2000];
+                Task::new("needs the blocked task", move |cx: &Context<'_>| {
+                    Ok(*cx.input(blocker)?)
+                })
+                .after(blocker)
+            } else {
+                Task::new("free", |_: &Context<'_>| {
+                    let started = std::time::Instant::now();
+                    while started.elapsed() < std::time::Duration::from_micros(10) {}
+                    Ok(1u64)
+                })
+            };
+            ids.push(graph.add(added));
+        }
+        let report = executor.run(&mut graph).unwrap();
+        assert!(report.is_success(), "{report}");
+        assert!(ids.iter().all(|&id| graph.output(id) == Some(&1)));
+    });
+}
+
+/// The sweep is shared: on far dependencies with bodies of a few
+/// microseconds, the second worker takes part (in at least one of up to 20
+/// runs, so that a moment when the other core is busy cannot fail the
+/// test, while a sweep that never invites a helper does), and every task
+/// still runs after its dependencies.
+#[test]
+fn a_second_worker_takes_part_in_a_sweep_of_far_dependencies() {
+    watchdog(|| {
+        let executor = executor(2);
+        let mut rng = Rng::new(7);
+        let mut graph = Graph::new();
+        let mut ids: Vec<TaskId<u64>> = Vec::new();
+        for task in 0..TASKS {
+            let inputs: Vec<TaskId<u64>> = (0..rng.below(3))
+                .filter(|_| task > 0)
+                .map(|_| ids[rng.below(task / 2 + 1)])
+                .collect();
+            let reads = inputs.clone();
+            let mut added = Task::new("far", move |cx: &Context<'_>| {
+                let started = std::time::Instant::now();
+                while started.elapsed() < std::time::Duration::from_micros(5) {}
+                let mut sum = 1u64;
+                for &input in &reads {
+                    sum = sum.wrapping_add(*cx.input(input)?);
+                }
+                Ok(sum * 4 + cx.worker_index() as u64 % 2)
+            });
+            for input in inputs {
+                added = added.after(input);
+            }
+            ids.push(graph.add(added));
+        }
+        let shared = (0..20).any(|_| {
+            let report = executor.run(&mut graph).unwrap();
+            assert!(report.is_success(), "{report}");
+            let on_odd = ids
+                .iter()
+                .filter(|&&id| graph.output(id).unwrap() % 2 == 1)
+                .count();
+            on_odd > 0 && on_odd < TASKS
+        });
+        assert!(shared, "20 swept runs never used the second worker");
     });
 }

@@ -17,7 +17,7 @@ use crate::runtime::run::Run;
 /// does not complete, and so its caller does not return and free it, while
 /// any of its units of work is unfinished, and every job stands for at least
 /// one: a task job for its task, a token for the queued task it will take,
-/// a sweeper for its own unit, a range job for each index it has yet to scan (see [`crate::runtime::completion`] for the units and [`crate::runtime::worker`] for
+/// a sweeper (first, invited or resumed) for its own unit, a range job for each index it has yet to scan (see [`crate::runtime::completion`] for the units and [`crate::runtime::worker`] for
 /// when they are counted).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Job {
@@ -53,6 +53,10 @@ const FIRST_SWEEPER: u32 = 2;
 /// which may leave early.
 const INVITED_SWEEPER: u32 = 3;
 
+/// The `first` of an [`IN_ORDER`] job that resumes the sweeper parked in
+/// seat `first - RESUMED_SWEEPER` (see [`crate::runtime::sweep`]).
+const RESUMED_SWEEPER: u32 = 4;
+
 /// What a [`Job`] asks its worker to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Work {
@@ -71,6 +75,8 @@ pub(crate) enum Work {
     /// Take part in a sweep in index order (see [`crate::runtime::sweep`]):
     /// as its first sweeper, or as one invited to help.
     Sweep { invited: bool },
+    /// Resume the sweeper parked in this seat of a swept run.
+    ResumeSweep { seat: u32 },
 }
 
 // SAFETY: a job is a pointer to a `Run`, which is `Sync`, and two integers.
@@ -137,6 +143,16 @@ impl Job {
         }
     }
 
+    /// The sweeper parked in `seat` of a swept run, to be resumed (see
+    /// [`crate::runtime::sweep`]); it stands for that sweeper's unit.
+    pub(crate) fn resumed_sweeper(run: &Run<'_>, seat: usize) -> Self {
+        Job {
+            run: erase(run),
+            first: RESUMED_SWEEPER + seat as u32,
+            sources: IN_ORDER,
+        }
+    }
+
     pub(crate) fn run(&self) -> NonNull<Run<'static>> {
         self.run
     }
@@ -147,6 +163,9 @@ impl Job {
             IN_ORDER if self.first == TOKEN => Work::Ready,
             IN_ORDER if self.first == FIRST_SWEEPER => Work::Sweep { invited: false },
             IN_ORDER if self.first == INVITED_SWEEPER => Work::Sweep { invited: true },
+            IN_ORDER if self.first >= RESUMED_SWEEPER => Work::ResumeSweep {
+                seat: self.first - RESUMED_SWEEPER,
+            },
             IN_ORDER => Work::InOrder,
             SPAWNED => Work::Spawned(self.first),
             len => Work::Sources {

@@ -34,8 +34,10 @@
 //! - One *seat* per worker of the pool: `taken`, and `position`, a lower
 //!   bound on the first task of the seat's chunk that is not done yet, or
 //!   `VACANT`. A sweeper takes a free seat for as long as it sweeps.
-//! - The *gate*: where a sweeper that must wait for another sleeps (a mutex,
-//!   a condition variable, the number of sleepers and an atomic copy of it).
+//! - The *gate*: where a sweeper that must wait for another parks (a mutex
+//!   over the list of parked seats, and an atomic copy of its length). A
+//!   parked sweeper's state (its chunk's rest, what it knows, its grain)
+//!   stays in its seat, which stays taken, its position at its next task.
 //!
 //! # A sweeper's loop
 //!
@@ -50,17 +52,23 @@
 //!    for those before the chunk, the sweeper knows a *done prefix*: every
 //!    task below `min(chunk start, every other seat's position)` is done
 //!    (see the invariants). If the prefix it knows does not reach
-//!    `min(bound + 1, chunk start)`, it loads the other seats' positions
-//!    again (`Acquire`), spinning briefly, then sleeps at the gate until it
-//!    does.
+//!    `bound + 1`, it loads the other seats' positions again (`Acquire`),
+//!    spinning briefly; then it *parks*: it registers its seat at the gate
+//!    under the gate's lock, fences (`SeqCst`), looks once more, and if the
+//!    prefix still falls short, stores its state in its seat and returns
+//!    its thread to the pool, its job's unit not counted. The thread
+//!    serves the pool meanwhile (other runs' jobs, say, which a body of
+//!    this run may be waiting for).
 //! 3. *Publish* after each task: store `t + 1` as the seat's position
 //!    (`Release`), which hands the task's effects (its output, its outcome,
 //!    the poison marks it set) to any sweeper that reads that position.
 //! 4. After the claim that follows a chunk (its position store moved past
 //!    the chunk), and when the sweeper leaves (its seat's position set to
-//!    `VACANT`, `Release`), *open the gate*: a `SeqCst` fence, then,
-//!    if the copy of the sleeper count is not zero, notify every sleeper
-//!    under the gate's lock.
+//!    `VACANT`, `Release`), *open the gate*: a `SeqCst` fence, then, if the
+//!    copy of the parked count is not zero, take the list under the gate's
+//!    lock and queue a *resume* job in the pool for every parked seat; it
+//!    stands for the parked sweeper's unit, and whichever worker takes it
+//!    goes on where the sweeper stopped (it may park again).
 //!
 //! # Invariants, and why nothing is lost
 //!
@@ -81,22 +89,29 @@
 //!   (steps 2 and 3). The loom model `a_swept_task_reads_an_output_of_another_chunk`
 //!   checks it; the planted bug `sweep_relaxed_progress` publishes
 //!   positions `Relaxed` and must be caught.
-//! - *No deadlock.* The sweeper with the lowest position is never blocked:
+//! - *No deadlock.* The sweeper with the lowest position never waits:
 //!   every task below its position is done, and a task's bound lies below
-//!   the task. So some sweeper always progresses, unless a body blocks.
-//! - *No lost wake-up.* A sleeper registers under the gate's lock, fences
-//!   (`SeqCst`) and looks at the positions once more before it waits,
-//!   holding the lock until the wait releases it. A sweeper that moves its
-//!   position past a chunk fences (`SeqCst`) before it reads the sleeper
-//!   count. Of the two fences, if the sweeper's came first, the sleeper's
-//!   look sees the new position; otherwise the sweeper sees the sleeper and
-//!   notifies it under the lock, after it waits. A sleeper waits for tasks
-//!   inside another sweeper's chunk at most until that chunk ends, the
-//!   position it needs having been published by then.
+//!   the task. So some sweeper always progresses, unless a body blocks; and
+//!   a waiting sweeper holds no thread, so a body that blocks until other
+//!   work of the pool ran (a run it submitted and waits for) blocks only
+//!   its own worker, as on the counting path.
+//! - *No lost resume.* A parker registers under the gate's lock, fences
+//!   (`SeqCst`) and looks at the positions once more before it parks, and
+//!   stores its state before it unlocks. A sweeper that moves its position
+//!   past a chunk fences (`SeqCst`) before it reads the parked count. Of
+//!   the two fences, if the sweeper's came first, the parker's look sees
+//!   the new position; otherwise the sweeper sees the parker and, taking
+//!   the list under the lock, finds its state stored. A parked sweeper
+//!   waits for tasks inside another sweeper's chunk at most until that
+//!   chunk ends, the position it needs having been published by then. The
+//!   planted bug `parked_not_resumed` queues no resume job; the loom model
+//!   `a_swept_task_reads_an_output_of_another_chunk` must then find the run
+//!   never completing.
 //! - *The run stays alive.* Each sweeper job stands for one unit of work of
 //!   the run (see [`crate::runtime::completion`]), counted after it left
-//!   its seat; an invitation adds its unit before the job is queued, while
-//!   the inviter's own unit is still uncounted.
+//!   its seat, and passed on to its resume job while it is parked; an
+//!   invitation adds its unit before the job is queued, while the inviter's
+//!   own unit is still uncounted.
 //!
 //! # When sharing pays (the adaptive decision)
 //!
@@ -149,7 +164,7 @@ use crate::runtime::run::Run;
 use crate::runtime::state::{POISONED, poisons};
 use crate::runtime::worker::WorkerThread;
 use crate::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering, fence};
-use crate::sync::{Backoff, Condvar, Instant, Mutex};
+use crate::sync::{Backoff, Instant, Mutex};
 
 /// The fewest tasks a run must have to be swept: below two full chunks
 /// there is nothing to share. Under loom, just above the graphs of the
@@ -222,15 +237,38 @@ struct Seat {
     /// A lower bound on the first undone task of the seat's chunk, or
     /// [`VACANT`].
     position: AtomicU32,
+    /// The seat's sweeper while it is parked at the gate.
+    parked: Mutex<Option<Sweeper>>,
 }
 
-/// Where sweepers that wait for each other sleep (module docs, step 4).
+/// Where sweepers that wait for each other park (module docs, step 4).
 #[derive(Debug)]
 struct Gate {
-    /// A copy of the number of sleepers, written under the lock.
-    sleepers: AtomicUsize,
-    state: Mutex<usize>,
-    opened: Condvar,
+    /// A copy of the number of parked sweepers, written under the lock.
+    parked_count: AtomicUsize,
+    /// The seats of the parked sweepers.
+    parked: Mutex<Vec<usize>>,
+}
+
+/// What a sweeper knows and holds: all it needs to go on after it parked.
+#[derive(Clone, Debug)]
+struct Sweeper {
+    seat: usize,
+    /// An invited helper, which may leave; else the first sweeper.
+    invited: bool,
+    /// The length of its next chunk.
+    grain: u32,
+    /// Every task below it is done, with its effects visible.
+    known: u32,
+    /// Chunks in a row that made it wait.
+    waited_chunks: u32,
+    /// What is left of its chunk, from its next task; empty between chunks.
+    chunk: Range<u32>,
+    /// Where its current chunk ends, and whether the chunk made it wait.
+    chunk_end: u32,
+    waited: bool,
+    /// When it claimed its current chunk.
+    started: Instant,
 }
 
 impl Sweep {
@@ -243,6 +281,7 @@ impl Sweep {
                     CachePadded::new(Seat {
                         taken: AtomicBool::new(false),
                         position: AtomicU32::new(VACANT),
+                        parked: Mutex::new(None),
                     })
                 })
                 .collect(),
@@ -250,9 +289,8 @@ impl Sweep {
             invite_from: AtomicU32::new(0),
             invite_backoff: AtomicU32::new(FIRST_INVITE_BACKOFF),
             gate: Gate {
-                sleepers: AtomicUsize::new(0),
-                state: Mutex::new(0),
-                opened: Condvar::new(),
+                parked_count: AtomicUsize::new(0),
+                parked: Mutex::new(Vec::new()),
             },
         }
     }
@@ -313,7 +351,7 @@ impl Sweep {
     }
 
     /// Every task below the returned index and below `limit`, the calling
-    /// sweeper's chunk start, is done, with its effects visible.
+    /// sweeper's next task, is done, with its effects visible.
     fn done_before(&self, seat: usize, limit: u32) -> u32 {
         let mut prefix = limit;
         for (index, other) in self.seats.iter().enumerate() {
@@ -326,57 +364,70 @@ impl Sweep {
         prefix
     }
 
-    /// Step 2's wait: returns a done prefix of at least `needed`, once there
-    /// is one, spinning briefly and then sleeping at the gate, and whether
-    /// it had to wait at all.
-    fn wait_until_done(&self, seat: usize, limit: u32, needed: u32) -> (u32, bool) {
+    /// Step 2's wait, for `sweeper` before its next task: returns a done
+    /// prefix of at least `needed` once there is one, spinning briefly, or
+    /// parks the sweeper at the gate and returns `None`.
+    fn wait_until_done(&self, sweeper: &mut Sweeper, needed: u32) -> Option<u32> {
+        let (seat, next) = (sweeper.seat, sweeper.chunk.start);
         let backoff = Backoff::new();
-        let mut waited = false;
         loop {
-            let prefix = self.done_before(seat, limit);
+            let prefix = self.done_before(seat, next);
             if prefix >= needed {
-                return (prefix, waited);
+                return Some(prefix);
             }
-            waited = true;
+            sweeper.waited = true;
             if backoff.is_completed() {
                 break;
             }
             backoff.snooze();
         }
-        let mut sleepers = self.gate.state.lock();
-        *sleepers += 1;
+        let mut parked = self.gate.parked.lock();
+        parked.push(seat);
         // ORDERING: Relaxed: the fence below orders it before the look.
-        self.gate.sleepers.store(*sleepers, Ordering::Relaxed);
+        self.gate
+            .parked_count
+            .store(parked.len(), Ordering::Relaxed);
         fence(Ordering::SeqCst);
-        loop {
-            let prefix = self.done_before(seat, limit);
-            if prefix >= needed {
-                *sleepers -= 1;
-                // ORDERING: Relaxed: only ever read as a hint to take the lock.
-                self.gate.sleepers.store(*sleepers, Ordering::Relaxed);
-                return (prefix, true);
-            }
-            sleepers = self.gate.opened.wait(sleepers);
+        let prefix = self.done_before(seat, next);
+        if prefix >= needed {
+            parked.pop();
+            // ORDERING: Relaxed: only ever read as a hint to take the lock.
+            self.gate
+                .parked_count
+                .store(parked.len(), Ordering::Relaxed);
+            return Some(prefix);
         }
+        // Under the gate's lock: whoever takes the seat off the list finds
+        // the sweeper stored.
+        *self.seats[seat].parked.lock() = Some(sweeper.clone());
+        None
     }
 
-    /// Step 4: after a seat's position moved past a chunk, wakes the
-    /// sleepers at the gate, if there are any.
-    fn open_gate(&self) {
+    /// Step 4: after a seat's position moved past a chunk, queues a resume
+    /// job in `run`'s pool for every sweeper parked at the gate, if any.
+    fn open_gate(&self, run: &Run<'_>) {
         fence(Ordering::SeqCst);
         // ORDERING: Relaxed: the fence above orders the position stores
         // before this load (module docs, "no lost wake-up").
-        if self.gate.sleepers.load(Ordering::Relaxed) > 0 {
-            let _sleepers = self.gate.state.lock();
-            self.gate.opened.notify_all();
+        if self.gate.parked_count.load(Ordering::Relaxed) == 0 || planted("parked_not_resumed") {
+            return;
+        }
+        let seats = {
+            let mut parked = self.gate.parked.lock();
+            // ORDERING: Relaxed: as in `wait_until_done`.
+            self.gate.parked_count.store(0, Ordering::Relaxed);
+            std::mem::take(&mut *parked)
+        };
+        for seat in seats {
+            run.inject(run.pool(0), Job::resumed_sweeper(run, seat));
         }
     }
 
-    /// Gives `seat` back once its sweeper left, and wakes the sleepers.
-    fn leave(&self, seat: usize) {
+    /// Gives `seat` back once its sweeper left, and resumes the parked.
+    fn leave(&self, run: &Run<'_>, seat: usize) {
         let seat = &self.seats[seat];
         seat.position.store(VACANT, publish_order());
-        self.open_gate();
+        self.open_gate(run);
         // ORDERING: Release: hands the sweeper's effects to the seat's next
         // sweeper (see `take_seat`).
         seat.taken.store(false, Ordering::Release);
@@ -426,74 +477,107 @@ fn could_run_after(run: &Run<'_>, task: u32, done: u32) -> bool {
 impl WorkerThread {
     /// Takes part in the sweep of `run` (module docs): as its first sweeper
     /// until every task is claimed and processed, or as an `invited` helper
-    /// until it finds no work it can run at once. The caller counts the
-    /// job's own unit afterwards.
+    /// until it finds no work it can run at once. Counts the job's unit
+    /// once the sweeper left; a parked sweeper's unit goes with it.
     pub(crate) fn sweep(&self, run: &Run<'_>, invited: bool) {
         let sweep = run.sweep.as_ref().expect("only a swept run has sweepers");
         if invited && self.help_depth.get() > 0 {
             // Module docs: never above another sweeper of the run.
             // ORDERING: Relaxed: see `should_invite`.
             sweep.sweepers.fetch_sub(1, Ordering::Relaxed);
+            self.count_finished(1);
             return;
         }
-        let seat = sweep.take_seat();
+        let sweeper = Sweeper {
+            seat: sweep.take_seat(),
+            invited,
+            grain: 1,
+            known: 0,
+            waited_chunks: 0,
+            chunk: 0..0,
+            chunk_end: 0,
+            waited: false,
+            started: Instant::now(),
+        };
+        self.go_on_sweeping(run, sweep, sweeper);
+    }
+
+    /// Resumes the sweeper parked in `seat` of `run` (module docs, step 2).
+    pub(crate) fn resume_sweep(&self, run: &Run<'_>, seat: usize) {
+        let sweep = run.sweep.as_ref().expect("only a swept run has sweepers");
+        let sweeper = sweep.seats[seat]
+            .parked
+            .lock()
+            .take()
+            .expect("a resume job is queued only for a parked sweeper");
+        self.go_on_sweeping(run, sweep, sweeper);
+    }
+
+    /// The sweeper's loop: claims and processes chunks until it leaves
+    /// (and counts its unit) or parks.
+    fn go_on_sweeping(&self, run: &Run<'_>, sweep: &Sweep, mut sweeper: Sweeper) {
         let tasks = run.task_count();
         let workers = self.pool().size();
-        let mut grain = 1;
-        let mut known = 0;
-        let mut waited_chunks = 0;
-        while let Some(chunk) = sweep.claim(seat, grain, tasks) {
-            sweep.open_gate();
-            if !invited && sweep.should_invite(run, &chunk, workers) {
-                // The unit before the job: this sweeper's own unit keeps the
-                // run alive meanwhile (module docs).
-                run.completion().add(1);
-                run.inject(run.pool(0), Job::sweeper(run, true));
+        loop {
+            if sweeper.chunk.is_empty() {
+                let Some(chunk) = sweep.claim(sweeper.seat, sweeper.grain, tasks) else {
+                    break;
+                };
+                sweep.open_gate(run);
+                if !sweeper.invited && sweep.should_invite(run, &chunk, workers) {
+                    // The unit before the job: this sweeper's own unit keeps
+                    // the run alive meanwhile (module docs).
+                    run.completion().add(1);
+                    run.inject(run.pool(0), Job::sweeper(run, true));
+                }
+                sweeper.chunk_end = chunk.end;
+                sweeper.chunk = chunk;
+                sweeper.waited = false;
+                sweeper.started = Instant::now();
             }
-            let started = Instant::now();
-            let (now_known, waited) = self.sweep_chunk(run, sweep, seat, chunk.clone(), known);
-            known = now_known;
-            if invited {
-                waited_chunks = if waited { waited_chunks + 1 } else { 0 };
-                if waited_chunks == WAITED_CHUNKS_TO_LEAVE {
-                    sweep.invitation_failed(chunk.end);
+            if !self.sweep_chunk(run, sweep, &mut sweeper) {
+                return;
+            }
+            if sweeper.invited {
+                sweeper.waited_chunks = if sweeper.waited {
+                    sweeper.waited_chunks + 1
+                } else {
+                    0
+                };
+                if sweeper.waited_chunks == WAITED_CHUNKS_TO_LEAVE {
+                    sweep.invitation_failed(sweeper.chunk_end);
                     break;
                 }
             }
-            grain = if started.elapsed() <= FAST_CHUNK {
-                (grain * 2).min(MAX_GRAIN)
+            sweeper.grain = if sweeper.started.elapsed() <= FAST_CHUNK {
+                (sweeper.grain * 2).min(MAX_GRAIN)
             } else {
-                (grain / 2).max(1)
+                (sweeper.grain / 2).max(1)
             };
         }
-        sweep.leave(seat);
+        sweep.leave(run, sweeper.seat);
         // ORDERING: Relaxed: see `should_invite`.
         sweep.sweepers.fetch_sub(1, Ordering::Relaxed);
+        self.count_finished(1);
     }
 
-    /// Processes the claimed `chunk` in order (steps 2 and 3), knowing that
-    /// every task below `known` is done; returns what it knows then, and
-    /// whether it had to wait for another sweeper.
-    fn sweep_chunk(
-        &self,
-        run: &Run<'_>,
-        sweep: &Sweep,
-        seat: usize,
-        chunk: Range<u32>,
-        mut known: u32,
-    ) -> (u32, bool) {
-        let position = &sweep.seats[seat].position;
-        let mut waited = false;
-        for task in chunk.clone() {
+    /// Processes what is left of the sweeper's chunk in order (steps 2 and
+    /// 3); `false` if it parked before the chunk's end.
+    fn sweep_chunk(&self, run: &Run<'_>, sweep: &Sweep, sweeper: &mut Sweeper) -> bool {
+        let position = &sweep.seats[sweeper.seat].position;
+        while !sweeper.chunk.is_empty() {
+            let task = sweeper.chunk.start;
             let reach = run.graph.table.reach(task);
             if reach != NO_REACH {
-                // Every task up to the bound must be done: those in the
-                // chunk are, those before it must be known to be.
-                let needed = (task - (1u32 << reach) + 1).min(chunk.start);
-                if needed > known {
-                    let (prefix, had_to_wait) = sweep.wait_until_done(seat, chunk.start, needed);
-                    known = prefix;
-                    waited |= had_to_wait;
+                // Every task up to the bound must be done: those of the
+                // chunk before this one are, those before it must be known
+                // to be.
+                let needed = task - (1u32 << reach) + 1;
+                if needed > sweeper.known {
+                    match sweep.wait_until_done(sweeper, needed) {
+                        Some(prefix) => sweeper.known = prefix,
+                        None => return false,
+                    }
                 }
             }
             run.process_swept(task, self);
@@ -501,8 +585,9 @@ impl WorkerThread {
             // every sweeper that reads this position with Acquire.
             position.store(task + 1, publish_order());
             self.count_finished(1);
+            sweeper.chunk.start = task + 1;
         }
-        (known, waited)
+        true
     }
 }
 

@@ -196,10 +196,8 @@ impl WorkerThread {
             Work::Sources { start, len } => self.process_sources(run, start, len),
             Work::InOrder => self.process_in_order(run),
             Work::Ready => self.process_ready(run),
-            Work::Sweep { invited } => {
-                self.sweep(run, invited);
-                self.count_finished(1);
-            }
+            Work::Sweep { invited } => self.sweep(run, invited),
+            Work::ResumeSweep { seat } => self.resume_sweep(run, seat as usize),
             Work::Spawned(node) => {
                 run.process_node(node, self);
                 self.count_finished(1);
