@@ -946,7 +946,7 @@ fn a_wait_takes_work_buried_in_another_waits_inbox() {
 }
 
 /// Model 24: a run swept in index order by two workers (see
-/// `src/runtime/sweep.rs`), one task per chunk under loom. The last task
+/// `src/runtime/sweep/`), one task per chunk under loom. The last task
 /// reads the output of the first, which the other worker may have run in
 /// another chunk; the only order between them is then the first worker's
 /// published position (`Release`) and the reader's look at it

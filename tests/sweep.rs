@@ -1,4 +1,4 @@
-//! Runs swept in index order by several workers (`src/runtime/sweep.rs`):
+//! Runs swept in index order by several workers (`src/runtime/sweep/`):
 //! graphs whose edges all point forward, on one tag of two workers, with
 //! enough tasks to be swept. Every task runs once, after every one of its
 //! dependencies, and reads their outputs across chunks; failures, fail-fast,

@@ -152,6 +152,8 @@
 //! twice as far back as its latest dependency, and covers every task before
 //! it); that costs parallelism, never correctness.
 
+mod sweeper;
+
 use std::ops::Range;
 use std::time::Duration;
 
@@ -161,10 +163,9 @@ use crate::graph::table::NO_REACH;
 use crate::mutant::planted;
 use crate::runtime::job::Job;
 use crate::runtime::run::Run;
-use crate::runtime::state::{POISONED, poisons};
-use crate::runtime::worker::WorkerThread;
 use crate::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering, fence};
-use crate::sync::{Backoff, Instant, Mutex};
+use crate::sync::{Backoff, Mutex};
+use sweeper::Sweeper;
 
 /// The fewest tasks a run must have to be swept: below two full chunks
 /// there is nothing to share. Under loom, just above the graphs of the
@@ -248,27 +249,6 @@ struct Gate {
     parked_count: AtomicUsize,
     /// The seats of the parked sweepers.
     parked: Mutex<Vec<usize>>,
-}
-
-/// What a sweeper knows and holds: all it needs to go on after it parked.
-#[derive(Clone, Debug)]
-struct Sweeper {
-    seat: usize,
-    /// An invited helper, which may leave; else the first sweeper.
-    invited: bool,
-    /// The length of its next chunk.
-    grain: u32,
-    /// Every task below it is done, with its effects visible.
-    known: u32,
-    /// Chunks in a row that made it wait.
-    waited_chunks: u32,
-    /// What is left of its chunk, from its next task; empty between chunks.
-    chunk: Range<u32>,
-    /// Where its current chunk ends, and whether the chunk made it wait.
-    chunk_end: u32,
-    waited: bool,
-    /// When it claimed its current chunk.
-    started: Instant,
 }
 
 impl Sweep {
@@ -471,158 +451,5 @@ fn could_run_after(run: &Run<'_>, task: u32, done: u32) -> bool {
     match run.graph.table.reach(task) {
         NO_REACH => true,
         reach => task - (1u32 << reach) < done,
-    }
-}
-
-impl WorkerThread {
-    /// Takes part in the sweep of `run` (module docs): as its first sweeper
-    /// until every task is claimed and processed, or as an `invited` helper
-    /// until it finds no work it can run at once. Counts the job's unit
-    /// once the sweeper left; a parked sweeper's unit goes with it.
-    pub(crate) fn sweep(&self, run: &Run<'_>, invited: bool) {
-        let sweep = run.sweep.as_ref().expect("only a swept run has sweepers");
-        if invited && self.help_depth.get() > 0 {
-            // Module docs: never above another sweeper of the run.
-            // ORDERING: Relaxed: see `should_invite`.
-            sweep.sweepers.fetch_sub(1, Ordering::Relaxed);
-            self.count_finished(1);
-            return;
-        }
-        let sweeper = Sweeper {
-            seat: sweep.take_seat(),
-            invited,
-            grain: 1,
-            known: 0,
-            waited_chunks: 0,
-            chunk: 0..0,
-            chunk_end: 0,
-            waited: false,
-            started: Instant::now(),
-        };
-        self.go_on_sweeping(run, sweep, sweeper);
-    }
-
-    /// Resumes the sweeper parked in `seat` of `run` (module docs, step 2).
-    pub(crate) fn resume_sweep(&self, run: &Run<'_>, seat: usize) {
-        let sweep = run.sweep.as_ref().expect("only a swept run has sweepers");
-        let sweeper = sweep.seats[seat]
-            .parked
-            .lock()
-            .take()
-            .expect("a resume job is queued only for a parked sweeper");
-        self.go_on_sweeping(run, sweep, sweeper);
-    }
-
-    /// The sweeper's loop: claims and processes chunks until it leaves
-    /// (and counts its unit) or parks.
-    fn go_on_sweeping(&self, run: &Run<'_>, sweep: &Sweep, mut sweeper: Sweeper) {
-        let tasks = run.task_count();
-        let workers = self.pool().size();
-        loop {
-            if sweeper.chunk.is_empty() {
-                let Some(chunk) = sweep.claim(sweeper.seat, sweeper.grain, tasks) else {
-                    break;
-                };
-                sweep.open_gate(run);
-                if !sweeper.invited && sweep.should_invite(run, &chunk, workers) {
-                    // The unit before the job: this sweeper's own unit keeps
-                    // the run alive meanwhile (module docs).
-                    run.completion().add(1);
-                    run.inject(run.pool(0), Job::sweeper(run, true));
-                }
-                sweeper.chunk_end = chunk.end;
-                sweeper.chunk = chunk;
-                sweeper.waited = false;
-                sweeper.started = Instant::now();
-            }
-            if !self.sweep_chunk(run, sweep, &mut sweeper) {
-                return;
-            }
-            if sweeper.invited {
-                sweeper.waited_chunks = if sweeper.waited {
-                    sweeper.waited_chunks + 1
-                } else {
-                    0
-                };
-                if sweeper.waited_chunks == WAITED_CHUNKS_TO_LEAVE {
-                    sweep.invitation_failed(sweeper.chunk_end);
-                    break;
-                }
-            }
-            sweeper.grain = if sweeper.started.elapsed() <= FAST_CHUNK {
-                (sweeper.grain * 2).min(MAX_GRAIN)
-            } else {
-                (sweeper.grain / 2).max(1)
-            };
-        }
-        sweep.leave(run, sweeper.seat);
-        // ORDERING: Relaxed: see `should_invite`.
-        sweep.sweepers.fetch_sub(1, Ordering::Relaxed);
-        self.count_finished(1);
-    }
-
-    /// Processes what is left of the sweeper's chunk in order (steps 2 and
-    /// 3); `false` if it parked before the chunk's end.
-    fn sweep_chunk(&self, run: &Run<'_>, sweep: &Sweep, sweeper: &mut Sweeper) -> bool {
-        let position = &sweep.seats[sweeper.seat].position;
-        while !sweeper.chunk.is_empty() {
-            let task = sweeper.chunk.start;
-            let reach = run.graph.table.reach(task);
-            if reach != NO_REACH {
-                // Every task up to the bound must be done: those of the
-                // chunk before this one are, those before it must be known
-                // to be.
-                let needed = task - (1u32 << reach) + 1;
-                if needed > sweeper.known {
-                    match sweep.wait_until_done(sweeper, needed) {
-                        Some(prefix) => sweeper.known = prefix,
-                        None => return false,
-                    }
-                }
-            }
-            run.process_swept(task, self);
-            // ORDERING: Release (step 3): publishes the task's effects to
-            // every sweeper that reads this position with Acquire.
-            position.store(task + 1, publish_order());
-            self.count_finished(1);
-            sweeper.chunk.start = task + 1;
-        }
-        true
-    }
-}
-
-impl Run<'_> {
-    /// Processes `task` of a swept run, whose dependencies are done and
-    /// visible (module docs).
-    fn process_swept(&self, task: u32, worker: &WorkerThread) {
-        let slot = self.graph.table.slot(task);
-        // ORDERING: Relaxed: every poisoner of the word published its mark
-        // before the position this sweeper read with Acquire, or is this
-        // sweeper; nobody touches the word again this run.
-        let poisoned = slot.pending.load(Ordering::Relaxed) & POISONED != 0;
-        if poisoned {
-            // ORDERING: Relaxed: as above; the next run reaches the word
-            // through a synchronising job hand-off.
-            slot.pending
-                .store(self.graph.table.in_degree(task), Ordering::Relaxed);
-        }
-        let settled = self.settle(task, poisoned, worker);
-        let mut outcome = settled.outcome;
-        if let Some(subtree) = settled.spawned {
-            // SAFETY: a subtree is owned by the run until it ends.
-            outcome = self.join_in_order(outcome, unsafe { subtree.as_ref() }, worker);
-        }
-        if poisons(outcome) {
-            for successor in self.graph.table.successors(task) {
-                // ORDERING: Relaxed: published by the Release of this task's
-                // position (step 3); a read-modify-write, because another
-                // dependency of the successor may mark it at once.
-                self.graph
-                    .table
-                    .slot(successor)
-                    .pending
-                    .fetch_or(POISONED, Ordering::Relaxed);
-            }
-        }
     }
 }
