@@ -7,7 +7,6 @@ use super::{FAST_CHUNK, MAX_GRAIN, Sweep, WAITED_CHUNKS_TO_LEAVE, publish_order}
 use crate::graph::table::NO_REACH;
 use crate::runtime::job::Job;
 use crate::runtime::run::Run;
-use crate::runtime::state::{POISONED, poisons};
 use crate::runtime::worker::WorkerThread;
 use crate::sync::Instant;
 use crate::sync::atomic::Ordering;
@@ -139,7 +138,7 @@ impl WorkerThread {
                     }
                 }
             }
-            run.process_swept(task, self);
+            run.process_in_order(task, self);
             // ORDERING: Release (step 3): publishes the task's effects to
             // every sweeper that reads this position with Acquire.
             position.store(task + 1, publish_order());
@@ -147,41 +146,5 @@ impl WorkerThread {
             sweeper.chunk.start = task + 1;
         }
         true
-    }
-}
-
-impl Run<'_> {
-    /// Processes `task` of a swept run, whose dependencies are done and
-    /// visible (module docs).
-    fn process_swept(&self, task: u32, worker: &WorkerThread) {
-        let slot = self.graph.table.slot(task);
-        // ORDERING: Relaxed: every poisoner of the word published its mark
-        // before the position this sweeper read with Acquire, or is this
-        // sweeper; nobody touches the word again this run.
-        let poisoned = slot.pending.load(Ordering::Relaxed) & POISONED != 0;
-        if poisoned {
-            // ORDERING: Relaxed: as above; the next run reaches the word
-            // through a synchronising job hand-off.
-            slot.pending
-                .store(self.graph.table.in_degree(task), Ordering::Relaxed);
-        }
-        let settled = self.settle(task, poisoned, worker);
-        let mut outcome = settled.outcome;
-        if let Some(subtree) = settled.spawned {
-            // SAFETY: a subtree is owned by the run until it ends.
-            outcome = self.join_in_order(outcome, unsafe { subtree.as_ref() }, worker);
-        }
-        if poisons(outcome) {
-            for successor in self.graph.table.successors(task) {
-                // ORDERING: Relaxed: published by the Release of this task's
-                // position (step 3); a read-modify-write, because another
-                // dependency of the successor may mark it at once.
-                self.graph
-                    .table
-                    .slot(successor)
-                    .pending
-                    .fetch_or(POISONED, Ordering::Relaxed);
-            }
-        }
     }
 }
