@@ -309,28 +309,27 @@ impl<'g> Run<'g> {
     /// [`crate::runtime::spawn`]), else into its injector.
     #[inline]
     pub(in crate::runtime) fn inject(&self, pool: &Pool, job: Job) {
-        match &self.spawn.helper {
-            Some(inbox) if std::ptr::eq(inbox.pool(), pool) => {
+        match self.helper_on(pool) {
+            Some(inbox) => {
                 // The run's inbox is not forwarded while the run lasts.
                 let _ = crate::runtime::spawn::inbox::Inbox::push(inbox, job);
             }
-            _ => pool.inject(job),
+            None => pool.inject(job),
         }
     }
 
     /// The inbox where this run's jobs for `pool` go instead of its
-    /// injector, as in [`inject`](Run::inject): the inbox of the wait of a
-    /// worker of `pool` that waits for the run, if any. A task woken by a
-    /// limit goes back there (see [`crate::steer`], "Taking permits").
+    /// injector: the inbox of the wait of a worker of `pool` that waits for
+    /// the run, if any. A task woken by a limit goes back there too (see
+    /// [`crate::steer`], "Taking permits").
     pub(crate) fn helper_on(
         &self,
         pool: &Pool,
-    ) -> Option<Arc<crate::runtime::spawn::inbox::Inbox>> {
+    ) -> Option<&Arc<crate::runtime::spawn::inbox::Inbox>> {
         self.spawn
             .helper
             .as_ref()
             .filter(|inbox| std::ptr::eq(inbox.pool(), pool))
-            .cloned()
     }
 
     /// The report of a run whose completion is done.

@@ -331,7 +331,7 @@ fn send_back(parked: Parked, woken: bool) {
         let helper = if planted("woken_to_injector") {
             None
         } else {
-            run.helper_on(&pool)
+            run.helper_on(&pool).cloned()
         };
         (Job::ready(run), helper)
     };

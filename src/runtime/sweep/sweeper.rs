@@ -23,10 +23,10 @@ pub(super) struct Sweeper {
     pub(super) known: u32,
     /// Chunks in a row that made it wait.
     pub(super) waited_chunks: u32,
-    /// What is left of its chunk, from its next task; empty between chunks.
+    /// What is left of its chunk, from its next task to the chunk's end;
+    /// empty between chunks.
     pub(super) chunk: Range<u32>,
-    /// Where its current chunk ends, and whether the chunk made it wait.
-    pub(super) chunk_end: u32,
+    /// Whether its current chunk made it wait.
     pub(super) waited: bool,
     /// When it claimed its current chunk.
     pub(super) started: Instant,
@@ -53,7 +53,6 @@ impl WorkerThread {
             known: 0,
             waited_chunks: 0,
             chunk: 0..0,
-            chunk_end: 0,
             waited: false,
             started: Instant::now(),
         };
@@ -88,7 +87,6 @@ impl WorkerThread {
                     run.completion().add(1);
                     run.inject(run.pool(0), Job::sweeper(run, true));
                 }
-                sweeper.chunk_end = chunk.end;
                 sweeper.chunk = chunk;
                 sweeper.waited = false;
                 sweeper.started = Instant::now();
@@ -103,7 +101,7 @@ impl WorkerThread {
                     0
                 };
                 if sweeper.waited_chunks == WAITED_CHUNKS_TO_LEAVE {
-                    sweep.invitation_failed(sweeper.chunk_end);
+                    sweep.invitation_failed(sweeper.chunk.end);
                     break;
                 }
             }
