@@ -50,6 +50,11 @@
 #                     Relaxed instead of Release
 #   parked_not_resumed sweep.rs queues no resume job for a sweeper   a_swept_task_reads_an_output_of_another_chunk
 #                     parked at the gate
+#   own_child_unannounced spawn/spawning.rs queues a child on its      a_child_on_the_spawners_deque_is_stolen
+#                     spawner's own deque without waking a sleeping
+#                     peer for it
+#   awaited_unmarked  spawn/spawning.rs waits for a sibling without    a_sibling_ends_while_a_child_names_it
+#                     marking it awaited, so its end releases nobody
 set -u
 cd "$(dirname "$0")/.."
 
@@ -105,6 +110,8 @@ expect_caught woken_to_injector a_nested_runs_woken_task_goes_back_to_its_waitin
 expect_caught buried_inbox_ignored a_wait_takes_work_buried_in_another_waits_inbox "deadlock"
 expect_caught sweep_relaxed_progress a_swept_task_reads_an_output_of_another_chunk "Causality violation"
 expect_caught parked_not_resumed a_swept_task_reads_an_output_of_another_chunk "deadlock"
+expect_caught own_child_unannounced a_child_on_the_spawners_deque_is_stolen "deadlock"
+expect_caught awaited_unmarked a_sibling_ends_while_a_child_names_it "deadlock"
 
 # Every planted bug in src/ must be checked above, and nothing else.
 planted_in_src=$(grep -rhoE 'planted\("[a-z_]+"\)' src | sed -E 's/planted\("([a-z_]+)"\)/\1/' | sort -u)

@@ -35,6 +35,8 @@ const KNOWN: &[&str] = &[
     "buried_inbox_ignored",
     "sweep_relaxed_progress",
     "parked_not_resumed",
+    "own_child_unannounced",
+    "awaited_unmarked",
 ];
 
 /// Whether the planted bug `name` is switched on (see the module docs).

@@ -23,8 +23,9 @@
 //! catch their planted bugs: the spawn models with three tasks on two
 //! workers (14 and 15), those with every worker of a pool waiting (18, 19
 //! and 23), the cancel's limit model (20, about 101,000 executions in 10 to
-//! 16 s), the nested run's woken task (22, about 37,000) and the swept run
-//! (24, about 9,300).
+//! 16 s), the nested run's woken task (22, about 37,000), the swept run
+//! (24, about 5,000) and the sibling dependency (26, about 7,900; 264,000
+//! at bound 3).
 //! With `--nocapture` every model prints its execution count and time.
 //!
 //! `scripts/loom-mutants.sh` shows that the models bite: it plants known
@@ -968,5 +969,65 @@ fn a_swept_task_reads_an_output_of_another_chunk() {
         assert!(report.is_success(), "{report:?}");
         assert_eq!(runs.load(Ordering::Relaxed), 5, "every task runs once");
         assert_eq!(graph.output(last), Some(&42));
+    });
+}
+
+/// Model 25 (spawn onto the spawner's deque): a body on one of two workers
+/// spawns a child, which goes onto that worker's own deque, and then blocks
+/// until the child has run, without a `join`, so only the other worker can
+/// run it. That worker may have fallen asleep before the push; if the push
+/// wakes nobody (the planted bug `own_child_unannounced`), every thread
+/// blocks: a deadlock.
+#[test]
+fn a_child_on_the_spawners_deque_is_stolen() {
+    check(3, || {
+        let executor = executor(2);
+        let ran = Arc::new((loom::sync::Mutex::new(false), loom::sync::Condvar::new()));
+        let mut graph = Graph::new();
+        graph.add(Task::new("parent", move |cx: &Context<'_>| {
+            let sets = Arc::clone(&ran);
+            cx.spawn(Task::new("child", move |_: &Context<'_>| {
+                let (lock, changed) = &*sets;
+                *lock.lock().unwrap() = true;
+                changed.notify_all();
+                Ok(())
+            }))?;
+            let (lock, changed) = &*ran;
+            let mut ran = lock.lock().unwrap();
+            while !*ran {
+                ran = changed.wait(ran).unwrap();
+            }
+            Ok(())
+        }));
+        let report = executor.run(&mut graph).expect("a valid graph");
+        assert!(report.is_success(), "{report:?}");
+        assert_eq!(report.len(), 2);
+    });
+}
+
+/// Model 26 (sibling dependencies): a parent spawns `first`, which the
+/// other worker may steal and end at once, and then `second`, which names
+/// `first` and reads its output. The spawn's mark of `first` as awaited
+/// and `first`'s end race on one word: whichever comes second must see the
+/// other, else `second` is never released (the planted bug
+/// `awaited_unmarked`: the run never completes, a deadlock) or reads the
+/// output before it was written.
+#[test]
+fn a_sibling_ends_while_a_child_names_it() {
+    check(2, || {
+        let executor = executor(2);
+        let mut graph = Graph::new();
+        let parent = graph.add(Task::new("parent", |cx: &Context<'_>| {
+            let first = cx.spawn(Task::new("first", |_: &Context<'_>| Ok(40u32)))?;
+            let second = cx.spawn(
+                Task::new("second", move |cx: &Context<'_>| Ok(*cx.input(first)? + 2))
+                    .after(first),
+            )?;
+            cx.join()?;
+            Ok(*cx.input(second)?)
+        }));
+        let report = executor.run(&mut graph).expect("a valid graph");
+        assert!(report.is_success(), "{report:?}");
+        assert_eq!(graph.output(parent), Some(&42));
     });
 }

@@ -129,8 +129,16 @@ pub(crate) struct PendingBody {
     inline: InlineCell,
     /// The cell's own allocation, when it does not fit inline.
     heap: Option<NonNull<u8>>,
+    /// The cell's type, as far as its owners need it: one static value per
+    /// body type, so that a task carries a pointer, not the layout and the
+    /// function (a pending body is moved with every task built).
+    kind: &'static CellKind,
+}
+
+/// What a [`PendingBody`] knows of its cell's type.
+struct CellKind {
     layout: Layout,
-    /// Turns the address of this body's cell into a trait-object pointer.
+    /// Turns the address of a cell of this type into a trait-object pointer.
     attach: fn(NonNull<u8>) -> NonNull<dyn ErasedBody>,
 }
 
@@ -142,12 +150,17 @@ unsafe impl Send for PendingBody {}
 impl PendingBody {
     pub(crate) fn new<'env, B: TaskBody + 'env>(body: B) -> Self {
         let cell = BodyCell { body, output: None };
-        let layout = Layout::new::<BodyCell<B>>();
+        let kind: &'static CellKind = const {
+            &CellKind {
+                layout: Layout::new::<BodyCell<B>>(),
+                attach: attach::<'env, B>,
+            }
+        };
+        let layout = kind.layout;
         let mut pending = PendingBody {
             inline: InlineCell(MaybeUninit::uninit()),
             heap: None,
-            layout,
-            attach: attach::<'env, B>,
+            kind,
         };
         if layout.size() <= INLINE_BYTES && layout.align() <= align_of::<InlineCell>() {
             let place = NonNull::from(&mut pending.inline).cast::<BodyCell<B>>();
@@ -172,7 +185,7 @@ impl PendingBody {
     /// task keeps its pending body in the run's node table (see
     /// [`crate::runtime::spawn`]).
     pub(crate) fn erased_mut(&mut self) -> &mut dyn ErasedBody {
-        let cell = (self.attach)(self.cell());
+        let cell = (self.kind.attach)(self.cell());
         // SAFETY: the pending body owns a live cell at `cell`, and `&mut
         // self` makes this the only access to it for the borrow.
         unsafe { &mut *cell.as_ptr() }
@@ -184,7 +197,7 @@ impl PendingBody {
             Some(heap) => heap,
             None => NonNull::from(&self.inline).cast(),
         };
-        let cell = (self.attach)(place);
+        let cell = (self.kind.attach)(place);
         // SAFETY: the pending body owns a live cell at `cell`, and `&self`
         // keeps every writer away for the borrow.
         unsafe { &*cell.as_ptr() }
@@ -196,11 +209,11 @@ impl PendingBody {
         let mut this = ManuallyDrop::new(self);
         let place = match this.heap {
             Some(heap) => {
-                arena.adopt(heap, this.layout);
+                arena.adopt(heap, this.kind.layout);
                 heap
             }
             None => {
-                let place = arena.allocate(this.layout);
+                let place = arena.allocate(this.kind.layout);
                 let source = this.cell();
                 // SAFETY: the inline cell holds `layout.size()` initialised
                 // bytes of a live cell; `place` is fresh arena memory of that
@@ -211,28 +224,29 @@ impl PendingBody {
                     std::ptr::copy_nonoverlapping(
                         source.as_ptr(),
                         place.as_ptr(),
-                        this.layout.size(),
+                        this.kind.layout.size(),
                     )
                 };
                 place
             }
         };
-        RawBody((this.attach)(place))
+        RawBody((this.kind.attach)(place))
     }
 }
 
 impl Drop for PendingBody {
     fn drop(&mut self) {
-        let cell = (self.attach)(self.cell());
+        let cell = (self.kind.attach)(self.cell());
         // SAFETY: the pending body owns a live cell at `cell` (it was not
         // moved into an arena: `into_arena` does not drop the pending body),
         // and drops it exactly once, here.
         unsafe { std::ptr::drop_in_place(cell.as_ptr()) };
-        if let Some(heap) = self.heap.filter(|_| self.layout.size() > 0) {
+        let layout = self.kind.layout;
+        if let Some(heap) = self.heap.filter(|_| layout.size() > 0) {
             // SAFETY: `heap` is the allocation of a `Box<BodyCell<B>>`, whose
-            // layout is `self.layout` (a zero-sized box allocates nothing and
-            // is skipped), and its value was just dropped.
-            unsafe { std::alloc::dealloc(heap.as_ptr(), self.layout) };
+            // layout is `layout` (a zero-sized box allocates nothing and is
+            // skipped), and its value was just dropped.
+            unsafe { std::alloc::dealloc(heap.as_ptr(), layout) };
         }
     }
 }
@@ -240,7 +254,7 @@ impl Drop for PendingBody {
 impl std::fmt::Debug for PendingBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PendingBody")
-            .field("bytes", &self.layout.size())
+            .field("bytes", &self.kind.layout.size())
             .field("inline", &self.heap.is_none())
             .finish()
     }

@@ -125,7 +125,9 @@ impl<'a> Context<'a> {
             tag: task.tag,
             dependencies: task.dependencies.as_slice(),
         };
-        let node = self.run.spawn_child(self.who, &self.subtree, spawn)?;
+        let node = self
+            .run
+            .spawn_child(self.who, &self.subtree, self.worker, spawn)?;
         Ok(TaskId::new(self.run.node_ref(node)))
     }
 
@@ -167,7 +169,7 @@ impl<'a> Context<'a> {
         if !covered() {
             subtree.wait(|| match WorkerThread::current() {
                 Some(worker) if std::ptr::eq(worker.pool(), subtree.inbox.pool()) => {
-                    worker.help_until(&subtree.inbox, covered)
+                    worker.help_until(&subtree.inbox, Some(subtree), covered)
                 }
                 _ => {
                     subtree.inbox.block_until(covered);

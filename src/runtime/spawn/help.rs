@@ -7,7 +7,9 @@ use std::ptr::NonNull;
 
 use crate::mutant::planted;
 use crate::results::error::GraphError;
+use crate::runtime::job::{Job, Work};
 use crate::runtime::spawn::inbox::{Found, Inbox};
+use crate::runtime::spawn::subtree::Subtree;
 use crate::runtime::worker::WorkerThread;
 use crate::sync::Arc;
 use crate::sync::atomic::{Ordering, fence};
@@ -79,12 +81,13 @@ impl WorkerThread {
     pub(crate) fn help_until(
         &self,
         inbox: &Arc<Inbox>,
+        own: Option<&Subtree>,
         done: impl Fn() -> bool,
     ) -> Result<(), GraphError> {
         if !self.may_help() {
             return Err(GraphError::WaitTooDeep);
         }
-        self.serve_until(inbox, done);
+        self.serve_until(inbox, own, done);
         Ok(())
     }
 
@@ -92,7 +95,23 @@ impl WorkerThread {
     /// stack, for a wait whose caller looked already (a nested run, before
     /// it started) or that cannot be refused (the implicit join of an
     /// exclusive run, whose body returned: see `Run::join_in_order`).
-    pub(crate) fn serve_until(&self, inbox: &Arc<Inbox>, done: impl Fn() -> bool) {
+    ///
+    /// `own` is the subtree of the task whose children the wait is for, if
+    /// any: a body that ran outside any wait queued its children of this
+    /// pool on this worker's own deque (see `Run::publish_spawned`), on top
+    /// of older work, and the wait takes them back from there, newest
+    /// first, after its inbox's jobs and until the top of the deque is not
+    /// one of them: none is below it then, unless a job run outside the wait
+    /// (`run_outside_the_wait`, before this one) left work on top of them,
+    /// and those stay on the deque, for the pool's thieves and this wait's
+    /// fall-back.
+    pub(crate) fn serve_until(
+        &self,
+        inbox: &Arc<Inbox>,
+        own: Option<&Subtree>,
+        done: impl Fn() -> bool,
+    ) {
+        let mut own = own.filter(|_| self.help_depth.get() == 0);
         let outer_batch = self.batch.take();
         let outer_finished = self.finished.replace(0);
         let outer_target = self.help_target.replace(Some(NonNull::from(inbox)));
@@ -105,6 +124,15 @@ impl WorkerThread {
             if let Some(job) = inbox.take_for_owner() {
                 self.process_job(job);
                 continue;
+            }
+            if let Some(subtree) = own {
+                match self.take_own_child(subtree) {
+                    Some(job) => {
+                        self.process_job(job);
+                        continue;
+                    }
+                    None => own = None,
+                }
             }
             // Count what was finished, so that an awaited run whose last
             // units this worker holds can complete. (The planted bug
@@ -152,10 +180,29 @@ impl WorkerThread {
         self.finished.set(outer_finished);
     }
 
+    /// The newest job of this worker's own deque if it is a spawned child
+    /// of `subtree`; else `None`, with the deque as it was.
+    fn take_own_child(&self, subtree: &Subtree) -> Option<Job> {
+        let job = self.local().pop()?;
+        if let Work::Spawned(node) = job.work() {
+            // SAFETY: a queued job's run is alive until the job's unit is
+            // counted, which is after it is processed.
+            let run = unsafe { job.run().as_ref() };
+            if std::ptr::eq(run.node_parent(node).as_ptr(), subtree) {
+                return Some(job);
+            }
+        }
+        self.local().push(job);
+        // Back where it was; a thief that looked while it was out may have
+        // gone to sleep, so the push is announced as any other.
+        self.pool().pushed_local(1);
+        None
+    }
+
     /// Runs a job of the pool's own queues, outside the current wait's
     /// work: what it pushes goes onto the worker's deque, not into the
     /// wait's inbox.
-    fn run_outside_the_wait(&self, job: crate::runtime::job::Job) {
+    fn run_outside_the_wait(&self, job: Job) {
         let target = self.help_target.replace(None);
         self.process_job(job);
         self.help_target.set(target);

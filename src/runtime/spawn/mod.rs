@@ -32,11 +32,26 @@
 //!    is unfinished while its body runs, so the run cannot complete between
 //!    here and `C`'s publication, and once `C` is published its job stands
 //!    for its unit, as every job does.
-//! 5. For each sibling `S` that `C` names: under `S`'s successor lock, if
-//!    `S`'s subtree ended, count that dependency finished now (poisoning
-//!    `C` if `S` ended poisoned); else leave `C` in `S`'s list.
+//! 5. For each sibling `S` that `C` names, under the lock of `P`'s table
+//!    of waiting children: mark `S`'s end word *awaited* (an `AcqRel`
+//!    `fetch_or`). If the word said `S`'s subtree ended, count that
+//!    dependency finished now (poisoning `C` if `S` ended poisoned); else
+//!    enter (`S`, `C`) in the table. *Why no end is missed:* the mark and
+//!    `S`'s end (step 2 below) are read-modify-writes of one word, so one
+//!    of them sees the other: the end, if it sees the mark, takes the lock
+//!    after this spawn's entry was made under it (the lock was held from
+//!    before the mark to after the entry).
 //! 6. Drop the guard (an `AcqRel` decrement); whoever brings `pending` to
 //!    zero publishes `C` (step 6 here, or the last sibling's end).
+//!
+//! *Publishing* a child from its spawner (steps 3 and 6, on the thread of
+//! the parent's body): when that thread is the worker that runs the body,
+//! outside any wait, and the child runs on the same pool, onto that
+//! worker's own deque, with no lock, waking a sleeping peer as every push
+//! does: the pool's other workers steal it from there, and the parent's
+//! `join` (or the implicit join of an in-order run) takes its children
+//! back off the top of the deque before it looks elsewhere (see
+//! [`help`]). Otherwise as any ready spawned task.
 //!
 //! *Publishing* a ready spawned task: into the inbox of its nearest
 //! ancestor that runs on the same pool, its parent most often (so that a
@@ -65,10 +80,13 @@
 //!    holds. Then decrement
 //!    `open` (`AcqRel`).
 //! 2. When a child's subtree ends (its body returned and its `open` reached
-//!    zero, or it never spawned): mark its own end under its successor lock
-//!    and release the siblings that wait for it (step 5 above, from the
-//!    other side), set its parent's `failed` flag if it ends poisoned, and
-//!    decrement the parent's `open` (`AcqRel`).
+//!    zero, or it never spawned): mark its own end in its end word (an
+//!    `AcqRel` `fetch_or`, poisoned or not); if the word was marked
+//!    awaited, take the siblings that wait for it out of the parent's
+//!    table, under its lock, and release them (step 5 above, from the other
+//!    side). Then set its parent's `failed` flag if it ends poisoned, and
+//!    decrement the parent's `open` (`AcqRel`). A child that nobody names
+//!    takes no lock to end.
 //! 3. The decrement that brings `open` to zero ends `P`'s subtree: it is
 //!    poisoned if `P`'s outcome poisons or `failed` is set. For a spawned
 //!    `P` that is step 2 again one level up, in a loop: a chain of 100,000
@@ -100,8 +118,8 @@
 //! the join's answer and `joined` bound cover the snapshot only. Before it
 //! blocks it registers in `open` (an `AcqRel` add of one waiter): either a
 //! child's decrement sees the registration and signals, or the
-//! registration comes later and takes in that child's end mark (set under
-//! its successor lock before its decrement), which the next look sees.
+//! registration comes later and takes in that child's end mark (set, with
+//! `Release`, before its decrement), which the next look sees.
 //! Any number of threads may wait on one inbox; a signal wakes all.
 //!
 //! A run started on one of its executor's
@@ -188,7 +206,7 @@ use crate::graph::handle::GraphId;
 use crate::graph::tag::Tag;
 use crate::results::error::{GraphError, TaskError};
 use crate::runtime::pool::Pool;
-use crate::sync::atomic::AtomicUsize;
+use crate::sync::atomic::{AtomicPtr, AtomicUsize};
 use crate::sync::{Arc, Mutex};
 use inbox::Inbox;
 use nodes::{Nodes, SpareSegments};
@@ -212,6 +230,10 @@ pub(crate) struct SpawnState {
     /// Pools of tags that spawned tasks use and the graph does not.
     pub(crate) extra_pools: Mutex<Vec<Arc<Pool>>>,
     pub(crate) pool_source: Option<PoolSource>,
+    /// The pool of [`Tag::DEFAULT`](crate::Tag::DEFAULT) once a spawn
+    /// without a tag looked it up (null before): the tag of most spawned
+    /// tasks, found then without comparing names.
+    pub(crate) default_pool: AtomicPtr<Pool>,
     /// For a run started on one of its executor's workers: the inbox of
     /// that worker's wait, where the run's jobs for its pool queue.
     pub(crate) helper: Option<Arc<Inbox>>,
@@ -234,6 +256,7 @@ impl SpawnState {
             cancelled: AtomicUsize::new(0),
             extra_pools: Mutex::new(Vec::new()),
             pool_source,
+            default_pool: AtomicPtr::new(std::ptr::null_mut()),
             helper,
         }
     }

@@ -36,7 +36,7 @@ impl Run<'_> {
         let done = || self.completion().is_done();
         match WorkerThread::current() {
             Some(worker) if std::ptr::eq(worker.pool(), inbox.pool()) => {
-                worker.serve_until(inbox, done);
+                worker.serve_until(inbox, None, done);
             }
             _ => inbox.block_until(done),
         }
@@ -58,7 +58,9 @@ impl Run<'_> {
         subtree: &Subtree,
         worker: &WorkerThread,
     ) -> u32 {
-        subtree.wait(|| worker.serve_until(&subtree.inbox, || subtree.children_ended()));
+        subtree.wait(|| {
+            worker.serve_until(&subtree.inbox, Some(subtree), || subtree.children_ended());
+        });
         let ended = subtree.body_returned(poisons(outcome));
         debug_assert!(ended, "every child ended before the implicit join returned");
         if subtree.poisons() { SKIPPED } else { outcome }

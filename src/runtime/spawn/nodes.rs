@@ -50,8 +50,6 @@ pub(crate) struct Node {
     pub(crate) body: UnsafeCell<PendingBody>,
     /// Unfinished sibling dependencies, and [`POISONED`](crate::runtime::state::POISONED).
     pub(crate) pending: AtomicU32,
-    /// The siblings that wait for this node's subtree to end, until it ends.
-    pub(crate) successors: Mutex<Successors>,
     /// The subtree of the parent, which counts this node's subtree.
     pub(crate) parent: NonNull<Subtree>,
     /// The tasks it declared in `after`: siblings, and the parent's own
@@ -59,18 +57,25 @@ pub(crate) struct Node {
     pub(crate) dependencies: Box<[TaskRef]>,
     /// Its outcome code (see [`crate::runtime::state`]), 0 until settled.
     pub(crate) outcome: AtomicU8,
+    /// Whether its subtree ended, and how, and whether a sibling waits for
+    /// that ([`ENDED`], [`ENDED_POISONED`], [`AWAITED`]; see
+    /// [`crate::runtime::spawn`], steps 5 and 2).
+    pub(crate) end: AtomicU8,
     /// The next child of the same parent, once there is one: written under
     /// the parent's children lock (see [`Subtree::children`]).
     pub(crate) next_sibling: AtomicU32,
 }
 
-/// The waiting siblings of a node, or how its subtree ended.
-#[derive(Debug, Default)]
-pub(crate) struct Successors {
-    pub(crate) waiting: Vec<u32>,
-    /// `Some(poisons)` once the subtree ended.
-    pub(crate) ended: Option<bool>,
-}
+/// In [`Node::end`]: the node's subtree ended.
+pub(crate) const ENDED: u8 = 1;
+
+/// In [`Node::end`], with [`ENDED`]: it ended poisoned.
+pub(crate) const ENDED_POISONED: u8 = 2;
+
+/// In [`Node::end`]: a sibling that names the node waits in its parent's
+/// [`Subtree::waiting`] (set before the subtree ended, else the sibling
+/// counts the end itself).
+pub(crate) const AWAITED: u8 = 4;
 
 /// The spawned tasks of one run (module docs).
 pub(crate) struct Nodes {

@@ -8,6 +8,7 @@ use std::ptr::NonNull;
 use crate::graph::body::PendingBody;
 use crate::graph::handle::TaskRef;
 use crate::graph::tag::Tag;
+use crate::mutant::planted;
 use crate::observe::TaskEvent;
 use crate::results::error::{GraphError, Panic, TaskError};
 use crate::results::report::Outcome;
@@ -16,7 +17,7 @@ use crate::runtime::job::Job;
 use crate::runtime::pool::Pool;
 use crate::runtime::run::{Run, is_cancelled};
 use crate::runtime::spawn::inbox::{Forward, Inbox};
-use crate::runtime::spawn::nodes::{Node, Successors};
+use crate::runtime::spawn::nodes::{AWAITED, ENDED, ENDED_POISONED, Node};
 use crate::runtime::spawn::subtree::{Children, Owner, Subtree};
 use crate::runtime::state::{
     CANCELLED, CANCELLED_ITSELF, FAILED, PENDING_MASK, POISONED, SKIPPED, SUCCEEDED, poisons,
@@ -24,7 +25,7 @@ use crate::runtime::state::{
 };
 use crate::runtime::worker::WorkerThread;
 use crate::sync::atomic::{AtomicU8, AtomicU32, Ordering};
-use crate::sync::{Mutex, UnsafeCell};
+use crate::sync::UnsafeCell;
 
 /// What `Context::spawn` hands the run: the parts of a `Task<'static, T>`.
 pub(crate) struct Spawn<'t> {
@@ -37,11 +38,13 @@ pub(crate) struct Spawn<'t> {
 impl<'g> Run<'g> {
     /// Spawning, steps 1-6 ([`crate::runtime::spawn`]): adds `spawn` as a
     /// child of the task `parent` (whose subtree is `subtree`, created here
-    /// on its first spawn) and returns the child's node index.
+    /// on its first spawn), whose body runs on worker `body_worker` of its
+    /// pool, and returns the child's node index.
     pub(crate) fn spawn_child(
         &self,
         parent: Owner,
         subtree: &crate::sync::atomic::AtomicPtr<Subtree>,
+        body_worker: usize,
         spawn: Spawn<'_>,
     ) -> Result<u32, GraphError> {
         // ORDERING: Acquire: takes in the subtree's creation below, which a
@@ -70,7 +73,7 @@ impl<'g> Run<'g> {
                 return Err(GraphError::ForeignTask);
             }
         }
-        let pool = self.pool_for(spawn.tag.as_ref().unwrap_or(&Tag::DEFAULT))?;
+        let pool = self.pool_for(spawn.tag.as_ref())?;
         let subtree = match existing {
             Some(subtree) => subtree,
             None => self.create_subtree(parent, subtree),
@@ -86,10 +89,10 @@ impl<'g> Run<'g> {
             } else {
                 1 + siblings.len() as u32
             }),
-            successors: Mutex::new(Successors::default()),
             parent: NonNull::from(subtree),
             dependencies: spawn.dependencies.into(),
             outcome: AtomicU8::new(0),
+            end: AtomicU8::new(0),
             next_sibling: AtomicU32::new(u32::MAX),
         };
         // Under the children's lock, so that the children of one parent
@@ -119,30 +122,47 @@ impl<'g> Run<'g> {
         };
         self.completion().add(1);
         if siblings.is_empty() {
-            self.publish_node(child, WorkerThread::current());
+            self.publish_spawned(child, subtree, body_worker);
             return Ok(child);
         }
         let word = &self.spawn.nodes.get(child).pending;
         for sibling in siblings {
-            let mut successors = self.spawn.nodes.get(sibling).successors.lock();
-            match successors.ended {
-                None => successors.waiting.push(child),
-                Some(poisoned) => {
-                    drop(successors);
-                    if poisoned {
-                        // ORDERING: Relaxed: as in `release_sibling`.
-                        word.fetch_or(POISONED, Ordering::Relaxed);
-                    }
-                    // ORDERING: Relaxed: the guard keeps the count above
-                    // zero; the guard's AcqRel decrement below publishes.
-                    word.fetch_sub(1, Ordering::Relaxed);
+            // The planted bug `awaited_unmarked` enters the child in the
+            // table without marking the sibling awaited, so its end looks
+            // for nobody; the loom model `a_sibling_ends_while_a_child_names_it`
+            // must then find the child never released.
+            let end = {
+                let mut waiting = subtree.waiting.lock();
+                // ORDERING: AcqRel: Acquire, if the sibling ended, takes in
+                // its subtree's effects (its output above all); the mark
+                // and the sibling's end are read-modify-writes of one word,
+                // so exactly one of them sees the other (module docs).
+                let end = self.spawn.nodes.get(sibling).end.fetch_or(
+                    if planted("awaited_unmarked") {
+                        0
+                    } else {
+                        AWAITED
+                    },
+                    Ordering::AcqRel,
+                );
+                if end & ENDED == 0 {
+                    waiting.push((sibling, child));
                 }
+                end
+            };
+            if end & ENDED != 0 {
+                if end & ENDED_POISONED != 0 {
+                    // ORDERING: Relaxed: as in `release_sibling`.
+                    word.fetch_or(POISONED, Ordering::Relaxed);
+                }
+                // ORDERING: Relaxed: the guard keeps the count above
+                // zero; the guard's AcqRel decrement below publishes.
+                word.fetch_sub(1, Ordering::Relaxed);
             }
         }
         // ORDERING: AcqRel: as in `release_sibling`.
         if word.fetch_sub(1, Ordering::AcqRel) & PENDING_MASK == 1 {
-            let worker = WorkerThread::current();
-            self.publish_node(child, worker);
+            self.publish_spawned(child, subtree, body_worker);
         }
         Ok(child)
     }
@@ -202,7 +222,23 @@ impl<'g> Run<'g> {
     /// The pool of `tag`: the graph's, one started for an earlier spawn,
     /// or a new one. Every one of them is held by the run (in `pools` or
     /// `extra_pools`, never removed) until it ends, so no count is taken.
-    fn pool_for(&self, tag: &Tag) -> Result<NonNull<Pool>, GraphError> {
+    fn pool_for(&self, tag: Option<&Tag>) -> Result<NonNull<Pool>, GraphError> {
+        let Some(tag) = tag else {
+            // ORDERING: Acquire: takes in the pool, which a spawn on another
+            // thread may have started (a graph with no task of the default
+            // tag), as the extra pools' lock does for the slow path.
+            let known = self.spawn.default_pool.load(Ordering::Acquire);
+            if let Some(known) = NonNull::new(known) {
+                return Ok(known);
+            }
+            let pool = self.pool_for(Some(&Tag::DEFAULT))?;
+            // ORDERING: Release: publishes the pool (see above); racing
+            // stores store the same pointer.
+            self.spawn
+                .default_pool
+                .store(pool.as_ptr(), Ordering::Release);
+            return Ok(pool);
+        };
         if let Some(position) = self.graph.tags.iter().position(|known| known == tag) {
             return Ok(NonNull::from(&*self.pools[position]));
         }
@@ -219,6 +255,42 @@ impl<'g> Run<'g> {
         let held = NonNull::from(&*pool);
         extra.push(pool);
         Ok(held)
+    }
+
+    /// Publishes the ready child `node` from the thread that spawned it, a
+    /// thread of its parent's body (whose subtree is `subtree`, running on
+    /// worker `body_worker` of its pool). When that thread is the body's
+    /// worker, outside any wait, and the child runs on the same pool, the
+    /// child goes onto the worker's own deque, with no lock: the pool's
+    /// other workers steal it from there as any job, and the body's `join`
+    /// takes it back (see [`WorkerThread::serve_until`]). Else as
+    /// [`publish_node`](Run::publish_node).
+    fn publish_spawned(&self, node: u32, subtree: &Subtree, body_worker: usize) {
+        let worker = WorkerThread::current();
+        if let Some(worker) = worker {
+            let pool = subtree.inbox.pool();
+            // The planted bug `own_child_unannounced` queues the child on
+            // the deque without waking a sleeping peer for it; the loom
+            // model `a_child_on_the_spawners_deque_is_stolen` must then
+            // find the peer asleep while the body waits for the child.
+            if worker.help_depth.get() == 0
+                && worker.index() == body_worker
+                && std::ptr::eq(worker.pool(), pool)
+                && std::ptr::eq(self.spawn.nodes.get(node).pool.as_ptr(), pool)
+            {
+                worker.push_local(Job::node(self, node));
+                if !planted("own_child_unannounced") {
+                    pool.pushed_local(1);
+                }
+                return;
+            }
+        }
+        self.publish_node(node, worker);
+    }
+
+    /// The subtree of the spawned task `node`'s parent.
+    pub(crate) fn node_parent(&self, node: u32) -> NonNull<Subtree> {
+        self.spawn.nodes.get(node).parent
     }
 
     /// Publishes the ready spawned task `node` (module docs of
@@ -422,16 +494,18 @@ impl<'g> Run<'g> {
         let (mut node, mut poison) = (node, poison);
         loop {
             let entry = self.spawn.nodes.get(node);
-            let waiting = {
-                let mut successors = entry.successors.lock();
-                successors.ended = Some(poison);
-                std::mem::take(&mut successors.waiting)
-            };
-            for sibling in waiting {
-                self.release_sibling(sibling, poison, worker);
-            }
             // SAFETY: a node's parent subtree outlives it.
             let parent = unsafe { entry.parent.as_ref() };
+            let mark = if poison { ENDED | ENDED_POISONED } else { ENDED };
+            // ORDERING: AcqRel: Release publishes the subtree's effects to
+            // whoever reads the mark (a join's look, a sibling that names
+            // this node); Acquire takes in the waiting entries of the
+            // siblings that marked the word before.
+            if entry.end.fetch_or(mark, Ordering::AcqRel) & AWAITED != 0 {
+                for sibling in parent.take_waiting_for(node) {
+                    self.release_sibling(sibling, poison, worker);
+                }
+            }
             if !parent.child_ended(poison) {
                 return;
             }
@@ -535,16 +609,23 @@ impl<'g> Run<'g> {
     /// effect of its subtree).
     pub(crate) fn nodes_ended(&self, span: Option<Children>) -> bool {
         self.children(span)
-            .all(|node| self.spawn.nodes.get(node).successors.lock().ended.is_some())
+            .all(|node| self.node_end(node) & ENDED != 0)
     }
 
     /// Whether the spawned task `node`'s subtree ended and succeeded.
     pub(crate) fn node_succeeded(&self, node: u32) -> bool {
         let entry = self.spawn.nodes.get(node);
-        let ended = entry.successors.lock().ended;
-        // ORDERING: Relaxed: the caller's join observed the node's end
-        // through an Acquire load of its parent's count.
-        ended == Some(false) && u32::from(entry.outcome.load(Ordering::Relaxed)) == SUCCEEDED
+        // ORDERING: Relaxed: the end mark, read with Acquire, took in the
+        // outcome stored before it.
+        self.node_end(node) & (ENDED | ENDED_POISONED) == ENDED
+            && u32::from(entry.outcome.load(Ordering::Relaxed)) == SUCCEEDED
+    }
+
+    /// The end mark of the spawned task `node` ([`Node::end`]).
+    fn node_end(&self, node: u32) -> u8 {
+        // ORDERING: Acquire: takes in every effect of the node's subtree,
+        // which its end mark's Release published.
+        self.spawn.nodes.get(node).end.load(Ordering::Acquire)
     }
 
     /// The identity of the handles of this run's spawned tasks.

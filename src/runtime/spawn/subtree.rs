@@ -73,6 +73,10 @@ pub(crate) struct Subtree {
     /// One past the newest child the last `join` covered: the owner may
     /// read the outputs of children below it.
     joined: AtomicU32,
+    /// The children that wait for a sibling's subtree to end, as
+    /// (that sibling, the waiting child), until it ends. Only spawns that
+    /// name siblings touch it.
+    pub(crate) waiting: crate::sync::Mutex<Vec<(u32, u32)>>,
 }
 
 /// The span of a subtree's list of children: its first and newest child,
@@ -117,6 +121,7 @@ impl Subtree {
             children: crate::sync::Mutex::new(None),
             nearest: crate::sync::Mutex::new(None),
             joined: AtomicU32::new(0),
+            waiting: crate::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -235,6 +240,21 @@ impl Subtree {
         // ORDERING: Acquire: takes in the children's Release decrements,
         // and so their outputs.
         self.open.load(Ordering::Acquire) & OPEN == 1
+    }
+
+    /// Takes the children that wait for the sibling `ended`, whose subtree
+    /// just ended.
+    pub(crate) fn take_waiting_for(&self, ended: u32) -> Vec<u32> {
+        let mut waiting = self.waiting.lock();
+        let mut released = Vec::new();
+        waiting.retain(|&(dependency, dependent)| {
+            let waits = dependency != ended;
+            if !waits {
+                released.push(dependent);
+            }
+            waits
+        });
+        released
     }
 
     /// Notes that a `join` covered the children below node index `bound`.
