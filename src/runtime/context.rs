@@ -167,15 +167,13 @@ impl<'a> Context<'a> {
         let children = *subtree.children.lock();
         let covered = || subtree.children_ended() || self.run.nodes_ended(children);
         if !covered() {
-            subtree.wait(|| match WorkerThread::current() {
+            match WorkerThread::current() {
                 Some(worker) if std::ptr::eq(worker.pool(), subtree.inbox.pool()) => {
-                    worker.help_until(&subtree.inbox, Some(subtree), covered)
+                    let own = self.run.own_work_of(subtree, worker);
+                    worker.help_until(&subtree.inbox, Some(subtree), own, covered)?;
                 }
-                _ => {
-                    subtree.inbox.block_until(covered);
-                    Ok(())
-                }
-            })?;
+                _ => subtree.wait(|| subtree.inbox.block_until(covered)),
+            }
         }
         if let Some(span) = children {
             subtree.joined_below(span.newest + 1);

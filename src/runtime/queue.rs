@@ -87,6 +87,16 @@ mod imp {
             }
         }
 
+        /// The newest job, whichever end the owner's `pop` takes: where a
+        /// wait finds the work its task pushed last (see
+        /// [`crate::runtime::spawn::help`]).
+        pub(crate) fn pop_newest(&self) -> Option<T> {
+            match self {
+                LocalQueue::Shared(deque) => deque.pop(),
+                LocalQueue::Solo(queue) => queue.borrow_mut().pop_back(),
+            }
+        }
+
         pub(crate) fn is_empty(&self) -> bool {
             match self {
                 LocalQueue::Shared(deque) => deque.is_empty(),
@@ -202,6 +212,11 @@ mod imp {
             } else {
                 jobs.pop_back()
             }
+        }
+
+        /// The newest job (see the real queue's `pop_newest`).
+        pub(crate) fn pop_newest(&self) -> Option<T> {
+            self.jobs.lock().pop_back()
         }
 
         pub(crate) fn is_empty(&self) -> bool {

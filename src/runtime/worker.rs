@@ -29,10 +29,14 @@
 //! # Inside a wait
 //!
 //! A worker that waits inside a task ([`Context::join`](crate::Context::join),
-//! or a run started from the task) helps with the jobs of that wait's
-//! inbox only, and while it does, what it would push onto its own deque
-//! goes into that inbox (it is all work of the wait). The worker's deque is
-//! left alone meanwhile: its other workers steal from it.
+//! or a run started from the task) helps with the work of that wait only:
+//! the jobs of its inbox, and the children the waiting task queued on top
+//! of the worker's own deque (see [`crate::runtime::spawn::help`]). While it
+//! helps, what it would push onto its own deque goes into that inbox (it is
+//! all work of the wait), but for the children spawned in an exclusive
+//! run, which go onto the deque, where that run's waits find them. The
+//! rest of the deque is left alone meanwhile: its other workers steal
+//! from it.
 
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;

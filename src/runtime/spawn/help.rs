@@ -9,6 +9,7 @@ use crate::mutant::planted;
 use crate::results::error::GraphError;
 use crate::runtime::job::{Job, Work};
 use crate::runtime::spawn::inbox::{Found, Inbox};
+use crate::runtime::run::Run;
 use crate::runtime::spawn::subtree::Subtree;
 use crate::runtime::worker::WorkerThread;
 use crate::sync::Arc;
@@ -59,6 +60,53 @@ impl Stack {
     }
 }
 
+/// How far up the tree [`OwnWork::DescendantsOf`] looks for the awaited
+/// subtree: a job deeper below it is left to the wait's fall-back, so that
+/// a look costs a few steps however deep the tree is.
+const ANCESTRY_LOOK: usize = 16;
+
+/// Which jobs on top of a waiting worker's own deque are the wait's own
+/// work (see [`WorkerThread::serve_until`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum OwnWork<'a> {
+    /// Spawned descendants of this subtree, its children most often
+    /// (looked for up to [`ANCESTRY_LOOK`] levels up).
+    DescendantsOf(&'a Subtree),
+    /// Every spawned task of this run: for the implicit join of a task of
+    /// an exclusive run on the in-order path, whose subtree holds every
+    /// spawned task of the run that has not ended (its worker runs the
+    /// graph's tasks one after another, each joined before the next).
+    NodesOf(NonNull<Run<'static>>),
+}
+
+impl OwnWork<'_> {
+    /// Whether `job` is this wait's own work.
+    fn owns(&self, job: &Job) -> bool {
+        let Work::Spawned(node) = job.work() else {
+            return false;
+        };
+        match *self {
+            OwnWork::NodesOf(run) => job.run() == run,
+            OwnWork::DescendantsOf(awaited) => {
+                // SAFETY: a queued job's run is alive until the job's unit
+                // is counted, which is after it is processed.
+                let run = unsafe { job.run().as_ref() };
+                // SAFETY: a node's parent subtree, and every ancestor's,
+                // outlives the node.
+                let mut at = Some(unsafe { run.node_parent(node).as_ref() });
+                for _ in 0..ANCESTRY_LOOK {
+                    match at {
+                        Some(subtree) if std::ptr::eq(subtree, awaited) => return true,
+                        Some(subtree) => at = subtree.parent(),
+                        None => return false,
+                    }
+                }
+                false
+            }
+        }
+    }
+}
+
 impl WorkerThread {
     /// Whether a wait on this worker may still help (see [`stack_margin`]).
     pub(crate) fn may_help(&self) -> bool {
@@ -81,13 +129,14 @@ impl WorkerThread {
     pub(crate) fn help_until(
         &self,
         inbox: &Arc<Inbox>,
-        own: Option<&Subtree>,
+        awaited: Option<&Subtree>,
+        own: Option<OwnWork<'_>>,
         done: impl Fn() -> bool,
     ) -> Result<(), GraphError> {
         if !self.may_help() {
             return Err(GraphError::WaitTooDeep);
         }
-        self.serve_until(inbox, own, done);
+        self.serve_until(inbox, awaited, own, done);
         Ok(())
     }
 
@@ -96,22 +145,28 @@ impl WorkerThread {
     /// it started) or that cannot be refused (the implicit join of an
     /// exclusive run, whose body returned: see `Run::join_in_order`).
     ///
-    /// `own` is the subtree of the task whose children the wait is for, if
-    /// any: a body that ran outside any wait queued its children of this
-    /// pool on this worker's own deque (see `Run::publish_spawned`), on top
-    /// of older work, and the wait takes them back from there, newest
-    /// first, after its inbox's jobs and until the top of the deque is not
-    /// one of them: none is below it then, unless a job run outside the wait
-    /// (`run_outside_the_wait`, before this one) left work on top of them,
-    /// and those stay on the deque, for the pool's thieves and this wait's
-    /// fall-back.
+    /// `own`, for a wait for a subtree, says which jobs on this worker's
+    /// own deque are its work: the waiting body queued its children of this
+    /// pool there (see `Run::publish_spawned`), on top of older work, and so
+    /// did its descendants that ran on this worker, and the wait takes them
+    /// back, newest first, after its inbox's jobs and until the top of the
+    /// deque is not its own: none is below it then, unless a job run outside
+    /// the wait (`run_outside_the_wait`) left work on top of them, and
+    /// those stay on the deque, for the pool's thieves and this wait's
+    /// fall-back. The caller passes `None` where the body's pushes did not
+    /// go there (it ran inside a wait, in a run that is not exclusive).
+    ///
+    /// `awaited` is the subtree the wait is for, if any: the wait registers
+    /// in its count while it blocks (see [`Subtree::enter_wait`]), so that
+    /// a child's end signals it then, and only then.
     pub(crate) fn serve_until(
         &self,
         inbox: &Arc<Inbox>,
-        own: Option<&Subtree>,
+        awaited: Option<&Subtree>,
+        own: Option<OwnWork<'_>>,
         done: impl Fn() -> bool,
     ) {
-        let mut own = own.filter(|_| self.help_depth.get() == 0);
+        let mut own = own;
         let outer_batch = self.batch.take();
         let outer_finished = self.finished.replace(0);
         let outer_target = self.help_target.replace(Some(NonNull::from(inbox)));
@@ -125,8 +180,8 @@ impl WorkerThread {
                 self.process_job(job);
                 continue;
             }
-            if let Some(subtree) = own {
-                match self.take_own_child(subtree) {
+            if let Some(work) = own {
+                match self.take_own_work(work) {
                     Some(job) => {
                         self.process_job(job);
                         continue;
@@ -150,18 +205,30 @@ impl WorkerThread {
             // `Pool::nudge_waits`).
             // Signals from here on end the wait below (a nudge after the
             // look that follows, say).
+            // Registered in the awaited count before the look at the
+            // signals: a child's end after it signals, one before it is
+            // seen by `done` (see `Subtree::wait`).
+            if let Some(subtree) = awaited {
+                subtree.enter_wait();
+            }
             let seen = inbox.signals();
             let every_blocked = pool.block_in(inbox);
             fence(Ordering::SeqCst);
             if pool.all_waiting() {
                 if let Some(job) = pool.take_for_wait(self.index(), self.local(), every_blocked) {
                     pool.unblock(inbox);
+                    if let Some(subtree) = awaited {
+                        subtree.leave_wait();
+                    }
                     self.run_outside_the_wait(job);
                     continue;
                 }
             }
             let found = inbox.wait_for_owner(seen, &done);
             pool.unblock(inbox);
+            if let Some(subtree) = awaited {
+                subtree.leave_wait();
+            }
             match found {
                 Found::Job(job) => self.process_job(job),
                 Found::Done => break,
@@ -180,17 +247,12 @@ impl WorkerThread {
         self.finished.set(outer_finished);
     }
 
-    /// The newest job of this worker's own deque if it is a spawned child
-    /// of `subtree`; else `None`, with the deque as it was.
-    fn take_own_child(&self, subtree: &Subtree) -> Option<Job> {
-        let job = self.local().pop()?;
-        if let Work::Spawned(node) = job.work() {
-            // SAFETY: a queued job's run is alive until the job's unit is
-            // counted, which is after it is processed.
-            let run = unsafe { job.run().as_ref() };
-            if std::ptr::eq(run.node_parent(node).as_ptr(), subtree) {
-                return Some(job);
-            }
+    /// The newest job of this worker's own deque if it is the wait's own
+    /// `work`; else `None`, with the deque as it was.
+    fn take_own_work(&self, work: OwnWork<'_>) -> Option<Job> {
+        let job = self.local().pop_newest()?;
+        if work.owns(&job) {
+            return Some(job);
         }
         self.local().push(job);
         // Back where it was; a thief that looked while it was out may have

@@ -129,13 +129,22 @@
 //! own pool, or the nested run's tasks of its own pool.
 //!
 //! 1. Pop the newest job of the inbox; process it; repeat. While helping,
-//!    the worker's own pushes go into that inbox.
-//! 2. None: count the finished units (so that an awaited run can
+//!    the worker's own pushes go into that inbox (but for children spawned
+//!    in an exclusive run: see *Publishing a child from its spawner*).
+//! 2. None: for a join, take the newest job off the top of the worker's
+//!    own deque if it is the join's own work (a descendant of the joining
+//!    task, or in an exclusive run's implicit join any spawned task of the
+//!    run); process it and go to 1. The first job there that is not its
+//!    own ends these looks for this wait (it goes back on top).
+//! 3. None: count the finished units (so that an awaited run can
 //!    complete), then check the condition; if it holds, return (before
 //!    looking at any work outside the wait).
-//! 3. Otherwise wait on the inbox's condition variable (no CPU), under its
-//!    lock, until a push or a signal (step 4 above; a run's completion
-//!    wakes it through a [`Waker`](std::task::Waker)), and go to 1.
+//! 4. Otherwise register in `open` (a join), then wait on the inbox's
+//!    condition variable (no CPU), under its lock, until a push or a signal
+//!    (step 4 above; a run's completion wakes it through a
+//!    [`Waker`](std::task::Waker)); unregister and go to 1. A join that
+//!    finds all its children on its own deque never registers, and its
+//!    children's ends signal nobody.
 //!
 //! *Why only its own work:* a worker that helped with arbitrary work could
 //! start a task that waits long (for an hour, or for this very wait's

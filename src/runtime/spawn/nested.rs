@@ -2,10 +2,12 @@
 //! a worker, waits for it by helping (see "Waiting" in
 //! [`crate::runtime::spawn`]).
 
+use std::ptr::NonNull;
 use std::task::{Wake, Waker};
 
 use crate::runtime::completion::Polled;
 use crate::runtime::run::Run;
+use crate::runtime::spawn::help::OwnWork;
 use crate::runtime::spawn::inbox::Inbox;
 use crate::runtime::spawn::subtree::Subtree;
 use crate::runtime::state::{SKIPPED, poisons};
@@ -36,7 +38,7 @@ impl Run<'_> {
         let done = || self.completion().is_done();
         match WorkerThread::current() {
             Some(worker) if std::ptr::eq(worker.pool(), inbox.pool()) => {
-                worker.serve_until(inbox, None, done);
+                worker.serve_until(inbox, None, None, done);
             }
             _ => inbox.block_until(done),
         }
@@ -58,8 +60,16 @@ impl Run<'_> {
         subtree: &Subtree,
         worker: &WorkerThread,
     ) -> u32 {
-        subtree.wait(|| {
-            worker.serve_until(&subtree.inbox, Some(subtree), || subtree.children_ended());
+        // Only the in-order path runs the graph's tasks strictly one after
+        // another: a regular or steered exclusive run may start another
+        // task in this wait's fall-back, whose children are not this one's.
+        let own = if self.exclusive && self.graph.in_index_order && self.steered.is_none() {
+            Some(OwnWork::NodesOf(NonNull::from(self).cast()))
+        } else {
+            self.own_work_of(subtree, worker)
+        };
+        worker.serve_until(&subtree.inbox, Some(subtree), own, || {
+            subtree.children_ended()
         });
         let ended = subtree.body_returned(poisons(outcome));
         debug_assert!(ended, "every child ended before the implicit join returned");

@@ -16,6 +16,7 @@ use crate::runtime::context::Context;
 use crate::runtime::job::Job;
 use crate::runtime::pool::Pool;
 use crate::runtime::run::{Run, is_cancelled};
+use crate::runtime::spawn::help::OwnWork;
 use crate::runtime::spawn::inbox::{Forward, Inbox};
 use crate::runtime::spawn::nodes::{AWAITED, ENDED, ENDED_POISONED, Node};
 use crate::runtime::spawn::subtree::{Children, Owner, Subtree};
@@ -273,12 +274,12 @@ impl<'g> Run<'g> {
             // the deque without waking a sleeping peer for it; the loom
             // model `a_child_on_the_spawners_deque_is_stolen` must then
             // find the peer asleep while the body waits for the child.
-            if worker.help_depth.get() == 0
+            if self.queues_children_locally(worker)
                 && worker.index() == body_worker
                 && std::ptr::eq(worker.pool(), pool)
                 && std::ptr::eq(self.spawn.nodes.get(node).pool.as_ptr(), pool)
             {
-                worker.push_local(Job::node(self, node));
+                worker.local().push(Job::node(self, node));
                 if !planted("own_child_unannounced") {
                     pool.pushed_local(1);
                 }
@@ -286,6 +287,26 @@ impl<'g> Run<'g> {
             }
         }
         self.publish_node(node, worker);
+    }
+
+    /// Whether a body running on `worker` (its innermost task) queues its
+    /// children of its own pool on the worker's deque: outside any wait, or
+    /// in any wait of an exclusive run, whose waits know every spawned task
+    /// of the run on the deque for theirs ([`OwnWork`]). Inside a wait of
+    /// a run that is not exclusive they go into inboxes.
+    fn queues_children_locally(&self, worker: &WorkerThread) -> bool {
+        worker.help_depth.get() == 0 || self.exclusive
+    }
+
+    /// Which jobs on `worker`'s own deque a wait of `subtree`'s owner, on
+    /// that worker, may take as its own (see [`OwnWork`]).
+    pub(crate) fn own_work_of<'s>(
+        &self,
+        subtree: &'s Subtree,
+        worker: &WorkerThread,
+    ) -> Option<OwnWork<'s>> {
+        self.queues_children_locally(worker)
+            .then_some(OwnWork::DescendantsOf(subtree))
     }
 
     /// The subtree of the spawned task `node`'s parent.

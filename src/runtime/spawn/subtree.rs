@@ -28,6 +28,18 @@ fn subtree_decrement() -> Ordering {
 /// One waiting join in [`Subtree::open`].
 const WAITER: u64 = 1 << 32;
 
+/// What a join adds to [`Subtree::open`] to register. The planted bug
+/// `join_unregistered` waits unregistered, so that no child's end signals
+/// it; the loom model `join_races_a_child_completion` must then find it
+/// stuck.
+fn waiter() -> u64 {
+    if planted("join_unregistered") {
+        0
+    } else {
+        WAITER
+    }
+}
+
 /// The count of open things in [`Subtree::open`].
 const OPEN: u64 = WAITER - 1;
 
@@ -216,22 +228,28 @@ impl Subtree {
     /// registration and signals, or the registration comes later and takes
     /// in the child's end mark, which the wait's first look then sees.
     pub(crate) fn wait<R>(&self, wait: impl FnOnce() -> R) -> R {
-        // The planted bug `join_unregistered` waits
-        // unregistered, so that no child's end signals it; the loom model
-        // `join_races_a_child_completion` must then find it stuck.
-        let waiter = if planted("join_unregistered") {
-            0
-        } else {
-            WAITER
-        };
+        self.enter_wait();
+        let answer = wait();
+        self.leave_wait();
+        answer
+    }
+
+    /// Registers one waiter in `open` (see [`wait`](Subtree::wait)): from
+    /// here on every child's end signals the inbox, until
+    /// [`leave_wait`](Subtree::leave_wait). A worker that helps registers
+    /// only while it blocks, so that the children it runs itself do not
+    /// signal it.
+    pub(crate) fn enter_wait(&self) {
         // ORDERING: AcqRel: Acquire takes in the ends counted before
         // (see above); Release has nothing to publish, but keeps the
         // word's release sequence unbroken.
-        self.open.fetch_add(waiter, Ordering::AcqRel);
-        let answer = wait();
-        // ORDERING: AcqRel: as above.
-        self.open.fetch_sub(waiter, Ordering::AcqRel);
-        answer
+        self.open.fetch_add(waiter(), Ordering::AcqRel);
+    }
+
+    /// Takes back a registration of [`enter_wait`](Subtree::enter_wait).
+    pub(crate) fn leave_wait(&self) {
+        // ORDERING: AcqRel: as in `enter_wait`.
+        self.open.fetch_sub(waiter(), Ordering::AcqRel);
     }
 
     /// Whether only the owner's body is left open: every child spawned so
