@@ -55,6 +55,8 @@
 #                     peer for it
 #   awaited_unmarked  spawn/spawning.rs waits for a sibling without    a_sibling_ends_while_a_child_names_it
 #                     marking it awaited, so its end releases nobody
+#   inbox_close_unchecked spawn/subtree.rs closes a subtree without    a_grandchild_queues_for_a_returning_grandparent
+#                     looking for an inbox made meanwhile (lost, leaked)
 set -u
 cd "$(dirname "$0")/.."
 
@@ -112,6 +114,7 @@ expect_caught sweep_relaxed_progress a_swept_task_reads_an_output_of_another_chu
 expect_caught parked_not_resumed a_swept_task_reads_an_output_of_another_chunk "deadlock"
 expect_caught own_child_unannounced a_child_on_the_spawners_deque_is_stolen "deadlock"
 expect_caught awaited_unmarked a_sibling_ends_while_a_child_names_it "deadlock"
+expect_caught inbox_close_unchecked a_grandchild_queues_for_a_returning_grandparent "Arc leaked"
 
 # Every planted bug in src/ must be checked above, and nothing else.
 planted_in_src=$(grep -rhoE 'planted\("[a-z_]+"\)' src | sed -E 's/planted\("([a-z_]+)"\)/\1/' | sort -u)

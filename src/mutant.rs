@@ -37,6 +37,7 @@ const KNOWN: &[&str] = &[
     "parked_not_resumed",
     "own_child_unannounced",
     "awaited_unmarked",
+    "inbox_close_unchecked",
 ];
 
 /// Whether the planted bug `name` is switched on (see the module docs).

@@ -24,8 +24,8 @@
 //! workers (14 and 15), those with every worker of a pool waiting (18, 19
 //! and 23), the cancel's limit model (20, about 101,000 executions in 10 to
 //! 16 s), the nested run's woken task (22, about 37,000), the swept run
-//! (24, about 5,000) and the sibling dependency (26, about 7,900; 264,000
-//! at bound 3).
+//! (24, about 5,000), the sibling dependency (26, about 7,500; 264,000
+//! at bound 3) and the inbox made on demand (27, about 3,500).
 //! With `--nocapture` every model prints its execution count and time.
 //!
 //! `scripts/loom-mutants.sh` shows that the models bite: it plants known
@@ -1029,5 +1029,42 @@ fn a_sibling_ends_while_a_child_names_it() {
         let report = executor.run(&mut graph).expect("a valid graph");
         assert!(report.is_success(), "{report:?}");
         assert_eq!(graph.output(parent), Some(&42));
+    });
+}
+
+/// Model 27 (an inbox made on demand): `parent`, on pool `a`, spawns
+/// `child` on pool `b` and returns without a join; `child` spawns
+/// `grandchild` on `a`, which queues in the inbox of its nearest ancestor
+/// on `a`, `parent`, made then by `b`'s worker while `parent`'s worker
+/// closes it. Whichever comes second must see the other: the grandchild is
+/// then forwarded to `a`'s queues, or queued there at once. If the close
+/// does not look (the planted bug `inbox_close_unchecked`), the inbox made
+/// meanwhile is never forwarded nor freed: loom reports its `Arc` leaked
+/// (the grandchild itself is still found, through the inbox's
+/// announcement on its pool).
+#[test]
+fn a_grandchild_queues_for_a_returning_grandparent() {
+    check(2, || {
+        let executor = executor(1);
+        let mut graph = Graph::new();
+        let parent = graph.add(
+            Task::new("parent", |cx: &Context<'_>| {
+                cx.spawn(
+                    Task::new("child", |cx: &Context<'_>| {
+                        cx.spawn(Task::new("grandchild", |_: &Context<'_>| Ok(())).tag("a"))?;
+                        Ok(())
+                    })
+                    .tag("b"),
+                )?;
+                Ok(())
+            })
+            .tag("a"),
+        );
+        // On `b`: a graph of two tags is not exclusive, so `parent`'s
+        // body return closes its subtree's inbox instead of joining.
+        graph.add(Task::new("after", |_: &Context<'_>| Ok(())).tag("b").after(parent));
+        let report = executor.run(&mut graph).expect("a valid graph");
+        assert!(report.is_success(), "{report:?}");
+        assert_eq!(report.len(), 4);
     });
 }

@@ -167,12 +167,13 @@ impl<'a> Context<'a> {
         let children = *subtree.children.lock();
         let covered = || subtree.children_ended() || self.run.nodes_ended(children);
         if !covered() {
+            let inbox = subtree.wait_inbox();
             match WorkerThread::current() {
-                Some(worker) if std::ptr::eq(worker.pool(), subtree.inbox.pool()) => {
+                Some(worker) if std::ptr::eq(worker.pool(), subtree.pool()) => {
                     let own = self.run.own_work_of(subtree, worker);
-                    worker.help_until(&subtree.inbox, Some(subtree), own, covered)?;
+                    worker.help_until(inbox, Some(subtree), own, covered)?;
                 }
-                _ => subtree.wait(|| subtree.inbox.block_until(covered)),
+                _ => subtree.wait(|| inbox.block_until(covered)),
             }
         }
         if let Some(span) = children {

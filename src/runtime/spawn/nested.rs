@@ -68,7 +68,7 @@ impl Run<'_> {
         } else {
             self.own_work_of(subtree, worker)
         };
-        worker.serve_until(&subtree.inbox, Some(subtree), own, || {
+        worker.serve_until(subtree.wait_inbox(), Some(subtree), own, || {
             subtree.children_ended()
         });
         let ended = subtree.body_returned(poisons(outcome));

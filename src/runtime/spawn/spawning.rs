@@ -26,7 +26,7 @@ use crate::runtime::state::{
 };
 use crate::runtime::worker::WorkerThread;
 use crate::sync::atomic::{AtomicU8, AtomicU32, Ordering};
-use crate::sync::UnsafeCell;
+use crate::sync::{Arc, UnsafeCell};
 
 /// What `Context::spawn` hands the run: the parts of a `Task<'static, T>`.
 pub(crate) struct Spawn<'t> {
@@ -269,7 +269,7 @@ impl<'g> Run<'g> {
     fn publish_spawned(&self, node: u32, subtree: &Subtree, body_worker: usize) {
         let worker = WorkerThread::current();
         if let Some(worker) = worker {
-            let pool = subtree.inbox.pool();
+            let pool = subtree.pool();
             // The planted bug `own_child_unannounced` queues the child on
             // the deque without waking a sleeping peer for it; the loom
             // model `a_child_on_the_spawners_deque_is_stolen` must then
@@ -323,13 +323,29 @@ impl<'g> Run<'g> {
         // SAFETY: both are alive while the run is (see `Node`).
         let (pool, parent) = unsafe { (entry.pool.as_ref(), entry.parent.as_ref()) };
         let job = Job::node(self, node);
-        if let Some(target) = parent.nearest_on(pool) {
-            match Inbox::push(&target.inbox, job) {
-                Ok(()) => return,
-                Err(job) => return self.publish_to_pool(pool, job, worker),
+        match self.nearest_open_inbox(parent, pool) {
+            Some(inbox) => {
+                if let Err(job) = Inbox::push(inbox, job) {
+                    self.publish_to_pool(pool, job, worker);
+                }
             }
+            None => self.publish_to_pool(pool, job, worker),
         }
-        self.publish_to_pool(pool, job, worker);
+    }
+
+    /// The inbox of the nearest subtree, `from` or an ancestor's, of a
+    /// task on `pool` whose body has not returned, made if it is the first
+    /// need of one (a subtree closed without one is passed by: its
+    /// waits are over); `None` if there is none up the tree.
+    fn nearest_open_inbox<'s>(&self, from: &'s Subtree, pool: &Pool) -> Option<&'s Arc<Inbox>> {
+        let mut at = from.nearest_on(pool);
+        while let Some(subtree) = at {
+            if let Some(inbox) = subtree.open_inbox() {
+                return Some(inbox);
+            }
+            at = subtree.parent().and_then(|parent| parent.nearest_on(pool));
+        }
+        None
     }
 
     /// Queues `job` on `pool`: in the run's own inbox there if the run is
@@ -369,7 +385,7 @@ impl<'g> Run<'g> {
             let settled = self.join_in_order(outcome, subtree, worker);
             return self.release_successors(task, settled, worker);
         }
-        self.close_inbox(subtree, Forward::Pool, worker);
+        self.close_inbox(subtree, || Forward::Pool, worker);
         if !subtree.body_returned(poisons(outcome)) {
             return None;
         }
@@ -377,11 +393,20 @@ impl<'g> Run<'g> {
         self.release_successors(task, settled, worker)
     }
 
-    /// Forwards the inbox of `subtree`, whose owner's body returned, and
-    /// queues what it held there.
-    fn close_inbox(&self, subtree: &Subtree, forward: Forward, worker: &WorkerThread) {
-        let pool = subtree.inbox.pool();
-        let jobs = subtree.inbox.close(forward.clone());
+    /// Closes the inbox of `subtree`, whose owner's body returned: if one
+    /// was made, forwards it to `forward()` and queues what it held there.
+    fn close_inbox(
+        &self,
+        subtree: &Subtree,
+        forward: impl FnOnce() -> Forward,
+        worker: &WorkerThread,
+    ) {
+        let Some(inbox) = subtree.close_inbox() else {
+            return;
+        };
+        let pool = subtree.pool();
+        let forward = forward();
+        let jobs = inbox.close(forward.clone());
         if jobs.is_empty() {
             return;
         }
@@ -417,8 +442,7 @@ impl<'g> Run<'g> {
         match subtree {
             None => self.node_ended(node, poison, worker),
             Some(subtree) => {
-                let forward = self.forward_for(subtree);
-                self.close_inbox(subtree, forward, worker);
+                self.close_inbox(subtree, || self.forward_for(subtree), worker);
                 if subtree.body_returned(poison) {
                     self.node_ended(node, subtree.poisons(), worker);
                 }
@@ -430,12 +454,14 @@ impl<'g> Run<'g> {
     /// returned: the inbox of its nearest ancestor on the same pool (or
     /// where that one forwards), else its pool.
     fn forward_for(&self, subtree: &Subtree) -> Forward {
-        let pool = subtree.inbox.pool();
-        match subtree.parent().and_then(|parent| parent.nearest_on(pool)) {
-            Some(ancestor) => match ancestor.inbox.forward() {
-                None => Forward::Inbox(crate::sync::Arc::clone(&ancestor.inbox)),
-                Some(forward) => forward,
-            },
+        let pool = subtree.pool();
+        let ancestor = subtree
+            .parent()
+            .and_then(|parent| self.nearest_open_inbox(parent, pool));
+        match ancestor {
+            Some(inbox) => inbox
+                .forward()
+                .unwrap_or_else(|| Forward::Inbox(Arc::clone(inbox))),
             None => Forward::Pool,
         }
     }

@@ -11,7 +11,7 @@ use crate::mutant::planted;
 use crate::runtime::pool::Pool;
 use crate::runtime::spawn::inbox::Inbox;
 use crate::sync::Arc;
-use crate::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use crate::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 /// The ordering of a subtree's decrements (see `count_down`). The planted
 /// bug `subtree_relaxed_end` weakens it to `Relaxed`; the loom model
@@ -22,6 +22,23 @@ fn subtree_decrement() -> Ordering {
         Ordering::Relaxed
     } else {
         Ordering::AcqRel
+    }
+}
+
+/// The mark of [`Subtree::inbox`] for a subtree closed without an inbox:
+/// an address no allocation has.
+fn closed() -> *mut Arc<Inbox> {
+    NonNull::dangling().as_ptr()
+}
+
+impl Drop for Subtree {
+    fn drop(&mut self) {
+        // ORDERING: Relaxed: `&mut self`: every other thread is done.
+        let inbox = self.inbox.load(Ordering::Relaxed);
+        if !inbox.is_null() && inbox != closed() {
+            // SAFETY: made by `Box::into_raw` in `open_inbox`, dropped once.
+            drop(unsafe { Box::from_raw(inbox) });
+        }
     }
 }
 
@@ -70,8 +87,14 @@ pub(crate) struct Subtree {
     /// Whether the owner's own outcome poisons its dependents; stored
     /// before the body's decrement of `open`.
     pub(crate) own_poisons: AtomicBool,
-    /// The owner's children of its own pool queue here while its body runs.
-    pub(crate) inbox: Arc<Inbox>,
+    /// The pool the owner runs on.
+    pool: NonNull<Pool>,
+    /// The owner's inbox, where its children of its own pool that cannot go
+    /// onto its worker's deque queue while its body runs, made when first
+    /// needed (most subtrees never need one): null before, [`closed`] if
+    /// the owner's body returned before anything needed one, else a boxed
+    /// `Arc<Inbox>` (see [`open_inbox`](Subtree::open_inbox)).
+    inbox: AtomicPtr<Arc<Inbox>>,
     /// The first and the newest of the owner's children, for its `join`'s
     /// answer; the others are linked between them, in spawn order,
     /// through their nodes' `next_sibling` (written under this lock, so a
@@ -129,7 +152,8 @@ impl Subtree {
             }),
             failed: AtomicBool::new(false),
             own_poisons: AtomicBool::new(false),
-            inbox: Arc::new(Inbox::new(pool)),
+            pool: NonNull::from(pool),
+            inbox: AtomicPtr::new(std::ptr::null_mut()),
             children: crate::sync::Mutex::new(None),
             nearest: crate::sync::Mutex::new(None),
             joined: AtomicU32::new(0),
@@ -144,14 +168,14 @@ impl Subtree {
     /// the last pool asked, so that a long run of ancestors on other pools
     /// is walked once, not once per spawn below it.
     pub(crate) fn nearest_on(&self, pool: &Pool) -> Option<&Subtree> {
-        if std::ptr::eq(self.inbox.pool(), pool) {
+        if std::ptr::eq(self.pool(), pool) {
             return Some(self);
         }
         let key = NonNull::from(pool);
         // A loop, not a recursion: the tree may be 100,000 deep.
         let mut at: &Subtree = self;
         let found = loop {
-            if std::ptr::eq(at.inbox.pool(), pool) {
+            if std::ptr::eq(at.pool(), pool) {
                 break Some(NonNull::from(at));
             }
             if let Some(known) = *at.nearest.lock() {
@@ -167,6 +191,93 @@ impl Subtree {
         *self.nearest.lock() = Some(Nearest { pool: key, found });
         // SAFETY: an ancestor's subtree outlives this one.
         found.map(|found| unsafe { found.as_ref() })
+    }
+
+    /// The pool the owner runs on.
+    pub(crate) fn pool(&self) -> &Pool {
+        // SAFETY: the run that owns the subtree holds the pool.
+        unsafe { self.pool.as_ref() }
+    }
+
+    /// The owner's inbox, if one was made.
+    pub(crate) fn inbox(&self) -> Option<&Arc<Inbox>> {
+        // ORDERING: Acquire: takes in the inbox made on another thread.
+        let inbox = self.inbox.load(Ordering::Acquire);
+        // SAFETY: a stored inbox stays until the subtree is dropped.
+        (!inbox.is_null() && inbox != closed()).then(|| unsafe { &*inbox })
+    }
+
+    /// The owner's inbox, made now if it is the first need of one; `None`
+    /// once the owner's body returned without one ([`close_inbox`]): who
+    /// wanted to queue there looks further up the tree instead.
+    ///
+    /// [`close_inbox`]: Subtree::close_inbox
+    pub(crate) fn open_inbox(&self) -> Option<&Arc<Inbox>> {
+        // ORDERING: Acquire: as in `inbox`.
+        let current = self.inbox.load(Ordering::Acquire);
+        if current == closed() {
+            return None;
+        }
+        if !current.is_null() {
+            // SAFETY: as in `inbox`.
+            return Some(unsafe { &*current });
+        }
+        let made = Box::into_raw(Box::new(Arc::new(Inbox::new(self.pool()))));
+        // ORDERING: AcqRel: Release publishes the inbox; Acquire, on
+        // failure, takes in the winner's. The close's compare-exchange of
+        // the same word orders the two: whichever comes second sees the
+        // other.
+        match self.inbox.compare_exchange(
+            std::ptr::null_mut(),
+            made,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            // SAFETY: stored, so kept until the subtree is dropped.
+            Ok(_) => Some(unsafe { &*made }),
+            Err(winner) => {
+                // SAFETY: made above and never shared.
+                drop(unsafe { Box::from_raw(made) });
+                // SAFETY: as in `inbox`.
+                (winner != closed()).then(|| unsafe { &*winner })
+            }
+        }
+    }
+
+    /// The inbox a wait of the owner waits on: the owner's body has not
+    /// returned (a `join` inside it, or the implicit join of an exclusive
+    /// run, before the inbox is closed), so the subtree is open.
+    pub(crate) fn wait_inbox(&self) -> &Arc<Inbox> {
+        self.open_inbox()
+            .expect("a subtree is open until its owner's body returned")
+    }
+
+    /// The owner's body returned: nobody will wait on its inbox any more.
+    /// Returns the inbox to forward if one was made; else marks the subtree
+    /// closed, so that no inbox is made for it later.
+    pub(crate) fn close_inbox(&self) -> Option<&Arc<Inbox>> {
+        // The planted bug `inbox_close_unchecked` marks the subtree closed
+        // without looking whether an inbox was made meanwhile, whose jobs
+        // then stay unforwarded (and whose memory leaks); the loom model
+        // `a_grandchild_queues_for_a_returning_grandparent` must find it.
+        if planted("inbox_close_unchecked") {
+            // ORDERING: Release: as below.
+            self.inbox.store(closed(), Ordering::Release);
+            return None;
+        }
+        // ORDERING: AcqRel: Release orders the close before a later
+        // `open_inbox` that sees it; Acquire, on failure, takes in the
+        // inbox made meanwhile (see `open_inbox`).
+        match self.inbox.compare_exchange(
+            std::ptr::null_mut(),
+            closed(),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => None,
+            // SAFETY: as in `inbox`.
+            Err(made) => (made != closed()).then(|| unsafe { &*made }),
+        }
     }
 
     /// The parent's subtree.
@@ -216,7 +327,11 @@ impl Subtree {
         // join; the loom model `join_races_a_child_completion` must then
         // find it stuck.
         if before >= WAITER && !planted("join_never_signalled") {
-            self.inbox.signal();
+            // A registered join made the inbox before it registered, and
+            // this decrement read its registration: it sees the inbox.
+            if let Some(inbox) = self.inbox() {
+                inbox.signal();
+            }
         }
         before & OPEN == 1
     }
