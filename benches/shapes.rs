@@ -16,6 +16,14 @@
 //!   including whatever the engine prepares on a first run (the build is
 //!   outside the timed part);
 //! - `taskflow_rerun/<N>w`: running the same graph again, after a first run;
+//! - `taskflow_rerun_after_build/<N>w`: the re-run of `taskflow_rerun`, each
+//!   in the surroundings of a first run: a fresh graph of the same shape is
+//!   built (on this thread, outside timing) right before it and dropped
+//!   right after it, as `taskflow_first_run` builds and drops its graph. It
+//!   differs from the first run only in the graph run, which ran before, so
+//!   first run ÷ this is what a first run costs the engine, and this ÷
+//!   re-run what the surroundings cost (issue 12's bar 4, see
+//!   `BENCHMARKS.md`);
 //! - `serial_topological`, `serial_kahn`, `plain_executor/<N>w` and, where
 //!   the shape fits, `rayon_scope/<N>w` or `rayon_join/<N>w`: the baselines
 //!   of `support::baselines`, each prepared once and then run repeatedly;
@@ -239,16 +247,17 @@ fn bench_case<B: Body>(criterion: &mut Criterion, case: Case, sizes: Sizes, make
         });
 
         let mut built: Option<Graph<'static>> = None;
-        group.bench_function(BenchmarkId::new("taskflow_rerun", &label), |bencher| {
+        let run_once = |executor: &Executor| {
             let (shape, flags) = lazy.get();
+            let mut graph = taskflow_graph(shape, |task| make(shape, flags, task));
+            // The first run does what only a first run does (compiling the
+            // edges, in engines that do); the measured runs are re-runs.
+            assert_success(executor.run(&mut graph));
+            graph
+        };
+        group.bench_function(BenchmarkId::new("taskflow_rerun", &label), |bencher| {
             let executor = executor.get_or_insert_with(&mut start_executor);
-            let graph = built.get_or_insert_with(|| {
-                let mut graph = taskflow_graph(shape, |task| make(shape, flags, task));
-                // The first run does what only a first run does (compiling the
-                // edges, in engines that do); the measured runs are re-runs.
-                assert_success(executor.run(&mut graph));
-                graph
-            });
+            let graph = built.get_or_insert_with(|| run_once(executor));
             bencher.iter_custom(|iters| {
                 time_each(iters, || {
                     let start = Instant::now();
@@ -259,6 +268,26 @@ fn bench_case<B: Body>(criterion: &mut Criterion, case: Case, sizes: Sizes, make
                 })
             });
         });
+
+        group.bench_function(
+            BenchmarkId::new("taskflow_rerun_after_build", &label),
+            |bencher| {
+                let (shape, flags) = lazy.get();
+                let executor = executor.get_or_insert_with(&mut start_executor);
+                let graph = built.get_or_insert_with(|| run_once(executor));
+                bencher.iter_custom(|iters| {
+                    time_each(iters, || {
+                        let fresh = taskflow_graph(shape, |task| make(shape, flags, task));
+                        let start = Instant::now();
+                        let report = executor.run(graph);
+                        let elapsed = start.elapsed();
+                        assert_success(report);
+                        drop(fresh);
+                        elapsed
+                    })
+                });
+            },
+        );
         drop(built);
         drop(executor);
 
