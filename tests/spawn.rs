@@ -561,3 +561,37 @@ fn a_join_runs_a_grandchild_of_its_own_tag_under_a_child_of_another() {
         assert_eq!(report.len(), 3);
     });
 }
+
+/// A parent spawns a chain of 300,000 siblings, each `after` the one
+/// before, and joins: the end of each releases the next in constant time
+/// (a table of waiting siblings scanned at every end made this quadratic:
+/// over a minute instead of a fraction of a second; reviewer's test).
+#[test]
+fn a_chain_of_300_000_spawned_siblings_ends_in_linear_time() {
+    watchdog(|| {
+        const LINKS: usize = 300_000;
+        let ran = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&ran);
+        let mut graph = Graph::new();
+        graph.add(Task::new("parent", move |cx: &Context<'_>| {
+            let mut previous = None;
+            for _ in 0..LINKS {
+                let counted = Arc::clone(&counted);
+                let mut link = Task::new("link", move |_: &Context<'_>| {
+                    counted.fetch_add(1, Ordering::Relaxed);
+                    Ok(())
+                });
+                if let Some(previous) = previous {
+                    link = link.after(previous);
+                }
+                previous = Some(cx.spawn(link)?);
+            }
+            cx.join()?;
+            Ok(())
+        }));
+        let report = executor(1).run(&mut graph).unwrap();
+        assert!(report.is_success(), "{report}");
+        assert_eq!(report.len(), LINKS + 1);
+        assert_eq!(ran.load(Ordering::Relaxed), LINKS);
+    });
+}

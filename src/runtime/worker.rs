@@ -34,9 +34,9 @@
 //! of the worker's own deque (see [`crate::runtime::spawn::help`]). While it
 //! helps, what it would push onto its own deque goes into that inbox (it is
 //! all work of the wait), but for the children spawned in an exclusive
-//! run, which go onto the deque, where that run's waits find them. The
-//! rest of the deque is left alone meanwhile: its other workers steal
-//! from it.
+//! run, which go onto the deque, where that run's waits look for them (and
+//! the fall-back of a wait whose look stopped finds them). The rest of the
+//! deque is left alone meanwhile: its other workers steal from it.
 
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;

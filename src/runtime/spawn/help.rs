@@ -79,6 +79,17 @@ pub(crate) enum OwnWork<'a> {
     NodesOf(NonNull<Run<'static>>),
 }
 
+/// What a wait's look at the top of its worker's deque found.
+enum Look {
+    /// A job of its own work, taken off the deque.
+    Own(Job),
+    /// Nothing: the look is tried again after the next job (a job the wait
+    /// runs may push more of its own work there).
+    Empty,
+    /// Another job, left on top: the wait stops looking there.
+    NotOwn,
+}
+
 impl OwnWork<'_> {
     /// Whether `job` is this wait's own work.
     fn owns(&self, job: &Job) -> bool {
@@ -149,12 +160,14 @@ impl WorkerThread {
     /// own deque are its work: the waiting body queued its children of this
     /// pool there (see `Run::publish_spawned`), on top of older work, and so
     /// did its descendants that ran on this worker, and the wait takes them
-    /// back, newest first, after its inbox's jobs and until the top of the
-    /// deque is not its own: none is below it then, unless a job run outside
-    /// the wait (`run_outside_the_wait`) left work on top of them, and
-    /// those stay on the deque, for the pool's thieves and this wait's
-    /// fall-back. The caller passes `None` where the body's pushes did not
-    /// go there (it ran inside a wait, in a run that is not exclusive).
+    /// back, newest first, after its inbox's jobs, until the top of the
+    /// deque is not its own (then the wait stops looking there). Own
+    /// work can be left below that top (under a job run outside the wait by
+    /// `run_outside_the_wait`, or under a descendant deeper than
+    /// [`ANCESTRY_LOOK`]) or pushed after the look stopped; the pool's
+    /// thieves and this wait's fall-back run it. The caller passes `None`
+    /// where the body's pushes did not go there (it ran inside a wait, in a
+    /// run that is not exclusive).
     ///
     /// `awaited` is the subtree the wait is for, if any: the wait registers
     /// in its count while it blocks (see [`Subtree::enter_wait`]), so that
@@ -182,11 +195,12 @@ impl WorkerThread {
             }
             if let Some(work) = own {
                 match self.take_own_work(work) {
-                    Some(job) => {
+                    Look::Own(job) => {
                         self.process_job(job);
                         continue;
                     }
-                    None => own = None,
+                    Look::Empty => {}
+                    Look::NotOwn => own = None,
                 }
             }
             // Count what was finished, so that an awaited run whose last
@@ -248,17 +262,19 @@ impl WorkerThread {
     }
 
     /// The newest job of this worker's own deque if it is the wait's own
-    /// `work`; else `None`, with the deque as it was.
-    fn take_own_work(&self, work: OwnWork<'_>) -> Option<Job> {
-        let job = self.local().pop_newest()?;
+    /// `work`; else what was found, with the deque as it was.
+    fn take_own_work(&self, work: OwnWork<'_>) -> Look {
+        let Some(job) = self.local().pop_newest() else {
+            return Look::Empty;
+        };
         if work.owns(&job) {
-            return Some(job);
+            return Look::Own(job);
         }
         self.local().push(job);
         // Back where it was; a thief that looked while it was out may have
         // gone to sleep, so the push is announced as any other.
         self.pool().pushed_local(1);
-        None
+        Look::NotOwn
     }
 
     /// Runs a job of the pool's own queues, outside the current wait's

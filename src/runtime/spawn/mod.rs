@@ -18,8 +18,11 @@
 //!    other is refused with [`GraphError::ForeignTask`], and nothing is
 //!    added. Find `C`'s pool (starting it if its tag is new).
 //! 2. On `P`'s first spawn, create `P`'s [`Subtree`](subtree::Subtree):
-//!    `open = 1` (the body), and an inbox on `P`'s pool. A task that never
-//!    spawns has none.
+//!    `open = 1` (the body). A task that never spawns has none. Its inbox
+//!    on `P`'s pool is made when first needed (a join that waits, or a
+//!    child queued there: see *Publishing*), by a compare-exchange that
+//!    races the close of step 1 of "A subtree ends"; most subtrees never
+//!    make one.
 //! 3. Under the lock of `P`'s list of children: write `C` into the node
 //!    table, with `pending = 1 +` its sibling dependencies (the 1 is a
 //!    guard held by the spawner; a child that names no sibling has
@@ -36,7 +39,7 @@
 //!    of waiting children: mark `S`'s end word *awaited* (an `AcqRel`
 //!    `fetch_or`). If the word said `S`'s subtree ended, count that
 //!    dependency finished now (poisoning `C` if `S` ended poisoned); else
-//!    enter (`S`, `C`) in the table. *Why no end is missed:* the mark and
+//!    enter `C` in the table under `S`. *Why no end is missed:* the mark and
 //!    `S`'s end (step 2 below) are read-modify-writes of one word, so one
 //!    of them sees the other: the end, if it sees the mark, takes the lock
 //!    after this spawn's entry was made under it (the lock was held from
@@ -46,15 +49,18 @@
 //!
 //! *Publishing* a child from its spawner (steps 3 and 6, on the thread of
 //! the parent's body): when that thread is the worker that runs the body,
-//! outside any wait, and the child runs on the same pool, onto that
-//! worker's own deque, with no lock, waking a sleeping peer as every push
-//! does: the pool's other workers steal it from there, and the parent's
-//! `join` (or the implicit join of an in-order run) takes its children
-//! back off the top of the deque before it looks elsewhere (see
-//! [`help`]). Otherwise as any ready spawned task.
+//! outside any wait (or inside one, in an exclusive run), and the child
+//! runs on the same pool, onto that worker's own deque, with no lock,
+//! waking a sleeping peer as every push does: the pool's other workers
+//! steal it from there, and the parent's `join` (or its implicit join, in
+//! a run that joins at body return) takes its own work back off the top of
+//! the deque before it looks elsewhere (see [`help`]; what the look leaves
+//! there, the pool's thieves and the wait's fall-back run). Otherwise as
+//! any ready spawned task.
 //!
 //! *Publishing* a ready spawned task: into the inbox of its nearest
-//! ancestor that runs on the same pool, its parent most often (so that a
+//! ancestor that runs on the same pool and whose body has not returned
+//! without making one, its parent most often (so that a
 //! `join` up the tree can run it, and the pool's other workers can steal
 //! it); else into its pool, as any ready task. *Why the nearest, not the
 //! parent:* a `cpu` task that joins an `io` child, which spawns a `cpu`
@@ -75,10 +81,10 @@
 //! last, and no thread waits for it.
 //!
 //! 1. When `P`'s body returns: store whether its outcome poisons, then
-//!    forward its inbox (nobody will join it now) to the inbox of its
-//!    nearest ancestor on the same pool, or to its pool, moving what it
-//!    holds. Then decrement
-//!    `open` (`AcqRel`).
+//!    close its inbox (nobody will join it now): if one was made, forward
+//!    it to the inbox of its nearest ancestor on the same pool, or to its
+//!    pool, moving what it holds; else mark the subtree closed, so that no
+//!    inbox is made for it later. Then decrement `open` (`AcqRel`).
 //! 2. When a child's subtree ends (its body returned and its `open` reached
 //!    zero, or it never spawned): mark its own end in its end word (an
 //!    `AcqRel` `fetch_or`, poisoned or not); if the word was marked
@@ -133,9 +139,11 @@
 //!    in an exclusive run: see *Publishing a child from its spawner*).
 //! 2. None: for a join, take the newest job off the top of the worker's
 //!    own deque if it is the join's own work (a descendant of the joining
-//!    task, or in an exclusive run's implicit join any spawned task of the
-//!    run); process it and go to 1. The first job there that is not its
-//!    own ends these looks for this wait (it goes back on top).
+//!    task found within 16 levels up, or in the implicit join of an
+//!    exclusive in-order run any spawned task of the run); process it and
+//!    go to 1. A job there that is not its own (it goes back on top) ends
+//!    these looks for this wait: what is left on the deque then, the
+//!    pool's thieves and step 4's fall-back run.
 //! 3. None: count the finished units (so that an awaited run can
 //!    complete), then check the condition; if it holds, return (before
 //!    looking at any work outside the wait).

@@ -147,7 +147,7 @@ impl<'g> Run<'g> {
                     Ordering::AcqRel,
                 );
                 if end & ENDED == 0 {
-                    waiting.push((sibling, child));
+                    waiting.entry(sibling).or_default().push(child);
                 }
                 end
             };
@@ -261,7 +261,8 @@ impl<'g> Run<'g> {
     /// Publishes the ready child `node` from the thread that spawned it, a
     /// thread of its parent's body (whose subtree is `subtree`, running on
     /// worker `body_worker` of its pool). When that thread is the body's
-    /// worker, outside any wait, and the child runs on the same pool, the
+    /// worker, outside any wait (or inside one, in an exclusive run: see
+    /// `queues_children_locally`), and the child runs on the same pool, the
     /// child goes onto the worker's own deque, with no lock: the pool's
     /// other workers steal it from there as any job, and the body's `join`
     /// takes it back (see [`WorkerThread::serve_until`]). Else as

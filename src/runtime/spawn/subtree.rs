@@ -5,6 +5,7 @@
 //! pays nothing), owned by the run until it ends. See
 //! [`crate::runtime::spawn`] for the protocol.
 
+use std::collections::HashMap;
 use std::ptr::NonNull;
 
 use crate::mutant::planted;
@@ -108,10 +109,9 @@ pub(crate) struct Subtree {
     /// One past the newest child the last `join` covered: the owner may
     /// read the outputs of children below it.
     joined: AtomicU32,
-    /// The children that wait for a sibling's subtree to end, as
-    /// (that sibling, the waiting child), until it ends. Only spawns that
-    /// name siblings touch it.
-    pub(crate) waiting: crate::sync::Mutex<Vec<(u32, u32)>>,
+    /// The children that wait for a sibling's subtree to end, by that
+    /// sibling, until it ends. Only spawns that name siblings touch it.
+    pub(crate) waiting: crate::sync::Mutex<HashMap<u32, Vec<u32>>>,
 }
 
 /// The span of a subtree's list of children: its first and newest child,
@@ -157,7 +157,7 @@ impl Subtree {
             children: crate::sync::Mutex::new(None),
             nearest: crate::sync::Mutex::new(None),
             joined: AtomicU32::new(0),
-            waiting: crate::sync::Mutex::new(Vec::new()),
+            waiting: crate::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -378,16 +378,7 @@ impl Subtree {
     /// Takes the children that wait for the sibling `ended`, whose subtree
     /// just ended.
     pub(crate) fn take_waiting_for(&self, ended: u32) -> Vec<u32> {
-        let mut waiting = self.waiting.lock();
-        let mut released = Vec::new();
-        waiting.retain(|&(dependency, dependent)| {
-            let waits = dependency != ended;
-            if !waits {
-                released.push(dependent);
-            }
-            waits
-        });
-        released
+        self.waiting.lock().remove(&ended).unwrap_or_default()
     }
 
     /// Notes that a `join` covered the children below node index `bound`.
