@@ -57,6 +57,8 @@
 #                     marking it awaited, so its end releases nobody
 #   inbox_close_unchecked spawn/subtree.rs closes a subtree without    a_grandchild_queues_for_a_returning_grandparent
 #                     looking for an inbox made meanwhile (lost, leaked)
+#   sweep_leads_unchecked sweep/sweeper.rs takes a new chunk for one    a_swept_task_reads_an_output_of_another_chunk
+#                     no other sweeper is behind, without looking
 set -u
 cd "$(dirname "$0")/.."
 
@@ -115,6 +117,7 @@ expect_caught parked_not_resumed a_swept_task_reads_an_output_of_another_chunk "
 expect_caught own_child_unannounced a_child_on_the_spawners_deque_is_stolen "deadlock"
 expect_caught awaited_unmarked a_sibling_ends_while_a_child_names_it "deadlock"
 expect_caught inbox_close_unchecked a_grandchild_queues_for_a_returning_grandparent "Arc leaked"
+expect_caught sweep_leads_unchecked a_swept_task_reads_an_output_of_another_chunk "Causality violation"
 
 # Every planted bug in src/ must be checked above, and nothing else.
 planted_in_src=$(grep -rhoE 'planted\("[a-z_]+"\)' src | sed -E 's/planted\("([a-z_]+)"\)/\1/' | sort -u)

@@ -38,6 +38,7 @@ const KNOWN: &[&str] = &[
     "own_child_unannounced",
     "awaited_unmarked",
     "inbox_close_unchecked",
+    "sweep_leads_unchecked",
 ];
 
 /// Whether the planted bug `name` is switched on (see the module docs).

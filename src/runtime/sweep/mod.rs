@@ -58,7 +58,12 @@
 //!    prefix still falls short, stores its state in its seat and returns
 //!    its thread to the pool, its job's unit not counted. The thread
 //!    serves the pool meanwhile (other runs' jobs, say, which a body of
-//!    this run may be waiting for).
+//!    this run may be waiting for). A look whose prefix reached the
+//!    sweeper's next task makes it *leading* for the rest of its chunk:
+//!    every task before that one is done and no other sweeper can fall
+//!    behind it (later claims come after its chunk), so each task it
+//!    processes extends the prefix it knows without another look (a chain
+//!    swept by one sweeper looks once per chunk, not once per task).
 //! 3. *Publish* after each task: store `t + 1` as the seat's position
 //!    (`Release`), which hands the task's effects (its output, its outcome,
 //!    the poison marks it set) to any sweeper that reads that position.

@@ -5,6 +5,7 @@ use std::ops::Range;
 
 use super::{FAST_CHUNK, MAX_GRAIN, Sweep, WAITED_CHUNKS_TO_LEAVE, publish_order};
 use crate::graph::table::NO_REACH;
+use crate::mutant::planted;
 use crate::runtime::job::Job;
 use crate::runtime::run::Run;
 use crate::runtime::worker::WorkerThread;
@@ -21,6 +22,11 @@ pub(super) struct Sweeper {
     pub(super) grain: u32,
     /// Every task below it is done, with its effects visible.
     pub(super) known: u32,
+    /// Whether no other sweeper is behind its current chunk's next task:
+    /// then every task before that one is done, and stays the only kind of
+    /// task before it, since later claims come after the chunk (module
+    /// docs, step 2), so each task it processes extends `known`.
+    pub(super) leading: bool,
     /// Chunks in a row that made it wait.
     pub(super) waited_chunks: u32,
     /// What is left of its chunk, from its next task to the chunk's end;
@@ -51,6 +57,7 @@ impl WorkerThread {
             invited,
             grain: 1,
             known: 0,
+            leading: false,
             waited_chunks: 0,
             chunk: 0..0,
             waited: false,
@@ -88,6 +95,11 @@ impl WorkerThread {
                     run.inject(run.pool(0), Job::sweeper(run, true));
                 }
                 sweeper.chunk = chunk;
+                // The planted bug `sweep_leads_unchecked` takes every new
+                // chunk for a leading one, without looking behind it; the
+                // loom model `a_swept_task_reads_an_output_of_another_chunk`
+                // must then find a task reading an output not yet written.
+                sweeper.leading = planted("sweep_leads_unchecked");
                 sweeper.waited = false;
                 sweeper.started = Instant::now();
             }
@@ -131,7 +143,11 @@ impl WorkerThread {
                 let needed = task - (1u32 << reach) + 1;
                 if needed > sweeper.known {
                     match sweep.wait_until_done(sweeper, needed) {
-                        Some(prefix) => sweeper.known = prefix,
+                        Some(prefix) => {
+                            sweeper.known = prefix;
+                            // The prefix reached this task: nobody is behind.
+                            sweeper.leading = prefix >= task;
+                        }
                         None => return false,
                     }
                 }
@@ -142,6 +158,9 @@ impl WorkerThread {
             position.store(task + 1, publish_order());
             self.count_finished(1);
             sweeper.chunk.start = task + 1;
+            if sweeper.leading {
+                sweeper.known = task + 1;
+            }
         }
         true
     }
