@@ -1020,8 +1020,7 @@ fn a_sibling_ends_while_a_child_names_it() {
         let parent = graph.add(Task::new("parent", |cx: &Context<'_>| {
             let first = cx.spawn(Task::new("first", |_: &Context<'_>| Ok(40u32)))?;
             let second = cx.spawn(
-                Task::new("second", move |cx: &Context<'_>| Ok(*cx.input(first)? + 2))
-                    .after(first),
+                Task::new("second", move |cx: &Context<'_>| Ok(*cx.input(first)? + 2)).after(first),
             )?;
             cx.join()?;
             Ok(*cx.input(second)?)
@@ -1062,7 +1061,11 @@ fn a_grandchild_queues_for_a_returning_grandparent() {
         );
         // On `b`: a graph of two tags is not exclusive, so `parent`'s
         // body return closes its subtree's inbox instead of joining.
-        graph.add(Task::new("after", |_: &Context<'_>| Ok(())).tag("b").after(parent));
+        graph.add(
+            Task::new("after", |_: &Context<'_>| Ok(()))
+                .tag("b")
+                .after(parent),
+        );
         let report = executor.run(&mut graph).expect("a valid graph");
         assert!(report.is_success(), "{report:?}");
         assert_eq!(report.len(), 4);

@@ -544,7 +544,11 @@ impl<'g> Run<'g> {
             let entry = self.spawn.nodes.get(node);
             // SAFETY: a node's parent subtree outlives it.
             let parent = unsafe { entry.parent.as_ref() };
-            let mark = if poison { ENDED | ENDED_POISONED } else { ENDED };
+            let mark = if poison {
+                ENDED | ENDED_POISONED
+            } else {
+                ENDED
+            };
             // ORDERING: AcqRel: Release publishes the subtree's effects to
             // whoever reads the mark (a join's look, a sibling that names
             // this node); Acquire takes in the waiting entries of the
