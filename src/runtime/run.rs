@@ -265,6 +265,14 @@ impl<'g> Run<'g> {
         }
     }
 
+    /// Whether the run takes the in-order path: exclusive, of a graph in
+    /// topological index order, and not steered (a steered run starts as
+    /// such, see [`start`](Run::start)), so that one worker processes every
+    /// task, one after another.
+    pub(crate) fn runs_in_order(&self) -> bool {
+        self.exclusive && self.graph.in_index_order && self.steered.is_none()
+    }
+
     /// Hands the run's first jobs to its pools: every task in index order
     /// for an exclusive run of a graph in topological index order, the
     /// first sweeper for a swept run, else each pool's range of sources.
@@ -284,7 +292,7 @@ impl<'g> Run<'g> {
             self.start_steered(steered);
             return;
         }
-        if self.exclusive && self.graph.in_index_order {
+        if self.runs_in_order() {
             self.inject(&self.pools[0], Job::in_order(self));
             return;
         }

@@ -176,10 +176,9 @@ impl WorkerThread {
         &self,
         inbox: &Arc<Inbox>,
         awaited: Option<&Subtree>,
-        own: Option<OwnWork<'_>>,
+        mut own: Option<OwnWork<'_>>,
         done: impl Fn() -> bool,
     ) {
-        let mut own = own;
         let outer_batch = self.batch.take();
         let outer_finished = self.finished.replace(0);
         let outer_target = self.help_target.replace(Some(NonNull::from(inbox)));

@@ -63,7 +63,7 @@ impl Run<'_> {
         // Only the in-order path runs the graph's tasks strictly one after
         // another: a regular or steered exclusive run may start another
         // task in this wait's fall-back, whose children are not this one's.
-        let own = if self.exclusive && self.graph.in_index_order && self.steered.is_none() {
+        let own = if self.runs_in_order() {
             Some(OwnWork::NodesOf(NonNull::from(self).cast()))
         } else {
             self.own_work_of(subtree, worker)

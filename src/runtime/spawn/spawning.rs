@@ -123,7 +123,7 @@ impl<'g> Run<'g> {
         };
         self.completion().add(1);
         if siblings.is_empty() {
-            self.publish_spawned(child, subtree, body_worker);
+            self.publish_spawned(child, pool, subtree, body_worker);
             return Ok(child);
         }
         let word = &self.spawn.nodes.get(child).pending;
@@ -163,7 +163,7 @@ impl<'g> Run<'g> {
         }
         // ORDERING: AcqRel: as in `release_sibling`.
         if word.fetch_sub(1, Ordering::AcqRel) & PENDING_MASK == 1 {
-            self.publish_spawned(child, subtree, body_worker);
+            self.publish_spawned(child, pool, subtree, body_worker);
         }
         Ok(child)
     }
@@ -258,31 +258,38 @@ impl<'g> Run<'g> {
         Ok(held)
     }
 
-    /// Publishes the ready child `node` from the thread that spawned it, a
-    /// thread of its parent's body (whose subtree is `subtree`, running on
-    /// worker `body_worker` of its pool). When that thread is the body's
+    /// Publishes the ready child `node`, of `pool`, from the thread that
+    /// spawned it, a thread of its parent's body (whose subtree is
+    /// `subtree`, running on worker `body_worker` of its pool). When that
+    /// thread is the body's
     /// worker, outside any wait (or inside one, in an exclusive run: see
     /// `queues_children_locally`), and the child runs on the same pool, the
     /// child goes onto the worker's own deque, with no lock: the pool's
     /// other workers steal it from there as any job, and the body's `join`
     /// takes it back (see [`WorkerThread::serve_until`]). Else as
     /// [`publish_node`](Run::publish_node).
-    fn publish_spawned(&self, node: u32, subtree: &Subtree, body_worker: usize) {
+    fn publish_spawned(
+        &self,
+        node: u32,
+        pool: NonNull<Pool>,
+        subtree: &Subtree,
+        body_worker: usize,
+    ) {
         let worker = WorkerThread::current();
         if let Some(worker) = worker {
-            let pool = subtree.pool();
-            // The planted bug `own_child_unannounced` queues the child on
-            // the deque without waking a sleeping peer for it; the loom
-            // model `a_child_on_the_spawners_deque_is_stolen` must then
-            // find the peer asleep while the body waits for the child.
+            let home = subtree.pool();
             if self.queues_children_locally(worker)
                 && worker.index() == body_worker
-                && std::ptr::eq(worker.pool(), pool)
-                && std::ptr::eq(self.spawn.nodes.get(node).pool.as_ptr(), pool)
+                && std::ptr::eq(worker.pool(), home)
+                && std::ptr::eq(pool.as_ptr(), home)
             {
                 worker.local().push(Job::node(self, node));
+                // The planted bug `own_child_unannounced` wakes no sleeping
+                // peer for the child; the loom model
+                // `a_child_on_the_spawners_deque_is_stolen` must then find
+                // the peer asleep while the body waits for the child.
                 if !planted("own_child_unannounced") {
-                    pool.pushed_local(1);
+                    home.pushed_local(1);
                 }
                 return;
             }
