@@ -1071,3 +1071,47 @@ fn a_grandchild_queues_for_a_returning_grandparent() {
         assert_eq!(report.len(), 4);
     });
 }
+
+/// Model 28 (kept ends of children, `src/runtime/spawn/ended.rs`): on pools
+/// of one worker, a parent spawns a child onto its worker's own deque and
+/// returns; the worker runs the child and keeps its end, then finds its
+/// deque empty and subtracts the end, which ends the parent's subtree and
+/// releases its dependent onto that same deque. The worker must look there
+/// again before it sleeps (the planted bug `flush_releases_unseen` does
+/// not: the lone worker sleeps over the dependent, a deadlock). The
+/// dependent reads what the child wrote.
+#[test]
+fn a_kept_end_releases_a_dependent_on_a_lone_worker() {
+    check(2, || {
+        let executor = executor(1);
+        let handed = Arc::new(Handed::default());
+        let mut graph = Graph::new();
+        let written = Arc::clone(&handed);
+        let parent = graph.add(
+            Task::new("parent", move |cx: &Context<'_>| {
+                let written = Arc::clone(&written);
+                cx.spawn(
+                    Task::new("child", move |_: &Context<'_>| {
+                        written.write(9);
+                        Ok(())
+                    })
+                    .tag("a"),
+                )?;
+                Ok(())
+            })
+            .tag("a"),
+        );
+        let dependent = graph.add(
+            Task::new("dependent", move |_: &Context<'_>| Ok(handed.read()))
+                .tag("a")
+                .after(parent),
+        );
+        // On `b`: a graph of two tags is not exclusive, so the parent's
+        // subtree ends where its last child's end is subtracted.
+        graph.add(Task::new("elsewhere", |_: &Context<'_>| Ok(())).tag("b"));
+        let report = executor.run(&mut graph).expect("a valid graph");
+        assert!(report.is_success(), "{report:?}");
+        assert_eq!(report.len(), 4);
+        assert_eq!(graph.output(dependent), Some(&9));
+    });
+}

@@ -100,7 +100,8 @@ impl OwnWork<'_> {
             OwnWork::NodesOf(run) => job.run() == run,
             OwnWork::DescendantsOf(awaited) => {
                 // SAFETY: a queued job's run is alive until the job's unit
-                // is counted, which is after it is processed.
+                // (a spawned job's: its root subtree's) is counted, which
+                // is after it is processed.
                 let run = unsafe { job.run().as_ref() };
                 // SAFETY: a node's parent subtree, and every ancestor's,
                 // outlives the node.
@@ -179,6 +180,8 @@ impl WorkerThread {
         mut own: Option<OwnWork<'_>>,
         done: impl Fn() -> bool,
     ) {
+        // Kept ends belong with the batch set aside: subtracted first.
+        self.subtract_child_ends();
         let outer_batch = self.batch.take();
         let outer_finished = self.finished.replace(0);
         let outer_target = self.help_target.replace(Some(NonNull::from(inbox)));
@@ -251,6 +254,10 @@ impl WorkerThread {
         if planted("help_waits_before_flush") {
             self.flush();
         }
+        debug_assert!(
+            self.ended.get().is_none(),
+            "a wait subtracts the ends it kept before it checks whether it is over"
+        );
         self.help_depth.set(self.help_depth.get() - 1);
         if self.help_depth.get() == 0 {
             pool.count_waiting(false);

@@ -40,6 +40,7 @@ use std::ptr::NonNull;
 use crate::mutant::planted;
 use crate::runtime::job::Job;
 use crate::runtime::pool::Pool;
+use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::{Arc, Condvar, Mutex};
 
 /// One wait's queue of work on one pool (module docs).
@@ -50,6 +51,12 @@ pub(crate) struct Inbox {
     pool: NonNull<Pool>,
     state: Mutex<State>,
     wake_up: Condvar,
+    /// Whether the inbox may hold jobs: written under the lock after every
+    /// change of its jobs, read without it by the owner's look
+    /// ([`take_for_owner`](Inbox::take_for_owner)), which so takes no lock
+    /// while its wait finds its work elsewhere (its deque). A hint only:
+    /// every decision to block looks under the lock.
+    holds_jobs: AtomicBool,
 }
 
 // SAFETY: `pool` is only read through `&Pool`, and `Pool` is `Sync`; the
@@ -97,6 +104,7 @@ impl Inbox {
             pool: NonNull::from(pool),
             state: Mutex::new(State::default()),
             wake_up: Condvar::new(),
+            holds_jobs: AtomicBool::new(false),
         }
     }
 
@@ -148,6 +156,7 @@ impl Inbox {
                     None => {
                         let was_empty = state.jobs.is_empty();
                         queue(&mut state.jobs, jobs);
+                        inbox.note_jobs(&state);
                         if was_empty {
                             inbox.pool().announce(Arc::clone(inbox));
                         }
@@ -183,8 +192,30 @@ impl Inbox {
     }
 
     /// The owner's take: the newest job, if any.
+    ///
+    /// Looks at [`holds_jobs`](Inbox::holds_jobs) first, without the lock:
+    /// a push it does not see yet is found by the owner's locked look
+    /// before it blocks ([`wait_for_owner`](Inbox::wait_for_owner)), and
+    /// every lock it takes in between (the count of signals) takes in the
+    /// pusher's mark.
     pub(crate) fn take_for_owner(&self) -> Option<Job> {
-        self.state.lock().jobs.pop_back()
+        // ORDERING: Relaxed: a hint (see above); the job itself is taken
+        // under the lock, which synchronises with its push.
+        if !self.holds_jobs.load(Ordering::Relaxed) {
+            return None;
+        }
+        let mut state = self.state.lock();
+        let job = state.jobs.pop_back();
+        self.note_jobs(&state);
+        job
+    }
+
+    /// Marks whether the inbox holds jobs, under its lock (`state`).
+    fn note_jobs(&self, state: &State) {
+        // ORDERING: Relaxed: written under the lock, read as a hint (see
+        // `take_for_owner`).
+        self.holds_jobs
+            .store(!state.jobs.is_empty(), Ordering::Relaxed);
     }
 
     /// The count of signals so far, read before a waiter's looks (at its
@@ -206,6 +237,7 @@ impl Inbox {
         let mut seen = seen;
         loop {
             if let Some(job) = state.jobs.pop_back() {
+                self.note_jobs(&state);
                 return Found::Job(job);
             }
             if state.signals != seen {
@@ -250,6 +282,7 @@ impl Inbox {
     pub(crate) fn steal(this: &Arc<Inbox>) -> Option<Job> {
         let mut state = this.state.lock();
         let job = state.jobs.pop_front()?;
+        this.note_jobs(&state);
         if !state.jobs.is_empty() {
             this.pool().announce(Arc::clone(this));
         }
@@ -261,7 +294,9 @@ impl Inbox {
     pub(crate) fn close(&self, forward: Forward) -> VecDeque<Job> {
         let mut state = self.state.lock();
         state.forward = Some(forward);
-        std::mem::take(&mut state.jobs)
+        let jobs = std::mem::take(&mut state.jobs);
+        self.note_jobs(&state);
+        jobs
     }
 
     /// Where the inbox forwards to, or `None` while its owner may wait.

@@ -6,10 +6,13 @@
 //!   workers read it.
 //! - [`subtree`]: what a task that spawned counts until its subtree ended.
 //! - [`inbox`]: the queue of one wait's work on one pool.
-//! - [`spawning`]: spawning, processing a spawned task, and the end of a
-//!   subtree; [`help`]: how a waiting worker helps; [`nested`]: a run
-//!   started from inside a task; [`outcomes`]: what the report learns of
-//!   spawned tasks.
+//! - [`ended`]: the ends of children a worker counts before it subtracts
+//!   them from their parent.
+//! - [`spawning`]: spawning, and what a task reads of spawned tasks;
+//!   [`publish`]: where a ready spawned task goes; [`process`]: processing
+//!   a spawned task, and the end of a subtree; [`help`]: how a waiting
+//!   worker helps; [`nested`]: a run started from inside a task;
+//!   [`outcomes`]: what the report learns of spawned tasks.
 //!
 //! # Spawning (task `P`, running on worker `W`, spawns `C`)
 //!
@@ -18,7 +21,18 @@
 //!    other is refused with [`GraphError::ForeignTask`], and nothing is
 //!    added. Find `C`'s pool (starting it if its tag is new).
 //! 2. On `P`'s first spawn, create `P`'s [`Subtree`](subtree::Subtree):
-//!    `open = 1` (the body). A task that never spawns has none. Its inbox
+//!    `open = 1` (the body). A task that never spawns has none. If `P` is
+//!    a task of the graph, add one unit of work to the run's
+//!    [`Completion`](crate::runtime::completion) for its whole subtree,
+//!    counted as finished by whoever ends the subtree (step 3 of "A
+//!    subtree ends"). *Why one unit for the subtree, not one per spawned
+//!    task:* every spawned task's subtree is counted in its parent's
+//!    `open` until it ended, so the root subtree ends only after every
+//!    spawned task below it did, and no spawned job can be queued after
+//!    its unit was counted; a spawn then costs no read-modify-write of the
+//!    run-wide counter, which every worker of every pool touches. *Why
+//!    now:* `P`'s own unit is unfinished while its body runs, so the run
+//!    cannot complete before this add. Its inbox
 //!    on `P`'s pool is made when first needed (a join that waits, or a
 //!    child queued there: see *Publishing*), by a compare-exchange that
 //!    races the close of step 1 of "A subtree ends"; most subtrees never
@@ -30,11 +44,8 @@
 //!    publication: nobody else can learn of it before), `open += 1` on `P`'s subtree, and append
 //!    `C` to the list (so that the children of one parent take node indices
 //!    in list order, even when threads of its body spawn at once).
-//! 4. Add one unit of work to the run's
-//!    [`Completion`](crate::runtime::completion). *Why now:* `P`'s own unit
-//!    is unfinished while its body runs, so the run cannot complete between
-//!    here and `C`'s publication, and once `C` is published its job stands
-//!    for its unit, as every job does.
+//! 4. (No unit of its own: `C` is counted in `P`'s `open`, and through it
+//!    in the unit of its root, step 2.)
 //! 5. For each sibling `S` that `C` names, under the lock of `P`'s table
 //!    of waiting children: mark `S`'s end word *awaited* (an `AcqRel`
 //!    `fetch_or`). If the word said `S`'s subtree ended, count that
@@ -92,14 +103,17 @@
 //!    table, under its lock, and release them (step 5 above, from the other
 //!    side). Then set its parent's `failed` flag if it ends poisoned, and
 //!    decrement the parent's `open` (`AcqRel`). A child that nobody names
-//!    takes no lock to end.
+//!    takes no lock to end. The decrement may be late, and cover several
+//!    children of one parent that one worker ended in a row: see
+//!    [`ended`] for when it is made and why nothing waits on it.
 //! 3. The decrement that brings `open` to zero ends `P`'s subtree: it is
 //!    poisoned if `P`'s outcome poisons or `failed` is set. For a spawned
 //!    `P` that is step 2 again one level up, in a loop: a chain of 100,000
 //!    tasks, each spawning the next, ends in 100,000 iterations, not
 //!    100,000 frames. For a task of the graph it releases its static
 //!    successors (poisoned if the subtree was), as step 3 of
-//!    [`crate::runtime::run`] does, publishing every owned one to its pool.
+//!    [`crate::runtime::run`] does, publishing every owned one to its pool,
+//!    and then counts the subtree's unit (spawning, step 2) as finished.
 //! 4. A decrement that finds a waiting `join` registered in `open` (its
 //!    high half counts them) signals the inbox: the join may be over.
 //!
@@ -107,9 +121,10 @@
 //! of one word, so exactly one of them reaches zero, and it reads every
 //! flag and output stored before the others. The worker that performs a
 //! subtree's end still holds its own job's unfinished unit, so the run and
-//! everything it points to are alive while it does; the parent's own unit
-//! was counted when its body returned (its dependents' units are not, and
-//! they cannot start before the end).
+//! everything it points to are alive while it does: a spawned job's unit
+//! is its root subtree's, which only the end of that subtree counts; the
+//! parent's own unit was counted when its body returned (its dependents'
+//! units are not, and they cannot start before the end).
 //!
 //! A run processed by one thread alone (see `exclusive` in
 //! [`crate::runtime::run`]) keeps its static pending words unsynchronised;
@@ -208,11 +223,14 @@
 //! [`GraphError::WaitTooDeep`]: crate::GraphError::WaitTooDeep
 //! [`GraphError::SteeredSpawn`]: crate::GraphError::SteeredSpawn
 
+pub(crate) mod ended;
 pub(crate) mod help;
 pub(crate) mod inbox;
 pub(crate) mod nested;
 pub(crate) mod nodes;
 pub(crate) mod outcomes;
+pub(crate) mod process;
+pub(crate) mod publish;
 pub(crate) mod spawning;
 pub(crate) mod subtree;
 

@@ -1,32 +1,22 @@
-//! Spawning a task, processing a spawned task, and the end of a subtree:
-//! the steps of [`crate::runtime::spawn`], as methods of the [`Run`].
+//! Spawning a task (steps 1-6 of "Spawning" in [`crate::runtime::spawn`]),
+//! and what a running task may read of the run's spawned tasks, as methods
+//! of the [`Run`].
 
 use std::borrow::Cow;
-use std::panic::{self, AssertUnwindSafe};
 use std::ptr::NonNull;
 
 use crate::graph::body::PendingBody;
 use crate::graph::handle::TaskRef;
 use crate::graph::tag::Tag;
 use crate::mutant::planted;
-use crate::observe::TaskEvent;
-use crate::results::error::{GraphError, Panic, TaskError};
-use crate::results::report::Outcome;
-use crate::runtime::context::Context;
-use crate::runtime::job::Job;
+use crate::results::error::GraphError;
 use crate::runtime::pool::Pool;
-use crate::runtime::run::{Run, is_cancelled};
-use crate::runtime::spawn::help::OwnWork;
-use crate::runtime::spawn::inbox::{Forward, Inbox};
+use crate::runtime::run::Run;
 use crate::runtime::spawn::nodes::{AWAITED, ENDED, ENDED_POISONED, Node};
 use crate::runtime::spawn::subtree::{Children, Owner, Subtree};
-use crate::runtime::state::{
-    CANCELLED, CANCELLED_ITSELF, FAILED, PENDING_MASK, POISONED, SKIPPED, SUCCEEDED, poisons,
-    recorded,
-};
-use crate::runtime::worker::WorkerThread;
+use crate::runtime::state::{PENDING_MASK, POISONED, SUCCEEDED};
+use crate::sync::UnsafeCell;
 use crate::sync::atomic::{AtomicU8, AtomicU32, Ordering};
-use crate::sync::{Arc, UnsafeCell};
 
 /// What `Context::spawn` hands the run: the parts of a `Task<'static, T>`.
 pub(crate) struct Spawn<'t> {
@@ -121,7 +111,6 @@ impl<'g> Run<'g> {
             });
             child
         };
-        self.completion().add(1);
         if siblings.is_empty() {
             self.publish_spawned(child, pool, subtree, body_worker);
             return Ok(child);
@@ -197,8 +186,16 @@ impl<'g> Run<'g> {
             Ordering::AcqRel,
             Ordering::Acquire,
         ) {
-            // SAFETY: owned by `self.spawn.subtrees` until the run ends.
-            Ok(_) => unsafe { pointer.as_ref() },
+            Ok(_) => {
+                if let Owner::Static(_) = owner {
+                    // Step 2's unit: the owner's own unit is unfinished
+                    // while its body runs, so the run cannot complete
+                    // before this add (see `Completion::add`).
+                    self.completion().add(1);
+                }
+                // SAFETY: owned by `self.spawn.subtrees` until the run ends.
+                unsafe { pointer.as_ref() }
+            }
             // SAFETY: as above, the winner's.
             Err(winner) => unsafe { &*winner },
         }
@@ -258,351 +255,9 @@ impl<'g> Run<'g> {
         Ok(held)
     }
 
-    /// Publishes the ready child `node`, of `pool`, from the thread that
-    /// spawned it, a thread of its parent's body (whose subtree is
-    /// `subtree`, running on worker `body_worker` of its pool). When that
-    /// thread is the body's
-    /// worker, outside any wait (or inside one, in an exclusive run: see
-    /// `queues_children_locally`), and the child runs on the same pool, the
-    /// child goes onto the worker's own deque, with no lock: the pool's
-    /// other workers steal it from there as any job, and the body's `join`
-    /// takes it back (see [`WorkerThread::serve_until`]). Else as
-    /// [`publish_node`](Run::publish_node).
-    fn publish_spawned(
-        &self,
-        node: u32,
-        pool: NonNull<Pool>,
-        subtree: &Subtree,
-        body_worker: usize,
-    ) {
-        let worker = WorkerThread::current();
-        if let Some(worker) = worker {
-            let home = subtree.pool();
-            if self.queues_children_locally(worker)
-                && worker.index() == body_worker
-                && std::ptr::eq(worker.pool(), home)
-                && std::ptr::eq(pool.as_ptr(), home)
-            {
-                worker.local().push(Job::node(self, node));
-                // The planted bug `own_child_unannounced` wakes no sleeping
-                // peer for the child; the loom model
-                // `a_child_on_the_spawners_deque_is_stolen` must then find
-                // the peer asleep while the body waits for the child.
-                if !planted("own_child_unannounced") {
-                    home.pushed_local(1);
-                }
-                return;
-            }
-        }
-        self.publish_node(node, worker);
-    }
-
-    /// Whether a body running on `worker` (its innermost task) queues its
-    /// children of its own pool on the worker's deque: outside any wait, or
-    /// in any wait of an exclusive run, whose waits know every spawned task
-    /// of the run on the deque for theirs ([`OwnWork`]). Inside a wait of
-    /// a run that is not exclusive they go into inboxes.
-    fn queues_children_locally(&self, worker: &WorkerThread) -> bool {
-        worker.help_depth.get() == 0 || self.exclusive
-    }
-
-    /// Which jobs on `worker`'s own deque a wait of `subtree`'s owner, on
-    /// that worker, may take as its own (see [`OwnWork`]).
-    pub(crate) fn own_work_of<'s>(
-        &self,
-        subtree: &'s Subtree,
-        worker: &WorkerThread,
-    ) -> Option<OwnWork<'s>> {
-        self.queues_children_locally(worker)
-            .then_some(OwnWork::DescendantsOf(subtree))
-    }
-
     /// The subtree of the spawned task `node`'s parent.
     pub(crate) fn node_parent(&self, node: u32) -> NonNull<Subtree> {
         self.spawn.nodes.get(node).parent
-    }
-
-    /// Publishes the ready spawned task `node` (module docs of
-    /// [`crate::runtime::spawn`]): into the inbox of its nearest ancestor
-    /// (its parent, most often) that runs on the same pool, else into its
-    /// pool.
-    pub(crate) fn publish_node(&self, node: u32, worker: Option<&WorkerThread>) {
-        let entry = self.spawn.nodes.get(node);
-        // SAFETY: both are alive while the run is (see `Node`).
-        let (pool, parent) = unsafe { (entry.pool.as_ref(), entry.parent.as_ref()) };
-        let job = Job::node(self, node);
-        match self.nearest_open_inbox(parent, pool) {
-            Some(inbox) => {
-                if let Err(job) = Inbox::push(inbox, job) {
-                    self.publish_to_pool(pool, job, worker);
-                }
-            }
-            None => self.publish_to_pool(pool, job, worker),
-        }
-    }
-
-    /// The inbox of the nearest subtree, `from` or an ancestor's, of a
-    /// task on `pool` whose body has not returned, made if it is the first
-    /// need of one (a subtree closed without one is passed by: its
-    /// waits are over); `None` if there is none up the tree.
-    fn nearest_open_inbox<'s>(&self, from: &'s Subtree, pool: &Pool) -> Option<&'s Arc<Inbox>> {
-        let mut at = from.nearest_on(pool);
-        while let Some(subtree) = at {
-            if let Some(inbox) = subtree.open_inbox() {
-                return Some(inbox);
-            }
-            at = subtree.parent().and_then(|parent| parent.nearest_on(pool));
-        }
-        None
-    }
-
-    /// Queues `job` on `pool`: in the run's own inbox there if the run is
-    /// waited for by a worker of `pool`, else on the worker's own deque if
-    /// it serves `pool`, else in the pool's injector.
-    pub(crate) fn publish_to_pool(&self, pool: &Pool, job: Job, worker: Option<&WorkerThread>) {
-        if let Some(helper) = &self.spawn.helper {
-            if std::ptr::eq(helper.pool(), pool) {
-                // The run's inbox is never forwarded while the run lasts.
-                let _ = Inbox::push(helper, job);
-                return;
-            }
-        }
-        match worker {
-            Some(worker) if std::ptr::eq(worker.pool(), pool) => {
-                worker.push_local(job);
-                pool.pushed_local(1);
-            }
-            _ => pool.inject(job),
-        }
-    }
-
-    /// After the body of the graph's task `task` returned having spawned
-    /// (`subtree`): steps 1 and 3 of "A subtree ends". Returns a successor
-    /// to process next, as `release_successors` does, if the subtree ended.
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn after_spawning_body(
-        &self,
-        task: u32,
-        outcome: u32,
-        subtree: &Subtree,
-        worker: &WorkerThread,
-    ) -> Option<u32> {
-        if self.exclusive {
-            // Module docs: an implicit join keeps the release on this thread.
-            let settled = self.join_in_order(outcome, subtree, worker);
-            return self.release_successors(task, settled, worker);
-        }
-        self.close_inbox(subtree, || Forward::Pool, worker);
-        if !subtree.body_returned(poisons(outcome)) {
-            return None;
-        }
-        let settled = if subtree.poisons() { SKIPPED } else { outcome };
-        self.release_successors(task, settled, worker)
-    }
-
-    /// Closes the inbox of `subtree`, whose owner's body returned: if one
-    /// was made, forwards it to `forward()` and queues what it held there.
-    fn close_inbox(
-        &self,
-        subtree: &Subtree,
-        forward: impl FnOnce() -> Forward,
-        worker: &WorkerThread,
-    ) {
-        let Some(inbox) = subtree.close_inbox() else {
-            return;
-        };
-        let pool = subtree.pool();
-        let forward = forward();
-        let jobs = inbox.close(forward.clone());
-        if jobs.is_empty() {
-            return;
-        }
-        let queued = match &forward {
-            Forward::Inbox(inbox) => Inbox::push_all(inbox, jobs),
-            Forward::Pool => Err(jobs),
-        };
-        if let Err(jobs) = queued {
-            for job in jobs {
-                self.publish_to_pool(pool, job, Some(worker));
-            }
-        }
-    }
-
-    /// Processes the spawned task `node`, which `worker` owns: runs it (or
-    /// records why not), and ends its subtree if it can.
-    pub(crate) fn process_node(&self, node: u32, worker: &WorkerThread) {
-        let entry = self.spawn.nodes.get(node);
-        // ORDERING: Relaxed: the hand-off that gave this worker the node
-        // synchronised with every writer of the word.
-        let poisoned = entry.pending.load(Ordering::Relaxed) & POISONED != 0;
-        let (outcome, subtree) = if poisoned {
-            self.node_did_not_run(node, SKIPPED, worker)
-        } else if self.is_stopped() {
-            self.node_did_not_run(node, CANCELLED, worker)
-        } else {
-            self.run_node_body(node, entry, worker)
-        };
-        // ORDERING: Relaxed: read after the subtree's end or the run's
-        // completion, which the AcqRel decrements below order after this.
-        entry.outcome.store(recorded(outcome), Ordering::Relaxed);
-        let poison = poisons(outcome);
-        match subtree {
-            None => self.node_ended(node, poison, worker),
-            Some(subtree) => {
-                self.close_inbox(subtree, || self.forward_for(subtree), worker);
-                if subtree.body_returned(poison) {
-                    self.node_ended(node, subtree.poisons(), worker);
-                }
-            }
-        }
-    }
-
-    /// Where the inbox of a spawned owner's subtree goes once its body
-    /// returned: the inbox of its nearest ancestor on the same pool (or
-    /// where that one forwards), else its pool.
-    fn forward_for(&self, subtree: &Subtree) -> Forward {
-        let pool = subtree.pool();
-        let ancestor = subtree
-            .parent()
-            .and_then(|parent| self.nearest_open_inbox(parent, pool));
-        match ancestor {
-            Some(inbox) => inbox
-                .forward()
-                .unwrap_or_else(|| Forward::Inbox(Arc::clone(inbox))),
-            None => Forward::Pool,
-        }
-    }
-
-    fn node_did_not_run(
-        &self,
-        node: u32,
-        outcome: u32,
-        worker: &WorkerThread,
-    ) -> (u32, Option<&Subtree>) {
-        let (count, seen) = if outcome == SKIPPED {
-            (&self.spawn.skipped, Outcome::Skipped)
-        } else {
-            (&self.spawn.cancelled, Outcome::Cancelled)
-        };
-        // ORDERING: Relaxed: read after the run's completion.
-        count.fetch_add(1, Ordering::Relaxed);
-        if let Some(observers) = self.observers() {
-            observers.task_finished(&TaskEvent::spawned(self, node, worker.index()), &seen);
-        }
-        (outcome, None)
-    }
-
-    fn run_node_body(
-        &self,
-        node: u32,
-        entry: &Node,
-        worker: &WorkerThread,
-    ) -> (u32, Option<&Subtree>) {
-        let cx = Context::spawned(self, node, worker.index());
-        let observers = self.observers();
-        let started = observers.map(|observers| {
-            let started = TaskEvent::spawned(self, node, worker.index());
-            observers.task_started(&started);
-            started
-        });
-        let result = entry.body.with_mut(|body| {
-            // SAFETY: this worker owns the node: nothing else reads or
-            // writes its body until its end is published.
-            let body = unsafe { (*body).erased_mut() };
-            panic::catch_unwind(AssertUnwindSafe(|| body.run(&cx)))
-        });
-        let seen = match result {
-            Ok(Ok(())) => Outcome::Succeeded,
-            Ok(Err(error)) if is_cancelled(&*error) => Outcome::Cancelled,
-            Ok(Err(error)) => Outcome::Failed(TaskError::Error(error)),
-            Err(payload) => Outcome::Failed(TaskError::Panicked(Panic::new(payload))),
-        };
-        if let (Some(observers), Some(started)) = (observers, &started) {
-            observers.task_finished(&started.finished(), &seen);
-        }
-        let outcome = match seen {
-            Outcome::Succeeded => SUCCEEDED,
-            Outcome::Cancelled => {
-                // ORDERING: Relaxed: read after the run's completion.
-                self.spawn.cancelled.fetch_add(1, Ordering::Relaxed);
-                CANCELLED_ITSELF
-            }
-            Outcome::Failed(error) => self.node_failed(node, error),
-            Outcome::Skipped => unreachable!("a task whose body ran is not skipped"),
-        };
-        // SAFETY: see `Context::subtree`: owned by the run.
-        (
-            outcome,
-            cx.subtree().map(|subtree| unsafe { subtree.as_ref() }),
-        )
-    }
-
-    fn node_failed(&self, node: u32, error: TaskError) -> u32 {
-        self.spawn.failures.lock().push((node, error));
-        self.stop_if_fail_fast();
-        FAILED
-    }
-
-    /// Step 2 and 3 of "A subtree ends", in a loop up the tree.
-    fn node_ended(&self, node: u32, poison: bool, worker: &WorkerThread) {
-        let (mut node, mut poison) = (node, poison);
-        loop {
-            let entry = self.spawn.nodes.get(node);
-            // SAFETY: a node's parent subtree outlives it.
-            let parent = unsafe { entry.parent.as_ref() };
-            let mark = if poison {
-                ENDED | ENDED_POISONED
-            } else {
-                ENDED
-            };
-            // ORDERING: AcqRel: Release publishes the subtree's effects to
-            // whoever reads the mark (a join's look, a sibling that names
-            // this node); Acquire takes in the waiting entries of the
-            // siblings that marked the word before.
-            if entry.end.fetch_or(mark, Ordering::AcqRel) & AWAITED != 0 {
-                for sibling in parent.take_waiting_for(node) {
-                    self.release_sibling(sibling, poison, worker);
-                }
-            }
-            if !parent.child_ended(poison) {
-                return;
-            }
-            poison = parent.poisons();
-            match parent.owner {
-                Owner::Spawned(owner) => node = owner,
-                Owner::Static(task) => return self.release_deferred(task, poison, worker),
-            }
-        }
-    }
-
-    /// A dependency of the spawned task `sibling` ended.
-    fn release_sibling(&self, sibling: u32, poison: bool, worker: &WorkerThread) {
-        let word = &self.spawn.nodes.get(sibling).pending;
-        if poison {
-            // ORDERING: Relaxed: the AcqRel decrement below is later in the
-            // word's modification order.
-            word.fetch_or(POISONED, Ordering::Relaxed);
-        }
-        // ORDERING: AcqRel: Release publishes this task's output to the
-        // sibling's owner; Acquire, in the decrement that reaches zero,
-        // takes in every dependency's (as in `Run::take_ownership`).
-        if word.fetch_sub(1, Ordering::AcqRel) & PENDING_MASK == 1 {
-            self.publish_node(sibling, Some(worker));
-        }
-    }
-
-    /// Step 3 for a task of the graph whose subtree ended after its body
-    /// returned: releases its static successors from whichever worker
-    /// ended it, publishing each owned one to its own pool.
-    fn release_deferred(&self, task: u32, poison: bool, worker: &WorkerThread) {
-        debug_assert!(!self.exclusive, "an exclusive run joins at body return");
-        for successor in self.graph.table.successors(task) {
-            if self.take_ownership(successor, poison) {
-                let pool = &self.pools[self.graph.table.tag(successor) as usize];
-                self.publish_to_pool(pool, Job::task(self, successor), Some(worker));
-            }
-        }
     }
 
     /// The spawned task `node`'s output for the running task `reader`, if
