@@ -3,8 +3,7 @@
 //! detached submission) that the last of it finished.
 //!
 //! A run's work is counted in units: one per task, processed, one per task
-//! of the graph that spawned while it ran, for its whole subtree (added on
-//! its first spawn, counted when the last task under it ended, see
+//! spawned while it runs (added before the spawned task is published, see
 //! [`crate::runtime::spawn`]), plus one per
 //! task index in the source ranges its pools scan (a pool finds its source
 //! tasks by scanning a range of indices, see [`crate::runtime::job`]). Every queued
@@ -132,7 +131,7 @@ impl Completion {
     }
 
     /// Adds `units` units of work that did not exist when the run started:
-    /// the subtree of a task that spawned (see [`crate::runtime::spawn`]), or a steered task
+    /// spawned tasks (see [`crate::runtime::spawn`]), or a steered task
     /// parking in a limit (see [`crate::steer`]). The caller holds a unit
     /// not yet counted (the spawning or parking task's), so the count is
     /// above zero and the run cannot be done.

@@ -82,8 +82,7 @@
 //! once its whole subtree ended: at once if every descendant ended before
 //! its body returned, else the last descendant to end does it, from
 //! whichever worker it ran on (`after_spawning_body`). Step 4 counts the
-//! task's own unit either way, and whoever ends the subtree counts the
-//! subtree's unit. A run completes when
+//! task's own unit either way. A run completes when
 //! all its units of work were counted (see [`crate::runtime::completion`]); no job of
 //! it can remain queued then, because every queued job stands for an
 //! unfinished unit.

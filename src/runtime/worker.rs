@@ -16,8 +16,8 @@
 //! for a run in a private [`Batch`] and subtracts the batch from the run's
 //! [`Completion`] only when its own deque runs dry or it turns to a job of
 //! another run. Before that it subtracts the ends of spawned children it
-//! kept ([`crate::runtime::spawn::ended`]), which may end a subtree, count
-//! its unit, and release work onto its own deque (so it looks there again
+//! kept ([`crate::runtime::spawn::ended`]), which may end a subtree and
+//! release work onto its own deque (so it looks there again
 //! before it steals or sleeps). The unit of the job it is processing is counted last, after
 //! every push the job causes, so until then the run cannot complete, which
 //! is what keeps the run alive for the worker: the worker may
@@ -198,8 +198,7 @@ impl WorkerThread {
         self.subtract_child_ends_before(&job);
         self.adopt(job.run());
         // SAFETY: the job stands for at least one unfinished unit of its
-        // run's work (a spawned job for its root subtree's, see
-        // `crate::runtime::spawn`), so the run has not completed and its caller is still
+        // run's work, so the run has not completed and its caller is still
         // blocked in `Run::execute`, keeping it alive. `adopt` made this
         // worker hold a batch for the run, so it stays alive until the
         // batch is flushed, which happens only in this loop or a helping
@@ -212,9 +211,10 @@ impl WorkerThread {
             Work::Ready => self.process_ready(run),
             Work::Sweep { invited } => self.sweep(run, invited),
             Work::ResumeSweep { seat } => self.resume_sweep(run, seat as usize),
-            // No unit of its own: its root's subtree counts it (see
-            // `crate::runtime::spawn`, spawning step 2).
-            Work::Spawned(node) => run.process_node(node, self),
+            Work::Spawned(node) => {
+                run.process_node(node, self);
+                self.count_finished(1);
+            }
         }
     }
 

@@ -20,8 +20,11 @@
 //! *Why nothing is lost or stuck:* each child's own end mark (its end word,
 //! and the release of siblings that name it) is still set at once; only
 //! the count in the parent's word is late. The kept ends hold that count
-//! above zero, so the parent's subtree cannot end, nor its run complete,
-//! while they are kept: the run is alive when they are subtracted. A
+//! above zero, so the parent's subtree cannot end while they are kept, and
+//! the worker's batch holds the kept children's own units uncounted until
+//! after the subtraction (every flush of the batch subtracts the kept ends
+//! first), so the run is alive through the subtraction and the signal
+//! that may follow it (step 4 of "A subtree ends"). A
 //! `join` reads the children's marks, and the implicit join of an
 //! exclusive run waits on the worker that keeps them, which subtracts
 //! them before it checks. The subtraction that ends the subtree goes on up
@@ -85,7 +88,8 @@ impl WorkerThread {
         };
         if let Work::Spawned(node) = job.work() {
             if job.run() == kept.run {
-                // SAFETY: the kept ends keep their run alive (module docs).
+                // SAFETY: the kept ends' units keep their run alive
+                // (module docs).
                 let run = unsafe { kept.run.as_ref() };
                 if run.node_parent(node) == kept.parent {
                     return;
@@ -108,9 +112,10 @@ impl WorkerThread {
         let Some(kept) = self.ended.take() else {
             return;
         };
-        // SAFETY: the kept ends hold the parent's count above zero, so its
-        // run cannot complete before this subtraction (module docs); a
-        // subtree lives as long as its run.
+        // SAFETY: the kept children's units are in this worker's batch,
+        // not yet counted, so their run cannot complete before this
+        // subtraction ends (module docs); a subtree lives as long as its
+        // run.
         let (run, parent) = unsafe { (kept.run.as_ref(), kept.parent.as_ref()) };
         run.count_child_ends(parent, kept.ends, kept.poisons, self);
     }

@@ -100,8 +100,7 @@ impl OwnWork<'_> {
             OwnWork::NodesOf(run) => job.run() == run,
             OwnWork::DescendantsOf(awaited) => {
                 // SAFETY: a queued job's run is alive until the job's unit
-                // (a spawned job's: its root subtree's) is counted, which
-                // is after it is processed.
+                // is counted, which is after it is processed.
                 let run = unsafe { job.run().as_ref() };
                 // SAFETY: a node's parent subtree, and every ancestor's,
                 // outlives the node.

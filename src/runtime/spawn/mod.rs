@@ -21,18 +21,7 @@
 //!    other is refused with [`GraphError::ForeignTask`], and nothing is
 //!    added. Find `C`'s pool (starting it if its tag is new).
 //! 2. On `P`'s first spawn, create `P`'s [`Subtree`](subtree::Subtree):
-//!    `open = 1` (the body). A task that never spawns has none. If `P` is
-//!    a task of the graph, add one unit of work to the run's
-//!    [`Completion`](crate::runtime::completion) for its whole subtree,
-//!    counted as finished by whoever ends the subtree (step 3 of "A
-//!    subtree ends"). *Why one unit for the subtree, not one per spawned
-//!    task:* every spawned task's subtree is counted in its parent's
-//!    `open` until it ended, so the root subtree ends only after every
-//!    spawned task below it did, and no spawned job can be queued after
-//!    its unit was counted; a spawn then costs no read-modify-write of the
-//!    run-wide counter, which every worker of every pool touches. *Why
-//!    now:* `P`'s own unit is unfinished while its body runs, so the run
-//!    cannot complete before this add. Its inbox
+//!    `open = 1` (the body). A task that never spawns has none. Its inbox
 //!    on `P`'s pool is made when first needed (a join that waits, or a
 //!    child queued there: see *Publishing*), by a compare-exchange that
 //!    races the close of step 1 of "A subtree ends"; most subtrees never
@@ -44,8 +33,17 @@
 //!    publication: nobody else can learn of it before), `open += 1` on `P`'s subtree, and append
 //!    `C` to the list (so that the children of one parent take node indices
 //!    in list order, even when threads of its body spawn at once).
-//! 4. (No unit of its own: `C` is counted in `P`'s `open`, and through it
-//!    in the unit of its root, step 2.)
+//! 4. Add one unit of work to the run's
+//!    [`Completion`](crate::runtime::completion). *Why now:* `P`'s own unit
+//!    is unfinished while its body runs, so the run cannot complete between
+//!    here and `C`'s publication, and once `C` is published its job stands
+//!    for its unit, as every job does. *Why one per spawned task*, though
+//!    `P`'s `open` already counts `C` until its subtree ended: the worker
+//!    that decrements a parent's `open` may touch the subtree after it (to
+//!    signal a waiting join, step 4 below), and a decrement that was not
+//!    the last could otherwise be followed by the subtree's end, the run's
+//!    completion and its memory freed meanwhile. (A unit per subtree
+//!    instead was tried; loom model 18 found that use after free.)
 //! 5. For each sibling `S` that `C` names, under the lock of `P`'s table
 //!    of waiting children: mark `S`'s end word *awaited* (an `AcqRel`
 //!    `fetch_or`). If the word said `S`'s subtree ended, count that
@@ -112,8 +110,7 @@
 //!    tasks, each spawning the next, ends in 100,000 iterations, not
 //!    100,000 frames. For a task of the graph it releases its static
 //!    successors (poisoned if the subtree was), as step 3 of
-//!    [`crate::runtime::run`] does, publishing every owned one to its pool,
-//!    and then counts the subtree's unit (spawning, step 2) as finished.
+//!    [`crate::runtime::run`] does, publishing every owned one to its pool.
 //! 4. A decrement that finds a waiting `join` registered in `open` (its
 //!    high half counts them) signals the inbox: the join may be over.
 //!
@@ -121,10 +118,9 @@
 //! of one word, so exactly one of them reaches zero, and it reads every
 //! flag and output stored before the others. The worker that performs a
 //! subtree's end still holds its own job's unfinished unit, so the run and
-//! everything it points to are alive while it does: a spawned job's unit
-//! is its root subtree's, which only the end of that subtree counts; the
-//! parent's own unit was counted when its body returned (its dependents'
-//! units are not, and they cannot start before the end).
+//! everything it points to are alive while it does; the parent's own unit
+//! was counted when its body returned (its dependents' units are not, and
+//! they cannot start before the end).
 //!
 //! A run processed by one thread alone (see `exclusive` in
 //! [`crate::runtime::run`]) keeps its static pending words unsynchronised;

@@ -73,8 +73,6 @@ impl Run<'_> {
         });
         let ended = subtree.body_returned(poisons(outcome));
         debug_assert!(ended, "every child ended before the implicit join returned");
-        // The subtree's unit (step 2 of spawning): this thread ended it.
-        worker.count_finished(1);
         if subtree.poisons() { SKIPPED } else { outcome }
     }
 }

@@ -43,7 +43,6 @@ impl Run<'_> {
         if !subtree.body_returned(poisons(outcome)) {
             return None;
         }
-        worker.count_finished(1);
         let settled = if subtree.poisons() { SKIPPED } else { outcome };
         self.release_successors(task, settled, worker)
     }
@@ -232,8 +231,5 @@ impl Run<'_> {
                 self.publish_to_pool(pool, Job::task(self, successor), Some(worker));
             }
         }
-        // The subtree's unit, last: it kept the run alive through the
-        // pushes above.
-        worker.count_finished(1);
     }
 }

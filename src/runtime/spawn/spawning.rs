@@ -111,6 +111,7 @@ impl<'g> Run<'g> {
             });
             child
         };
+        self.completion().add(1);
         if siblings.is_empty() {
             self.publish_spawned(child, pool, subtree, body_worker);
             return Ok(child);
@@ -186,16 +187,8 @@ impl<'g> Run<'g> {
             Ordering::AcqRel,
             Ordering::Acquire,
         ) {
-            Ok(_) => {
-                if let Owner::Static(_) = owner {
-                    // Step 2's unit: the owner's own unit is unfinished
-                    // while its body runs, so the run cannot complete
-                    // before this add (see `Completion::add`).
-                    self.completion().add(1);
-                }
-                // SAFETY: owned by `self.spawn.subtrees` until the run ends.
-                unsafe { pointer.as_ref() }
-            }
+            // SAFETY: owned by `self.spawn.subtrees` until the run ends.
+            Ok(_) => unsafe { pointer.as_ref() },
             // SAFETY: as above, the winner's.
             Err(winner) => unsafe { &*winner },
         }
