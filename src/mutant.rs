@@ -39,8 +39,6 @@ const KNOWN: &[&str] = &[
     "awaited_unmarked",
     "inbox_close_unchecked",
     "sweep_leads_unchecked",
-    "child_ends_kept",
-    "flush_releases_unseen",
 ];
 
 /// Whether the planted bug `name` is switched on (see the module docs).

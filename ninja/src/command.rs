@@ -9,12 +9,21 @@
 //!
 //! Running commands are registered in [`Children`] from spawn until just
 //! before they are reaped, so that a signal is never sent to a reused pid.
+//!
+//! Commands start with SIGINT, SIGTERM and SIGHUP at their default actions,
+//! as ninja's do (it spawns them with `posix_spawnattr_setsigdefault`), even
+//! when the runner itself was started with them ignored (by `nohup`, or as
+//! a background job of a non-interactive shell): an ignored disposition is
+//! inherited through `exec`, and a command that ignores SIGINT cannot be
+//! interrupted. The runner resets its own dispositions once, before its
+//! first command: it takes these signals with `sigwait` with them blocked
+//! (see `crate::signal`), so the default action never runs in it.
 
 use std::collections::HashSet;
 use std::io::{self, Read};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Mutex, Once};
 
 /// How a command ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,8 +68,25 @@ impl Children {
     }
 }
 
+/// Sets SIGINT, SIGTERM and SIGHUP to their default actions in this
+/// process, once, so that commands inherit those (module docs).
+fn default_dispositions() {
+    static RESET: Once = Once::new();
+    RESET.call_once(|| {
+        for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            // SAFETY: SIG_DFL is a valid disposition for these signals; no
+            // handler is installed or replaced (the runner takes them with
+            // `sigwait`), and a failure leaves the disposition as it was.
+            unsafe {
+                libc::signal(signal, libc::SIG_DFL);
+            }
+        }
+    });
+}
+
 /// Runs `command`; returns how it ended and what it printed.
 pub fn run(command: &str, console: bool, children: &Children) -> io::Result<(Exit, Vec<u8>)> {
+    default_dispositions();
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c").arg(command);
     if console {

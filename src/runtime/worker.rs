@@ -15,10 +15,7 @@
 //! A worker counts the units of work (see [`crate::runtime::completion`]) it finishes
 //! for a run in a private [`Batch`] and subtracts the batch from the run's
 //! [`Completion`] only when its own deque runs dry or it turns to a job of
-//! another run. Before that it subtracts the ends of spawned children it
-//! kept ([`crate::runtime::spawn::ended`]), which may end a subtree and
-//! release work onto its own deque (so it looks there again
-//! before it steals or sleeps). The unit of the job it is processing is counted last, after
+//! another run. The unit of the job it is processing is counted last, after
 //! every push the job causes, so until then the run cannot complete, which
 //! is what keeps the run alive for the worker: the worker may
 //! dereference a job's run pointer, and push jobs of that run, only while it
@@ -51,7 +48,6 @@ use crate::runtime::pool::Pool;
 use crate::runtime::queue::LocalQueue;
 use crate::runtime::run::Run;
 use crate::runtime::sleep::Slumber;
-use crate::runtime::spawn::ended::EndedChildren;
 use crate::runtime::spawn::inbox::Inbox;
 use crate::sync::{Arc, Backoff, Instant};
 use std::time::Duration;
@@ -74,9 +70,6 @@ pub(crate) struct WorkerThread {
     pub(crate) help_target: Cell<Option<NonNull<Arc<Inbox>>>>,
     /// How many waits this worker helps in, nested.
     pub(crate) help_depth: Cell<usize>,
-    /// The ends of children of one parent that this worker counted and has
-    /// not yet subtracted ([`crate::runtime::spawn::ended`]).
-    pub(crate) ended: Cell<Option<EndedChildren>>,
     /// The worker's stack, which bounds how deeply waits nest on it.
     pub(crate) stack: crate::runtime::spawn::help::Stack,
 }
@@ -118,7 +111,6 @@ impl WorkerThread {
             source_grain: Cell::new(1),
             help_target: Cell::new(None),
             help_depth: Cell::new(0),
-            ended: Cell::new(None),
             stack,
         }
     }
@@ -195,7 +187,6 @@ impl WorkerThread {
 
     /// Processes one job, under a batch of its run.
     pub(crate) fn process_job(&self, job: Job) {
-        self.subtract_child_ends_before(&job);
         self.adopt(job.run());
         // SAFETY: the job stands for at least one unfinished unit of its
         // run's work, so the run has not completed and its caller is still
@@ -227,16 +218,6 @@ impl WorkerThread {
         // Nothing local: this is the moment to count finished tasks, so that
         // a run whose last task this was can complete.
         self.flush();
-        // Subtracting the kept ends of children (part of the flush) may have
-        // ended a subtree and released its owner's successors onto this
-        // deque. (The planted bug `flush_releases_unseen` does not look; the
-        // loom model `a_kept_end_releases_a_dependent_on_a_lone_worker` must
-        // then find the lone worker asleep over it.)
-        if !planted("flush_releases_unseen") {
-            if let Some(job) = self.local.pop() {
-                return Some(job);
-            }
-        }
         let backoff = Backoff::new();
         loop {
             if let Some(job) = self.pool.steal(self.index, &self.local) {
@@ -279,9 +260,6 @@ impl WorkerThread {
 
     /// Counts the batch's finished tasks on the run's completion.
     pub(crate) fn flush(&self) {
-        // Kept ends first: they may end a subtree, whose unit goes into
-        // the batch.
-        self.subtract_child_ends();
         let batch = self.batch.take();
         let finished = self.finished.replace(0);
         if let Some(batch) = batch {

@@ -179,8 +179,6 @@ impl WorkerThread {
         mut own: Option<OwnWork<'_>>,
         done: impl Fn() -> bool,
     ) {
-        // Kept ends belong with the batch set aside: subtracted first.
-        self.subtract_child_ends();
         let outer_batch = self.batch.take();
         let outer_finished = self.finished.replace(0);
         let outer_target = self.help_target.replace(Some(NonNull::from(inbox)));
@@ -253,10 +251,6 @@ impl WorkerThread {
         if planted("help_waits_before_flush") {
             self.flush();
         }
-        debug_assert!(
-            self.ended.get().is_none(),
-            "a wait subtracts the ends it kept before it checks whether it is over"
-        );
         self.help_depth.set(self.help_depth.get() - 1);
         if self.help_depth.get() == 0 {
             pool.count_waiting(false);

@@ -295,17 +295,16 @@ impl Subtree {
         self.open.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Counts the ends of `ends` children's subtrees (one of them poisoned,
-    /// or none); returns whether they were the last things open, which ends
-    /// this subtree.
-    pub(crate) fn count_child_ends(&self, ends: u32, poisons: bool) -> bool {
+    /// Counts the end of one child's subtree (poisoned or not); returns
+    /// whether it was the last thing open, which ends this subtree.
+    pub(crate) fn child_ended(&self, poisons: bool) -> bool {
         if poisons {
             // ORDERING: Relaxed: the AcqRel decrement below comes later in
             // this thread, and whoever ends the subtree reads after its own
             // AcqRel decrement, which takes this in.
             self.failed.store(true, Ordering::Relaxed);
         }
-        self.count_down(u64::from(ends))
+        self.count_down()
     }
 
     /// The owner's body returned with outcome `poisons`; returns whether
@@ -313,17 +312,17 @@ impl Subtree {
     pub(crate) fn body_returned(&self, poisons: bool) -> bool {
         // ORDERING: Relaxed: published by the AcqRel decrement below.
         self.own_poisons.store(poisons, Ordering::Relaxed);
-        self.count_down(1)
+        self.count_down()
     }
 
-    /// One decrement of `open` by `things`; wakes the waiting joins, if any.
-    fn count_down(&self, things: u64) -> bool {
+    /// One decrement of `open`; wakes the waiting joins, if any.
+    fn count_down(&self) -> bool {
         // ORDERING: AcqRel. Release publishes this child's (or body's)
         // effects: outputs, outcome words, the flags above, its end mark;
         // Acquire, in the decrement that ends the subtree or in a join's
         // registration ([`Subtree::wait`]), takes in every earlier one
         // (one release sequence).
-        let before = self.open.fetch_sub(things, subtree_decrement());
+        let before = self.open.fetch_sub(1, subtree_decrement());
         // The planted bug `join_never_signalled` does not wake a waiting
         // join; the loom model `join_races_a_child_completion` must then
         // find it stuck.
@@ -334,7 +333,7 @@ impl Subtree {
                 inbox.signal();
             }
         }
-        before & OPEN == things
+        before & OPEN == 1
     }
 
     /// Runs `wait` (a join's wait, which returns once its children ended)
