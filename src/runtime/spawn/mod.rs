@@ -6,8 +6,6 @@
 //!   workers read it.
 //! - [`subtree`]: what a task that spawned counts until its subtree ended.
 //! - [`inbox`]: the queue of one wait's work on one pool.
-//! - [`ended`]: the ends of children a worker counts before it subtracts
-//!   them from their parent.
 //! - [`spawning`]: spawning, and what a task reads of spawned tasks;
 //!   [`publish`]: where a ready spawned task goes; [`process`]: processing
 //!   a spawned task, and the end of a subtree; [`help`]: how a waiting
@@ -101,9 +99,7 @@
 //!    table, under its lock, and release them (step 5 above, from the other
 //!    side). Then set its parent's `failed` flag if it ends poisoned, and
 //!    decrement the parent's `open` (`AcqRel`). A child that nobody names
-//!    takes no lock to end. The decrement may be late, and cover several
-//!    children of one parent that one worker ended in a row: see
-//!    [`ended`] for when it is made and why nothing waits on it.
+//!    takes no lock to end.
 //! 3. The decrement that brings `open` to zero ends `P`'s subtree: it is
 //!    poisoned if `P`'s outcome poisons or `failed` is set. For a spawned
 //!    `P` that is step 2 again one level up, in a loop: a chain of 100,000
@@ -219,7 +215,6 @@
 //! [`GraphError::WaitTooDeep`]: crate::GraphError::WaitTooDeep
 //! [`GraphError::SteeredSpawn`]: crate::GraphError::SteeredSpawn
 
-pub(crate) mod ended;
 pub(crate) mod help;
 pub(crate) mod inbox;
 pub(crate) mod nested;

@@ -146,59 +146,33 @@ impl Run<'_> {
         FAILED
     }
 
-    /// Step 2 of "A subtree ends" for the spawned task `node`, whose
-    /// subtree ended: marks its end, and leaves the count in its parent's
-    /// subtree to the worker's kept ends ([`crate::runtime::spawn::ended`]).
+    /// Step 2 and 3 of "A subtree ends", in a loop up the tree.
     fn node_ended(&self, node: u32, poison: bool, worker: &WorkerThread) {
-        let parent = self.mark_node_end(node, poison, worker);
-        worker.keep_child_end(self, parent, poison);
-    }
-
-    /// Step 2's mark of the end of the spawned task `node`'s subtree, and
-    /// the release of the siblings that wait for it; returns its parent's
-    /// subtree.
-    fn mark_node_end(&self, node: u32, poison: bool, worker: &WorkerThread) -> &Subtree {
-        let entry = self.spawn.nodes.get(node);
-        // SAFETY: a node's parent subtree outlives it.
-        let parent = unsafe { entry.parent.as_ref() };
-        let mark = if poison {
-            ENDED | ENDED_POISONED
-        } else {
-            ENDED
-        };
-        // ORDERING: AcqRel: Release publishes the subtree's effects to
-        // whoever reads the mark (a join's look, a sibling that names this
-        // node); Acquire takes in the waiting entries of the siblings that
-        // marked the word before.
-        if entry.end.fetch_or(mark, Ordering::AcqRel) & AWAITED != 0 {
-            for sibling in parent.take_waiting_for(node) {
-                self.release_sibling(sibling, poison, worker);
-            }
-        }
-        parent
-    }
-
-    /// Steps 2 and 3 of "A subtree ends", in a loop up the tree: counts
-    /// the ends of `ends` children of `parent` (one of them poisoned, if
-    /// `poison`), and, if that ended it, ends the parent's subtree.
-    pub(crate) fn count_child_ends(
-        &self,
-        parent: &Subtree,
-        ends: u32,
-        poison: bool,
-        worker: &WorkerThread,
-    ) {
-        let (mut parent, mut ends, mut poison) = (parent, ends, poison);
+        let (mut node, mut poison) = (node, poison);
         loop {
-            if !parent.count_child_ends(ends, poison) {
+            let entry = self.spawn.nodes.get(node);
+            // SAFETY: a node's parent subtree outlives it.
+            let parent = unsafe { entry.parent.as_ref() };
+            let mark = if poison {
+                ENDED | ENDED_POISONED
+            } else {
+                ENDED
+            };
+            // ORDERING: AcqRel: Release publishes the subtree's effects to
+            // whoever reads the mark (a join's look, a sibling that names
+            // this node); Acquire takes in the waiting entries of the
+            // siblings that marked the word before.
+            if entry.end.fetch_or(mark, Ordering::AcqRel) & AWAITED != 0 {
+                for sibling in parent.take_waiting_for(node) {
+                    self.release_sibling(sibling, poison, worker);
+                }
+            }
+            if !parent.child_ended(poison) {
                 return;
             }
             poison = parent.poisons();
             match parent.owner {
-                Owner::Spawned(owner) => {
-                    parent = self.mark_node_end(owner, poison, worker);
-                    ends = 1;
-                }
+                Owner::Spawned(owner) => node = owner,
                 Owner::Static(task) => return self.release_deferred(task, poison, worker),
             }
         }
