@@ -59,6 +59,8 @@
 #                     looking for an inbox made meanwhile (lost, leaked)
 #   sweep_leads_unchecked sweep/sweeper.rs takes a new chunk for one    a_swept_task_reads_an_output_of_another_chunk
 #                     no other sweeper is behind, without looking
+#   sweep_leads_past_its_prefix sweep/sweeper.rs leads on a known       a_swept_task_reads_an_output_of_another_chunk
+#                     prefix one task short of its next task
 set -u
 cd "$(dirname "$0")/.."
 
@@ -118,6 +120,7 @@ expect_caught own_child_unannounced a_child_on_the_spawners_deque_is_stolen "dea
 expect_caught awaited_unmarked a_sibling_ends_while_a_child_names_it "deadlock"
 expect_caught inbox_close_unchecked a_grandchild_queues_for_a_returning_grandparent "Arc leaked"
 expect_caught sweep_leads_unchecked a_swept_task_reads_an_output_of_another_chunk "Causality violation"
+expect_caught sweep_leads_past_its_prefix a_swept_task_reads_an_output_of_another_chunk "Causality violation"
 
 # Every planted bug in src/ must be checked above, and nothing else.
 planted_in_src=$(grep -rhoE 'planted\("[a-z_]+"\)' src | sed -E 's/planted\("([a-z_]+)"\)/\1/' | sort -u)

@@ -39,6 +39,7 @@ const KNOWN: &[&str] = &[
     "awaited_unmarked",
     "inbox_close_unchecked",
     "sweep_leads_unchecked",
+    "sweep_leads_past_its_prefix",
 ];
 
 /// Whether the planted bug `name` is switched on (see the module docs).

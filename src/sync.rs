@@ -224,6 +224,10 @@ impl Instant {
     pub(crate) fn elapsed(&self) -> std::time::Duration {
         std::time::Duration::MAX
     }
+
+    pub(crate) fn duration_since(&self, _earlier: Instant) -> std::time::Duration {
+        std::time::Duration::MAX
+    }
 }
 
 /// `len` atomic bytes, all zero.

@@ -58,12 +58,14 @@
 //!    prefix still falls short, stores its state in its seat and returns
 //!    its thread to the pool, its job's unit not counted. The thread
 //!    serves the pool meanwhile (other runs' jobs, say, which a body of
-//!    this run may be waiting for). A look whose prefix reached the
-//!    sweeper's next task makes it *leading* for the rest of its chunk:
-//!    every task before that one is done and no other sweeper can fall
-//!    behind it (later claims come after its chunk), so each task it
-//!    processes extends the prefix it knows without another look (a chain
-//!    swept by one sweeper looks once per chunk, not once per task).
+//!    this run may be waiting for). A known prefix that reaches the
+//!    sweeper's next task (from a look, or from its previous chunk when
+//!    nobody claimed in between) makes it *leading* for the rest of its
+//!    chunk: every task before that one is done and no other sweeper can
+//!    fall behind it (later claims come after its chunk), so it processes
+//!    the rest of the chunk without looking at any bound (a lone sweeper
+//!    reads no bound at all, and costs about what the in-order path
+//!    costs).
 //! 3. *Publish* after each task: store `t + 1` as the seat's position
 //!    (`Release`), which hands the task's effects (its output, its outcome,
 //!    the poison marks it set) to any sweeper that reads that position.
@@ -124,8 +126,21 @@
 //! ends, as rayon splits work only when a thief asks for it. At each claim
 //! the first sweeper *invites* a helper (one more sweeper job, queued in the
 //! pool) when a worker of the pool is asleep, fewer sweepers than workers
-//! exist, and the chunk after its own could run now: its first task's bound
-//! lies before the chunk just claimed. An invited sweeper leaves again
+//! exist, its [`meter`] allows it, and the chunk after its own could run
+//! now: its first task's bound lies before the chunk just claimed.
+//!
+//! The meter is what decides that sharing pays, by measuring it: the first
+//! sweeper times how fast the cursor advances over windows of a quarter of
+//! a millisecond, alone and shared. It invites nobody before one solo
+//! window was measured, and when a shared window advanced less than 1.3
+//! times as fast as the last solo one it *dismisses* the helpers (each
+//! leaves after its chunk) and invites nobody for a pause that doubles
+//! with every dismissal in a row, up to eight windows. Two workers on
+//! empty bodies share memory bandwidth and cache lines and gain less than
+//! a second worker costs; on real bodies they gain 1.8× and more, and
+//! stay. So sharing follows the graph's parallelism and the bodies' cost
+//! as they change within a run, and a run that cannot gain spends at most
+//! a ninth of its time shared. An invited sweeper also leaves
 //! after [`WAITED_CHUNKS_TO_LEAVE`] chunks in a row in which it had to wait
 //! for another sweeper (on a chain or a grid in row order the latest
 //! dependency of a task is the one before it, and every chunk waits for
@@ -133,9 +148,14 @@
 //! cursor has moved on by twice as many tasks as the one
 //! before. So a graph without parallelism in index order costs the first
 //! sweeper a look at one byte per chunk and a handful of invitations, and
-//! runs as on one worker. An invited sweeper that finds itself inside a
-//! wait (a task's join) leaves at once: a sweeper nested above another
-//! sweeper of the run on one stack could wait for the one below it.
+//! runs as on one worker. With long bodies too: such a grid gains
+//! nothing from a second worker on this path, where the counting path
+//! would run its diagonals in parallel (`wavefront` with work bodies in
+//! `BENCHMARKS.md`); handing a run that cannot share over to the counting
+//! path while it runs is not done yet. An invited sweeper that finds
+//! itself inside a wait (a task's join) leaves at once: a sweeper nested
+//! above another sweeper of the run on one stack could wait for the one
+//! below it.
 //!
 //! The grain (a sweeper's chunk length) starts at one task, doubles up to
 //! [`MAX_GRAIN`] after each chunk that took at most [`FAST_CHUNK`], and
@@ -157,6 +177,7 @@
 //! twice as far back as its latest dependency, and covers every task before
 //! it); that costs parallelism, never correctness.
 
+mod meter;
 mod sweeper;
 
 use std::ops::Range;
@@ -172,21 +193,27 @@ use crate::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering, fence};
 use crate::sync::{Backoff, Mutex};
 use sweeper::Sweeper;
 
-/// The fewest tasks a run must have to be swept: below two full chunks
-/// there is nothing to share. Under loom, just above the graphs of the
-/// models of the counting path, so that they keep modelling it.
+/// The fewest tasks a run must have to be swept: below it the grain's
+/// first doublings claim every task, and the run takes a few
+/// microseconds, less than waking a second worker. Under loom, just above
+/// the graphs of the models of the counting path, so that they keep
+/// modelling it.
 #[cfg(not(taskflow_loom))]
-pub(crate) const MIN_SWEPT_TASKS: u32 = 2 * MAX_GRAIN;
+pub(crate) const MIN_SWEPT_TASKS: u32 = 512;
 /// See the non-loom `MIN_SWEPT_TASKS`.
 #[cfg(taskflow_loom)]
 pub(crate) const MIN_SWEPT_TASKS: u32 = 5;
 
-/// The longest chunk a sweeper claims (a power of two): long enough that a
-/// claim's compare-and-swap costs little per task, short enough that a
-/// bound rarely falls in a chunk still being processed. Under loom, one
-/// task, so that models stay small.
+/// The longest chunk a sweeper claims (a power of two): long enough that
+/// what a claim costs (its compare-and-swap, the gate's fence, a look at
+/// the clock) is small per empty task, which it was not at 256: two
+/// workers cost 1.08–1.14× what the in-order path on one costs with 256,
+/// 1.01–1.08× with 2048 (`BENCHMARKS.md`). With any body of more than 10 ns, chunks
+/// are bounded by [`FAST_CHUNK`] instead, and a sweeper waiting for a
+/// task in another's chunk waits for that task, not for the chunk. Under
+/// loom, one task, so that models stay small.
 #[cfg(not(taskflow_loom))]
-const MAX_GRAIN: u32 = 256;
+const MAX_GRAIN: u32 = 2048;
 /// See the non-loom `MAX_GRAIN`.
 #[cfg(taskflow_loom)]
 const MAX_GRAIN: u32 = 1;
@@ -233,6 +260,9 @@ pub(crate) struct Sweep {
     invite_from: AtomicU32,
     /// How far the next failed invitation pushes `invite_from`.
     invite_backoff: AtomicU32,
+    /// How often the first sweeper dismissed the helpers: a helper that
+    /// sees it change leaves after its chunk.
+    dismissals: AtomicU32,
     gate: Gate,
 }
 
@@ -273,6 +303,7 @@ impl Sweep {
             sweepers: AtomicUsize::new(1),
             invite_from: AtomicU32::new(0),
             invite_backoff: AtomicU32::new(FIRST_INVITE_BACKOFF),
+            dismissals: AtomicU32::new(0),
             gate: Gate {
                 parked_count: AtomicUsize::new(0),
                 parked: Mutex::new(Vec::new()),
@@ -437,6 +468,28 @@ impl Sweep {
         // leave only subtracts; the count bounds seats, not memory.
         self.sweepers.fetch_add(1, Ordering::Relaxed);
         true
+    }
+
+    /// Whether a helper is counted in besides the first sweeper.
+    fn has_helpers(&self) -> bool {
+        // ORDERING: Relaxed: a heuristic (see `should_invite`).
+        self.sweepers.load(Ordering::Relaxed) > 1
+    }
+
+    /// How often the helpers were dismissed so far.
+    fn dismissals(&self) -> u32 {
+        // ORDERING: Relaxed: a heuristic; a helper that reads a stale count
+        // leaves one chunk later, and leaving hands nothing off that its
+        // seat's release does not (see `leave`).
+        self.dismissals.load(Ordering::Relaxed)
+    }
+
+    /// Tells every helper sweeping now to leave after its chunk (the first
+    /// sweeper found that sharing did not pay, see [`meter`]).
+    fn dismiss_helpers(&self) {
+        // ORDERING: Relaxed: as in `dismissals`; only the first sweeper
+        // writes it.
+        self.dismissals.fetch_add(1, Ordering::Relaxed);
     }
 
     /// An invited sweeper leaves for lack of runnable work at `next`: the

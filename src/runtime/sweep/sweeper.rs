@@ -1,8 +1,10 @@
 //! A sweeper's loop (see [`super`], "A sweeper's loop"): claiming chunks,
-//! processing their tasks in order, parking and resuming, leaving.
+//! processing their tasks in order, parking and resuming, inviting helpers
+//! (the first sweeper) or leaving (a helper).
 
 use std::ops::Range;
 
+use super::meter::Meter;
 use super::{FAST_CHUNK, MAX_GRAIN, Sweep, WAITED_CHUNKS_TO_LEAVE, publish_order};
 use crate::graph::table::NO_REACH;
 use crate::mutant::planted;
@@ -10,14 +12,13 @@ use crate::runtime::job::Job;
 use crate::runtime::run::Run;
 use crate::runtime::worker::WorkerThread;
 use crate::sync::Instant;
-use crate::sync::atomic::Ordering;
+use crate::sync::atomic::{AtomicU32, Ordering};
 
 /// What a sweeper knows and holds: all it needs to go on after it parked.
 #[derive(Clone, Debug)]
 pub(super) struct Sweeper {
     pub(super) seat: usize,
-    /// An invited helper, which may leave; else the first sweeper.
-    pub(super) invited: bool,
+    pub(super) role: Role,
     /// The length of its next chunk.
     pub(super) grain: u32,
     /// Every task below it is done, with its effects visible.
@@ -25,7 +26,8 @@ pub(super) struct Sweeper {
     /// Whether no other sweeper is behind its current chunk's next task:
     /// then every task before that one is done, and stays the only kind of
     /// task before it, since later claims come after the chunk (module
-    /// docs, step 2), so each task it processes extends `known`.
+    /// docs, step 2), so it processes the rest of the chunk without a
+    /// look, and `known` reaches the chunk's end.
     pub(super) leading: bool,
     /// Chunks in a row that made it wait.
     pub(super) waited_chunks: u32,
@@ -38,10 +40,23 @@ pub(super) struct Sweeper {
     pub(super) started: Instant,
 }
 
+/// The first sweeper, which stays and decides on sharing, or a helper.
+#[derive(Clone, Debug)]
+pub(super) enum Role {
+    First(Meter),
+    /// Invited to help, which leaves when it waits too often or once the
+    /// first sweeper dismissed the helpers after it read `dismissals`
+    /// (see [`Sweep::dismiss_helpers`]).
+    Helper {
+        dismissals: u32,
+    },
+}
+
 impl WorkerThread {
     /// Takes part in the sweep of `run` (module docs): as its first sweeper
     /// until every task is claimed and processed, or as an `invited` helper
-    /// until it finds no work it can run at once. Counts the job's unit
+    /// until it finds no work it can run at once or the first sweeper
+    /// dismisses it (see [`Meter`]). Counts the job's unit
     /// once the sweeper left; a parked sweeper's unit goes with it.
     pub(crate) fn sweep(&self, run: &Run<'_>, invited: bool) {
         let sweep = run.sweep.as_ref().expect("only a swept run has sweepers");
@@ -52,9 +67,16 @@ impl WorkerThread {
             self.count_finished(1);
             return;
         }
+        let role = if invited {
+            Role::Helper {
+                dismissals: sweep.dismissals(),
+            }
+        } else {
+            Role::First(Meter::new(Instant::now()))
+        };
         let sweeper = Sweeper {
             seat: sweep.take_seat(),
-            invited,
+            role,
             grain: 1,
             known: 0,
             leading: false,
@@ -88,11 +110,17 @@ impl WorkerThread {
                     break;
                 };
                 sweep.open_gate(run);
-                if !sweeper.invited && sweep.should_invite(run, &chunk, workers) {
-                    // The unit before the job: this sweeper's own unit keeps
-                    // the run alive meanwhile (module docs).
-                    run.completion().add(1);
-                    run.inject(run.pool(0), Job::sweeper(run, true));
+                let now = Instant::now();
+                if let Role::First(meter) = &mut sweeper.role {
+                    if meter.may_invite(now) && sweep.should_invite(run, &chunk, workers) {
+                        // The unit before the job: this sweeper's own unit
+                        // keeps the run alive meanwhile (module docs).
+                        run.completion().add(1);
+                        run.inject(run.pool(0), Job::sweeper(run, true));
+                    }
+                    if meter.at_claim(now, chunk.end, sweep.has_helpers()) {
+                        sweep.dismiss_helpers();
+                    }
                 }
                 sweeper.chunk = chunk;
                 // The planted bug `sweep_leads_unchecked` takes every new
@@ -101,12 +129,12 @@ impl WorkerThread {
                 // must then find a task reading an output not yet written.
                 sweeper.leading = planted("sweep_leads_unchecked");
                 sweeper.waited = false;
-                sweeper.started = Instant::now();
+                sweeper.started = now;
             }
             if !self.sweep_chunk(run, sweep, &mut sweeper) {
                 return;
             }
-            if sweeper.invited {
+            if let Role::Helper { dismissals } = sweeper.role {
                 sweeper.waited_chunks = if sweeper.waited {
                     sweeper.waited_chunks + 1
                 } else {
@@ -114,6 +142,9 @@ impl WorkerThread {
                 };
                 if sweeper.waited_chunks == WAITED_CHUNKS_TO_LEAVE {
                     sweep.invitation_failed(sweeper.chunk.end);
+                    break;
+                }
+                if sweep.dismissals() != dismissals {
                     break;
                 }
             }
@@ -134,6 +165,21 @@ impl WorkerThread {
     fn sweep_chunk(&self, run: &Run<'_>, sweep: &Sweep, sweeper: &mut Sweeper) -> bool {
         let position = &sweep.seats[sweeper.seat].position;
         while !sweeper.chunk.is_empty() {
+            // A known prefix that reaches the next task makes the sweeper
+            // leading as a look's would (module docs, step 2): a lone
+            // sweeper's next chunk starts where its last one ended. The
+            // planted bug `sweep_leads_past_its_prefix` takes a prefix one
+            // task short for one that reaches; the loom model
+            // `a_swept_task_reads_an_output_of_another_chunk` must then
+            // find a task reading an output not yet written.
+            let slack = u32::from(planted("sweep_leads_past_its_prefix"));
+            if sweeper.leading || sweeper.known + slack >= sweeper.chunk.start {
+                sweeper.leading = true;
+                self.sweep_leading(run, position, sweeper.chunk.clone());
+                sweeper.known = sweeper.chunk.end;
+                sweeper.chunk.start = sweeper.chunk.end;
+                break;
+            }
             let task = sweeper.chunk.start;
             let reach = run.graph.table.reach(task);
             if reach != NO_REACH {
@@ -158,10 +204,25 @@ impl WorkerThread {
             position.store(task + 1, publish_order());
             self.count_finished(1);
             sweeper.chunk.start = task + 1;
-            if sweeper.leading {
-                sweeper.known = task + 1;
-            }
         }
         true
+    }
+
+    /// Processes `rest`, the rest of a chunk of a leading sweeper, in order
+    /// (steps 2 and 3) without looking at any task's bound: every task
+    /// before the first of `rest` is done and no other sweeper can fall
+    /// behind it, so every dependency of each task is done, by another
+    /// sweeper before or by this one in order. (Looking at the bound of
+    /// every task cost a mispredicted branch per task on graphs whose
+    /// sources are scattered, `backward_dag` of BENCH-SHAPES.md, a third
+    /// of a lone sweeper's time.)
+    fn sweep_leading(&self, run: &Run<'_>, position: &AtomicU32, rest: Range<u32>) {
+        let tasks = rest.len();
+        for task in rest {
+            run.process_in_order(task, self);
+            // ORDERING: Release (step 3), as in `sweep_chunk`.
+            position.store(task + 1, publish_order());
+        }
+        self.count_finished(tasks);
     }
 }
