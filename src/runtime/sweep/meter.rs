@@ -25,8 +25,8 @@ use crate::sync::Instant;
 
 /// The shortest window: long against the wake-up of an invited helper
 /// (tens of microseconds in a virtual machine) and the chunk a helper has
-/// claimed but not yet processed (at most about 20 µs, see
-/// [`super::FAST_CHUNK`]), short against a run worth sharing.
+/// claimed but not yet processed (about twice [`super::FAST_CHUNK`] at
+/// most, unless one body is longer), short against a run worth sharing.
 const WINDOW: Duration = Duration::from_micros(250);
 
 /// A shared window must advance the cursor at least this many times as
@@ -53,8 +53,11 @@ pub(super) struct Meter {
     /// Dismissals since sharing last paid.
     dismissals: u32,
     /// Whether helpers were dismissed and some are still counted in: no
-    /// window is measured until they left.
+    /// window is measured and nobody invited until they left.
     dismissing: bool,
+    /// Whether the dismissal ended (every helper left) since the sweeper
+    /// last asked (see [`Meter::take_dismissal_end`]).
+    dismissal_ended: bool,
     /// No invitation until this much time passed since the instant.
     pause: Option<(Instant, Duration)>,
 }
@@ -79,16 +82,21 @@ impl Meter {
             },
             dismissals: 0,
             dismissing: false,
+            dismissal_ended: false,
             pause: None,
         }
     }
 
     /// Whether the first sweeper may invite a helper at `now`: once a solo
-    /// window measured what sweeping alone achieves, and not during a
-    /// pause.
+    /// window measured what sweeping alone achieves, not while dismissed
+    /// helpers are still counted in (a helper invited then would be neither
+    /// measured nor dismissed), and not during a pause.
     pub(super) fn may_invite(&mut self, now: Instant) -> bool {
         if cfg!(taskflow_loom) {
             return true;
+        }
+        if self.dismissing {
+            return false;
         }
         if let Some((since, length)) = self.pause {
             if now.duration_since(since) < length {
@@ -110,6 +118,7 @@ impl Meter {
         if self.dismissing {
             if !shared {
                 self.dismissing = false;
+                self.dismissal_ended = true;
                 self.start_window(now, cursor, false);
             }
             return false;
@@ -146,6 +155,13 @@ impl Meter {
         };
         self.start_window(now, cursor, shared);
         dismiss
+    }
+
+    /// Whether every dismissed helper left since the last call: then the
+    /// first sweeper withdraws the dismissal (see
+    /// [`super::Sweep::end_dismissal`]), so that later helpers stay.
+    pub(super) fn take_dismissal_end(&mut self) -> bool {
+        std::mem::take(&mut self.dismissal_ended)
     }
 
     fn start_window(&mut self, now: Instant, cursor: u32, shared: bool) {
@@ -192,7 +208,12 @@ mod tests {
         assert!(!meter.may_invite(end), "paused");
         // The helper has not left yet: nothing is measured meanwhile.
         assert!(!meter.at_claim(end + WINDOW, 2_500, true));
+        // Past the pause, but the helper is still counted in.
+        assert!(!meter.may_invite(end + WINDOW * 2), "still dismissing");
+        assert!(!meter.take_dismissal_end());
         assert!(!meter.at_claim(end + WINDOW, 2_500, false));
+        assert!(meter.take_dismissal_end(), "the helper left");
+        assert!(!meter.take_dismissal_end(), "reported once");
         // The first pause lasts as long as the failed window.
         assert!(!meter.may_invite(end + WINDOW / 2));
         assert!(meter.may_invite(end + WINDOW * 2));

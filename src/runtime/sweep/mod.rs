@@ -133,9 +133,10 @@
 //! sweeper times how fast the cursor advances over windows of a quarter of
 //! a millisecond, alone and shared. It invites nobody before one solo
 //! window was measured, and when a shared window advanced less than 1.3
-//! times as fast as the last solo one it *dismisses* the helpers (each
-//! leaves after its chunk) and invites nobody for a pause that doubles
-//! with every dismissal in a row, up to eight windows. Two workers on
+//! times as fast as the best recent solo one it *dismisses* the helpers
+//! (each leaves after its chunk, a queued one as soon as it starts) and
+//! invites nobody until they left and for a pause that doubles with every
+//! dismissal in a row, up to eight windows. Two workers on
 //! empty bodies share memory bandwidth and cache lines and gain less than
 //! a second worker costs; on real bodies they gain 1.8× and more, and
 //! stay. So sharing follows the graph's parallelism and the bodies' cost
@@ -161,7 +162,8 @@
 //! [`MAX_GRAIN`] after each chunk that took at most [`FAST_CHUNK`], and
 //! halves after a slower one, so that with long bodies a task whose bound
 //! falls in another sweeper's chunk waits for a few bodies, not for
-//! hundreds, and two long tasks at the start of a run still run at once.
+//! hundreds. (Two long tasks at the start of a run do not run at once:
+//! nobody is invited before the first solo window of 250 µs ends.)
 //!
 //! # Many workers
 //!
@@ -170,7 +172,7 @@
 //! sleep. What grows with `n` is a refresh of the done prefix (one load per
 //! seat, only when a task's bound passes what the sweeper knows) and the
 //! traffic on the cursor (one compare-and-swap per chunk, so at most one
-//! per few hundred empty tasks per worker); both are per chunk, not per
+//! per couple of thousand empty tasks per worker); both are per chunk, not per
 //! edge or task. Untested past two workers for want of a larger machine.
 //!
 //! A task may wait for a task it does not depend on (the bound is up to
@@ -260,9 +262,10 @@ pub(crate) struct Sweep {
     invite_from: AtomicU32,
     /// How far the next failed invitation pushes `invite_from`.
     invite_backoff: AtomicU32,
-    /// How often the first sweeper dismissed the helpers: a helper that
-    /// sees it change leaves after its chunk.
-    dismissals: AtomicU32,
+    /// Whether the first sweeper dismissed the helpers and some are still
+    /// counted in: a helper that sees it leaves after its chunk, or at once
+    /// if it starts late, queued before the dismissal.
+    dismissed: AtomicBool,
     gate: Gate,
 }
 
@@ -303,7 +306,7 @@ impl Sweep {
             sweepers: AtomicUsize::new(1),
             invite_from: AtomicU32::new(0),
             invite_backoff: AtomicU32::new(FIRST_INVITE_BACKOFF),
-            dismissals: AtomicU32::new(0),
+            dismissed: AtomicBool::new(false),
             gate: Gate {
                 parked_count: AtomicUsize::new(0),
                 parked: Mutex::new(Vec::new()),
@@ -476,20 +479,27 @@ impl Sweep {
         self.sweepers.load(Ordering::Relaxed) > 1
     }
 
-    /// How often the helpers were dismissed so far.
-    fn dismissals(&self) -> u32 {
-        // ORDERING: Relaxed: a heuristic; a helper that reads a stale count
-        // leaves one chunk later, and leaving hands nothing off that its
-        // seat's release does not (see `leave`).
-        self.dismissals.load(Ordering::Relaxed)
+    /// Whether the helpers are dismissed.
+    fn helpers_dismissed(&self) -> bool {
+        // ORDERING: Relaxed: a heuristic; a helper that reads a stale value
+        // leaves one chunk late or early, and leaving hands nothing off
+        // that its seat's release does not (see `leave`).
+        self.dismissed.load(Ordering::Relaxed)
     }
 
-    /// Tells every helper sweeping now to leave after its chunk (the first
-    /// sweeper found that sharing did not pay, see [`meter`]).
+    /// Tells every helper, sweeping or queued, to leave after its chunk
+    /// (the first sweeper found that sharing did not pay, see [`meter`]).
     fn dismiss_helpers(&self) {
-        // ORDERING: Relaxed: as in `dismissals`; only the first sweeper
-        // writes it.
-        self.dismissals.fetch_add(1, Ordering::Relaxed);
+        // ORDERING: Relaxed: as in `helpers_dismissed`; only the first
+        // sweeper writes it.
+        self.dismissed.store(true, Ordering::Relaxed);
+    }
+
+    /// Withdraws the dismissal once no helper is counted in any more, so
+    /// that helpers invited later stay.
+    fn end_dismissal(&self) {
+        // ORDERING: Relaxed: as in `dismiss_helpers`.
+        self.dismissed.store(false, Ordering::Relaxed);
     }
 
     /// An invited sweeper leaves for lack of runnable work at `next`: the

@@ -44,12 +44,9 @@ pub(super) struct Sweeper {
 #[derive(Clone, Debug)]
 pub(super) enum Role {
     First(Meter),
-    /// Invited to help, which leaves when it waits too often or once the
-    /// first sweeper dismissed the helpers after it read `dismissals`
-    /// (see [`Sweep::dismiss_helpers`]).
-    Helper {
-        dismissals: u32,
-    },
+    /// Invited to help, which leaves when it waits too often or when the
+    /// first sweeper dismissed the helpers (see [`Sweep::dismiss_helpers`]).
+    Helper,
 }
 
 impl WorkerThread {
@@ -60,17 +57,16 @@ impl WorkerThread {
     /// once the sweeper left; a parked sweeper's unit goes with it.
     pub(crate) fn sweep(&self, run: &Run<'_>, invited: bool) {
         let sweep = run.sweep.as_ref().expect("only a swept run has sweepers");
-        if invited && self.help_depth.get() > 0 {
-            // Module docs: never above another sweeper of the run.
+        // Module docs: never above another sweeper of the run; and a helper
+        // queued before a dismissal leaves as soon as it starts.
+        if invited && (self.help_depth.get() > 0 || sweep.helpers_dismissed()) {
             // ORDERING: Relaxed: see `should_invite`.
             sweep.sweepers.fetch_sub(1, Ordering::Relaxed);
             self.count_finished(1);
             return;
         }
         let role = if invited {
-            Role::Helper {
-                dismissals: sweep.dismissals(),
-            }
+            Role::Helper
         } else {
             Role::First(Meter::new(Instant::now()))
         };
@@ -112,14 +108,18 @@ impl WorkerThread {
                 sweep.open_gate(run);
                 let now = Instant::now();
                 if let Role::First(meter) = &mut sweeper.role {
+                    // The window ends before an invitation starts a shared
+                    // one, so that a complete solo window is measured.
+                    if meter.at_claim(now, chunk.end, sweep.has_helpers()) {
+                        sweep.dismiss_helpers();
+                    } else if meter.take_dismissal_end() {
+                        sweep.end_dismissal();
+                    }
                     if meter.may_invite(now) && sweep.should_invite(run, &chunk, workers) {
                         // The unit before the job: this sweeper's own unit
                         // keeps the run alive meanwhile (module docs).
                         run.completion().add(1);
                         run.inject(run.pool(0), Job::sweeper(run, true));
-                    }
-                    if meter.at_claim(now, chunk.end, sweep.has_helpers()) {
-                        sweep.dismiss_helpers();
                     }
                 }
                 sweeper.chunk = chunk;
@@ -134,7 +134,7 @@ impl WorkerThread {
             if !self.sweep_chunk(run, sweep, &mut sweeper) {
                 return;
             }
-            if let Role::Helper { dismissals } = sweeper.role {
+            if let Role::Helper = sweeper.role {
                 sweeper.waited_chunks = if sweeper.waited {
                     sweeper.waited_chunks + 1
                 } else {
@@ -144,7 +144,7 @@ impl WorkerThread {
                     sweep.invitation_failed(sweeper.chunk.end);
                     break;
                 }
-                if sweep.dismissals() != dismissals {
+                if sweep.helpers_dismissed() {
                     break;
                 }
             }
