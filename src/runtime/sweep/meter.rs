@@ -16,8 +16,9 @@
 //! parks; it decides no hand-off (a dismissed helper leaves as one that
 //! waited too often does), so it needs no ordering. Under loom the clock
 //! gives no durations (see [`crate::sync::Instant`]), so the meter never
-//! dismisses and never holds back an invitation there: the models keep
-//! exploring the sweep as before.
+//! dismisses and never holds back an invitation there: the models explore
+//! the sweep's hand-offs as before, with the helpers' Relaxed loads of the
+//! dismissal flag besides.
 
 use std::time::Duration;
 

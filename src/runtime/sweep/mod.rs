@@ -172,8 +172,8 @@
 //! sleep. What grows with `n` is a refresh of the done prefix (one load per
 //! seat, only when a task's bound passes what the sweeper knows) and the
 //! traffic on the cursor (one compare-and-swap per chunk, so at most one
-//! per couple of thousand empty tasks per worker); both are per chunk, not per
-//! edge or task. Untested past two workers for want of a larger machine.
+//! per couple of thousand empty tasks per worker); both are per chunk,
+//! not per edge or task. Untested past two workers for want of a larger machine.
 //!
 //! A task may wait for a task it does not depend on (the bound is up to
 //! twice as far back as its latest dependency, and covers every task before
@@ -210,8 +210,8 @@ pub(crate) const MIN_SWEPT_TASKS: u32 = 5;
 /// what a claim costs (its compare-and-swap, the gate's fence, a look at
 /// the clock) is small per empty task, which it was not at 256: two
 /// workers cost 1.08–1.14× what the in-order path on one costs with 256,
-/// 1.01–1.08× with 2048 (`BENCHMARKS.md`). With any body of more than 10 ns, chunks
-/// are bounded by [`FAST_CHUNK`] instead, and a sweeper waiting for a
+/// 1.01–1.08× with 2048 (`BENCHMARKS.md`). With any body of more than
+/// 10 ns, chunks are bounded by [`FAST_CHUNK`] instead, and a sweeper waiting for a
 /// task in another's chunk waits for that task, not for the chunk. Under
 /// loom, one task, so that models stay small.
 #[cfg(not(taskflow_loom))]

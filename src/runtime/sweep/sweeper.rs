@@ -174,7 +174,6 @@ impl WorkerThread {
             // find a task reading an output not yet written.
             let slack = u32::from(planted("sweep_leads_past_its_prefix"));
             if sweeper.leading || sweeper.known + slack >= sweeper.chunk.start {
-                sweeper.leading = true;
                 self.sweep_leading(run, position, sweeper.chunk.clone());
                 sweeper.known = sweeper.chunk.end;
                 sweeper.chunk.start = sweeper.chunk.end;
