@@ -45,15 +45,24 @@ impl TaskSettings {
     /// [`Context::spawn`](crate::Context::spawn), named `task`: spawned
     /// tasks are not steered, so any setting other than the default is an
     /// error ([`GraphError::SteeredSpawn`]) rather than silently dropped.
+    /// Inlined, as most spawned tasks have no settings at all.
+    #[inline]
     pub(crate) fn refuse_spawned(settings: Option<&Self>, task: &str) -> Result<(), GraphError> {
-        let Some(settings) = settings else {
-            return Ok(());
-        };
-        let setting = if settings.priority != DEFAULT_PRIORITY {
+        match settings {
+            None => Ok(()),
+            Some(settings) => settings.refuse_steering(task),
+        }
+    }
+
+    /// [`refuse_spawned`](TaskSettings::refuse_spawned) for a task with
+    /// settings.
+    #[cold]
+    fn refuse_steering(&self, task: &str) -> Result<(), GraphError> {
+        let setting = if self.priority != DEFAULT_PRIORITY {
             "priority"
-        } else if settings.weight != DEFAULT_WEIGHT {
+        } else if self.weight != DEFAULT_WEIGHT {
             "weight"
-        } else if !settings.limits.is_empty() {
+        } else if !self.limits.is_empty() {
             "limit"
         } else {
             return Ok(());

@@ -69,19 +69,21 @@ impl<'g> Run<'g> {
             Some(subtree) => subtree,
             None => self.create_subtree(parent, subtree),
         };
-        let node = Node {
+        // A child that names no sibling has no guard: nobody else can learn
+        // of it before it is published below.
+        let pending = if siblings.is_empty() {
+            0
+        } else {
+            1 + siblings.len() as u32
+        };
+        let dependencies: Box<[TaskRef]> = spawn.dependencies.into();
+        let node = move || Node {
             name: spawn.name,
             pool,
             body: UnsafeCell::new(spawn.body),
-            // A child that names no sibling has no guard: nobody else can
-            // learn of it before it is published below.
-            pending: AtomicU32::new(if siblings.is_empty() {
-                0
-            } else {
-                1 + siblings.len() as u32
-            }),
+            pending: AtomicU32::new(pending),
             parent: NonNull::from(subtree),
-            dependencies: spawn.dependencies.into(),
+            dependencies,
             outcome: AtomicU8::new(0),
             end: AtomicU8::new(0),
             next_sibling: AtomicU32::new(u32::MAX),
