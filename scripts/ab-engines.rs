@@ -9,6 +9,9 @@
 //!
 //! Arguments: the number of rounds (default 15). `ONLY=<shape>` and
 //! `WORKERS=<n>` narrow the cases; `BODY=work` runs the work body.
+//! `PAIR=workers` compares instead this checkout at two workers with it at
+//! one, interleaved the same way (issue 12's first bar, without the drift
+//! between benchmarks measured seconds apart).
 
 #[allow(dead_code)]
 #[path = "../../benches/support/shapes.rs"]
@@ -113,6 +116,33 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
+/// Per round, the (wall, CPU) ns per task of `a` and of `b`, alternating
+/// which runs first.
+type Rounds = Vec<((f64, f64), (f64, f64))>;
+
+fn interleave(rounds: usize, tasks: usize, a: &mut dyn FnMut(), b: &mut dyn FnMut()) -> Rounds {
+    let tasks = tasks as f64;
+    let time = |run: &mut dyn FnMut()| {
+        let (wall, cpu) = (Instant::now(), cpu_time());
+        run();
+        (
+            wall.elapsed().as_nanos() as f64 / tasks,
+            (cpu_time() - cpu).as_nanos() as f64 / tasks,
+        )
+    };
+    (0..rounds)
+        .map(|round| {
+            if round % 2 == 0 {
+                let x = time(a);
+                (x, time(b))
+            } else {
+                let y = time(b);
+                (time(a), y)
+            }
+        })
+        .collect()
+}
+
 fn main() {
     let rounds: usize = std::env::args()
         .nth(1)
@@ -121,8 +151,13 @@ fn main() {
     let only = std::env::var("ONLY").ok();
     let only_workers: Option<usize> = std::env::var("WORKERS").ok().and_then(|w| w.parse().ok());
     let work = std::env::var("BODY").is_ok_and(|body| body == "work");
+    let pair_workers = std::env::var("PAIR").is_ok_and(|pair| pair == "workers");
     let sizes = shapes::Sizes { quick: false };
-    println!("{rounds} rounds; ns per task, medians; ratio: median of new/base per round");
+    if pair_workers {
+        println!("{rounds} rounds; ns per task, medians; ratio: median of 2w/1w per round, this checkout");
+    } else {
+        println!("{rounds} rounds; ns per task, medians; ratio: median of new/base per round");
+    }
     for spec in [
         sizes.linear_chain(),
         sizes.independent(),
@@ -138,40 +173,43 @@ fn main() {
         let shape = spec.generate();
         let flags: &'static [AtomicU8] =
             Box::leak((0..shape.tasks).map(|_| AtomicU8::new(0)).collect());
-        for workers in [1, 2] {
-            if only_workers.is_some_and(|only| only != workers) {
-                continue;
-            }
-            let mut a = base::build(&shape, flags, workers, work);
-            let mut b = new::build(&shape, flags, workers, work);
-            let tasks = shape.tasks as f64;
-            let time = |run: &mut dyn FnMut()| {
-                let (wall, cpu) = (Instant::now(), cpu_time());
-                run();
-                (
-                    wall.elapsed().as_nanos() as f64 / tasks,
-                    (cpu_time() - cpu).as_nanos() as f64 / tasks,
-                )
-            };
-            let mut rows = Vec::new();
-            for round in 0..rounds {
-                let (x, y) = if round % 2 == 0 {
-                    let x = time(&mut || base::run(&mut a));
-                    (x, time(&mut || new::run(&mut b)))
-                } else {
-                    let y = time(&mut || new::run(&mut b));
-                    (time(&mut || base::run(&mut a)), y)
-                };
-                rows.push((x, y));
-            }
-            for flag in flags {
-                assert_eq!(flag.load(Ordering::Relaxed), 1, "every task ran");
-            }
+        let cases: Vec<(String, Rounds)> = if pair_workers {
+            let mut a = new::build(&shape, flags, 1, work);
+            let mut b = new::build(&shape, flags, 2, work);
+            let rows = interleave(
+                rounds,
+                shape.tasks,
+                &mut || new::run(&mut a),
+                &mut || new::run(&mut b),
+            );
+            vec![("1w/2w".to_owned(), rows)]
+        } else {
+            [1, 2]
+                .into_iter()
+                .filter(|&workers| only_workers.is_none_or(|only| only == workers))
+                .map(|workers| {
+                    let mut a = base::build(&shape, flags, workers, work);
+                    let mut b = new::build(&shape, flags, workers, work);
+                    let rows = interleave(
+                        rounds,
+                        shape.tasks,
+                        &mut || base::run(&mut a),
+                        &mut || new::run(&mut b),
+                    );
+                    (format!("{workers}w"), rows)
+                })
+                .collect()
+        };
+        for flag in flags {
+            assert_eq!(flag.load(Ordering::Relaxed), 1, "every task ran");
+        }
+        let (first, second) = if pair_workers { ("1w", "2w") } else { ("base", "new") };
+        for (case, rows) in cases {
             let column = |pick: fn(&((f64, f64), (f64, f64))) -> f64| {
                 median(rows.iter().map(pick).collect())
             };
             println!(
-                "{:<13} {workers}w  wall base {:6.2} new {:6.2} ratio {:.3} | cpu base {:6.2} new {:6.2} ratio {:.3}",
+                "{:<13} {case:<5}  wall {first} {:6.2} {second} {:6.2} ratio {:.3} | cpu {first} {:6.2} {second} {:6.2} ratio {:.3}",
                 spec.name(),
                 column(|r| r.0.0),
                 column(|r| r.1.0),

@@ -6,6 +6,7 @@
 #
 #   scripts/ab-engines.sh [BASE_REV [ROUNDS]]      # default: main, 15
 #   scripts/ab-engines.sh HEAD 31                  # the checkout against itself: the noise
+#   PAIR=workers scripts/ab-engines.sh HEAD 31     # this checkout at 2 workers against 1
 #
 # It builds a scratch crate in a temporary folder (its target folder under
 # target/ab-engines, kept between runs) that depends on an export of
