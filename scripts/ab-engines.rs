@@ -154,7 +154,9 @@ fn main() {
     let pair_workers = std::env::var("PAIR").is_ok_and(|pair| pair == "workers");
     let sizes = shapes::Sizes { quick: false };
     if pair_workers {
-        println!("{rounds} rounds; ns per task, medians; ratio: median of 2w/1w per round, this checkout");
+        println!(
+            "{rounds} rounds; ns per task, medians; ratio: median of 2w/1w per round, this checkout"
+        );
     } else {
         println!("{rounds} rounds; ns per task, medians; ratio: median of new/base per round");
     }
@@ -176,12 +178,9 @@ fn main() {
         let cases: Vec<(String, Rounds)> = if pair_workers {
             let mut a = new::build(&shape, flags, 1, work);
             let mut b = new::build(&shape, flags, 2, work);
-            let rows = interleave(
-                rounds,
-                shape.tasks,
-                &mut || new::run(&mut a),
-                &mut || new::run(&mut b),
-            );
+            let rows = interleave(rounds, shape.tasks, &mut || new::run(&mut a), &mut || {
+                new::run(&mut b)
+            });
             vec![("1w/2w".to_owned(), rows)]
         } else {
             [1, 2]
@@ -190,12 +189,10 @@ fn main() {
                 .map(|workers| {
                     let mut a = base::build(&shape, flags, workers, work);
                     let mut b = new::build(&shape, flags, workers, work);
-                    let rows = interleave(
-                        rounds,
-                        shape.tasks,
-                        &mut || base::run(&mut a),
-                        &mut || new::run(&mut b),
-                    );
+                    let rows =
+                        interleave(rounds, shape.tasks, &mut || base::run(&mut a), &mut || {
+                            new::run(&mut b)
+                        });
                     (format!("{workers}w"), rows)
                 })
                 .collect()
@@ -203,7 +200,11 @@ fn main() {
         for flag in flags {
             assert_eq!(flag.load(Ordering::Relaxed), 1, "every task ran");
         }
-        let (first, second) = if pair_workers { ("1w", "2w") } else { ("base", "new") };
+        let (first, second) = if pair_workers {
+            ("1w", "2w")
+        } else {
+            ("base", "new")
+        };
         for (case, rows) in cases {
             let column = |pick: fn(&((f64, f64), (f64, f64))) -> f64| {
                 median(rows.iter().map(pick).collect())
