@@ -11,7 +11,7 @@
 //! `WORKERS=<n>` narrow the cases; `BODY=work` runs the work body.
 //! `PAIR=workers` compares instead this checkout at two workers with it at
 //! one, interleaved the same way (issue 12's first bar, without the drift
-//! between benchmarks measured seconds apart).
+//! between benchmarks measured seconds apart); `WORKERS` is then ignored.
 
 #[allow(dead_code)]
 #[path = "../../benches/support/shapes.rs"]
@@ -181,7 +181,7 @@ fn main() {
             let rows = interleave(rounds, shape.tasks, &mut || new::run(&mut a), &mut || {
                 new::run(&mut b)
             });
-            vec![("1w/2w".to_owned(), rows)]
+            vec![("2w/1w".to_owned(), rows)]
         } else {
             [1, 2]
                 .into_iter()
