@@ -92,6 +92,9 @@ mod imp {
 
 pub(crate) use imp::{Arc, MutexGuard, UnsafeCell, atomic, thread};
 
+#[cfg(not(taskflow_loom))]
+mod spin;
+
 #[cfg(taskflow_loom)]
 use loom::hint::spin_loop;
 /// Thread-locals: loom runs a model's threads on one OS thread, so under
@@ -122,6 +125,17 @@ impl<T> Mutex<T> {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
+
+/// A lock for critical sections of a few instructions that run no user
+/// code and never block, whose release is a plain store (see
+/// [`spin`](self::spin)): the children list of a subtree, taken by every
+/// spawn. Under loom it is [`Mutex`], whose exclusion it models.
+#[cfg(not(taskflow_loom))]
+pub(crate) use spin::SpinLock;
+
+/// See the non-loom `SpinLock`.
+#[cfg(taskflow_loom)]
+pub(crate) type SpinLock<T> = Mutex<T>;
 
 /// A condition variable paired with [`Mutex`], ignoring poisoning likewise.
 #[derive(Debug, Default)]

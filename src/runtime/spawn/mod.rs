@@ -24,17 +24,23 @@
 //!    child queued there: see *Publishing*), by a compare-exchange that
 //!    races the close of step 1 of "A subtree ends"; most subtrees never
 //!    make one.
-//! 3. Under the lock of `P`'s list of children: write `C` into the node
-//!    table, with `pending = 1 +` its sibling dependencies (the 1 is a
-//!    guard held by the spawner; a child that names no sibling has
-//!    `pending = 0` and no guard, and goes from step 4 straight to its
-//!    publication: nobody else can learn of it before), `open += 1` on `P`'s subtree, and append
-//!    `C` to the list (so that the children of one parent take node indices
-//!    in list order, even when threads of its body spawn at once).
-//! 4. Add one unit of work to the run's
-//!    [`Completion`](crate::runtime::completion). *Why now:* `P`'s own unit
+//! 3. Under the lock of `P`'s list of children (a [`SpinLock`](crate::sync::SpinLock)):
+//!    take `C`'s node index, `open += 1` on `P`'s subtree, add one unit
+//!    of work to the run's [`Completion`](crate::runtime::completion)
+//!    (step 4), then write `C` into the node table, with `pending = 1 +`
+//!    its sibling dependencies (the 1 is a guard held by the spawner; a
+//!    child that names no sibling has `pending = 0` and no guard, and goes
+//!    from here straight to its publication: nobody else can learn of it
+//!    before), and append `C` to the list (so that the children of one
+//!    parent take node indices in list order, even when threads of its
+//!    body spawn at once). The node is written after the locked
+//!    instructions and the lock is released by a plain store, so that the
+//!    node's stores drain while the body goes on: a locked instruction
+//!    after them would wait for them to reach the cache. A join's snapshot
+//!    of the list, taken under the lock, names only written nodes.
+//! 4. The unit of step 3. *Why then:* `P`'s own unit
 //!    is unfinished while its body runs, so the run cannot complete between
-//!    here and `C`'s publication, and once `C` is published its job stands
+//!    there and `C`'s publication, and once `C` is published its job stands
 //!    for its unit, as every job does. *Why one per spawned task*, though
 //!    `P`'s `open` already counts `C` until its subtree ended: the worker
 //!    that decrements a parent's `open` may touch the subtree after it (to

@@ -184,26 +184,29 @@ fn segment_len(segment: usize) -> usize {
 }
 
 impl Nodes {
-    /// Stores the node that `node` makes and returns its index, or `None`
-    /// (making nothing) when the run holds as many spawned tasks as a `u32`
-    /// indexes. The node is made once its slot is known, and inlined here,
-    /// so that it is built in its slot rather than built on the stack and
-    /// copied there (144 bytes: 15 % of a spawn's time went on such copies).
-    #[inline(always)]
-    pub(crate) fn push(&self, node: impl FnOnce() -> Node) -> Option<u32> {
+    /// A fresh node index, or `None` when the run holds as many spawned
+    /// tasks as a `u32` indexes. The caller writes its node with
+    /// [`write`](Nodes::write) before it hands the index to anyone.
+    pub(crate) fn reserve(&self) -> Option<u32> {
         // ORDERING: Relaxed: only the uniqueness of indices matters here; the
         // node is published by the hand-offs of its index (module docs).
         let index = self.next.fetch_add(1, Ordering::Relaxed);
-        if index >= u32::MAX as usize {
-            return None;
-        }
-        let (segment, offset) = place(index);
+        (index < u32::MAX as usize).then_some(index as u32)
+    }
+
+    /// Stores the node that `node` makes at `index`, which
+    /// [`reserve`](Nodes::reserve) gave the caller. The node is made once
+    /// its slot is known, and inlined here, so that it is built in its slot
+    /// rather than built on the stack and copied there (such copies took
+    /// 15 % of a spawn's time).
+    #[inline(always)]
+    pub(crate) fn write(&self, index: u32, node: impl FnOnce() -> Node) {
+        let (segment, offset) = place(index as usize);
         let base = self.segment(segment);
         // SAFETY: `offset` is within the segment, and the slot of a fresh
-        // index is written by its spawner alone, once, before any reader
+        // index is written by its reserver alone, once, before any reader
         // can learn the index.
         unsafe { base.add(offset).cast::<Node>().write(node()) };
-        Some(index as u32)
     }
 
     /// The segment `segment`, allocated if it is the first use.

@@ -90,11 +90,17 @@ impl<'g> Run<'g> {
         };
         // Under the children's lock, so that the children of one parent
         // take node indices in the order of the list (a join covers a
-        // prefix of it, and `joined` is an index bound).
+        // prefix of it, and `joined` is an index bound). Every locked
+        // instruction comes before the node's stores, and the lock is
+        // released by a plain store (`SpinLock`), so that those stores,
+        // often to memory not in the cache, drain while the body goes on
+        // instead of stalling the next locked instruction.
         let child = {
             let mut children = subtree.children.lock();
-            let child = self.spawn.nodes.push(node).ok_or(GraphError::TooLarge)?;
+            let child = self.spawn.nodes.reserve().ok_or(GraphError::TooLarge)?;
             subtree.add_child();
+            self.completion().add(1);
+            self.spawn.nodes.write(child, node);
             *children = Some(match *children {
                 None => Children {
                     first: child,
@@ -113,7 +119,6 @@ impl<'g> Run<'g> {
             });
             child
         };
-        self.completion().add(1);
         if siblings.is_empty() {
             self.publish_spawned(child, pool, subtree, body_worker);
             return Ok(child);

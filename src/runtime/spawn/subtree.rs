@@ -101,7 +101,7 @@ pub(crate) struct Subtree {
     /// through their nodes' `next_sibling` (written under this lock, so a
     /// snapshot taken under it walks a complete list). Touched by the
     /// owner's body only.
-    pub(crate) children: crate::sync::Mutex<Option<Children>>,
+    pub(crate) children: crate::sync::SpinLock<Option<Children>>,
     /// The last answer of [`nearest_on`](Subtree::nearest_on) for a pool
     /// other than this one's: (that pool, the subtree found, if any).
     /// Ancestry never changes, so an answer stays true.
@@ -154,7 +154,7 @@ impl Subtree {
             own_poisons: AtomicBool::new(false),
             pool: NonNull::from(pool),
             inbox: AtomicPtr::new(std::ptr::null_mut()),
-            children: crate::sync::Mutex::new(None),
+            children: crate::sync::SpinLock::new(None),
             nearest: crate::sync::Mutex::new(None),
             joined: AtomicU32::new(0),
             waiting: crate::sync::Mutex::new(HashMap::new()),
