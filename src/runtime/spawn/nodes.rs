@@ -39,7 +39,9 @@ const SEGMENTS: usize = 23;
 /// `FIRST_SEGMENT * (2^KEPT_SEGMENTS - 1)` nodes, just over a million.
 const KEPT_SEGMENTS: usize = 10;
 
-/// One spawned task.
+/// One spawned task, aligned to the cache line so that each node of a
+/// segment takes two lines of its own (see [`Declared`]).
+#[repr(align(64))]
 pub(crate) struct Node {
     pub(crate) name: Cow<'static, str>,
     /// The pool it runs on, held by the run (see [`crate::runtime::spawn`]).
@@ -54,7 +56,7 @@ pub(crate) struct Node {
     pub(crate) parent: NonNull<Subtree>,
     /// The tasks it declared in `after`: siblings, and the parent's own
     /// dependencies, whose outputs it may read.
-    pub(crate) dependencies: Box<[TaskRef]>,
+    pub(crate) dependencies: Declared,
     /// Its outcome code (see [`crate::runtime::state`]), 0 until settled.
     pub(crate) outcome: AtomicU8,
     /// Whether its subtree ended, and how, and whether a sibling waits for
@@ -64,6 +66,24 @@ pub(crate) struct Node {
     /// The next child of the same parent, once there is one: written under
     /// the parent's children lock (see [`Subtree::children`]).
     pub(crate) next_sibling: AtomicU32,
+}
+
+/// The tasks a spawned task declared, behind one thin pointer (null for
+/// none, as most spawns declare), so that a node fills exactly two cache
+/// lines: 128 bytes, where a slice's pointer and length made it 144, and
+/// one node in two straddled a third line.
+pub(crate) struct Declared(Option<Box<Box<[TaskRef]>>>);
+
+impl Declared {
+    pub(crate) fn new(dependencies: &[TaskRef]) -> Self {
+        Declared((!dependencies.is_empty()).then(|| Box::new(dependencies.into())))
+    }
+
+    pub(crate) fn contains(&self, task: &TaskRef) -> bool {
+        self.0
+            .as_ref()
+            .is_some_and(|declared| declared.contains(task))
+    }
 }
 
 /// In [`Node::end`]: the node's subtree ended.
@@ -316,7 +336,13 @@ impl Drop for Nodes {
 
 #[cfg(test)]
 mod tests {
-    use super::{FIRST_SEGMENT, place};
+    use super::{FIRST_SEGMENT, Node, place};
+
+    #[test]
+    #[cfg(all(not(taskflow_loom), target_pointer_width = "64"))]
+    fn a_node_fills_two_cache_lines() {
+        assert_eq!((size_of::<Node>(), align_of::<Node>()), (128, 64));
+    }
 
     #[test]
     fn indices_fill_segments_in_order() {

@@ -12,7 +12,7 @@ use crate::mutant::planted;
 use crate::results::error::GraphError;
 use crate::runtime::pool::Pool;
 use crate::runtime::run::Run;
-use crate::runtime::spawn::nodes::{AWAITED, ENDED, ENDED_POISONED, Node};
+use crate::runtime::spawn::nodes::{AWAITED, Declared, ENDED, ENDED_POISONED, Node};
 use crate::runtime::spawn::subtree::{Children, Owner, Subtree};
 use crate::runtime::state::{PENDING_MASK, POISONED, SUCCEEDED};
 use crate::sync::UnsafeCell;
@@ -76,7 +76,7 @@ impl<'g> Run<'g> {
         } else {
             1 + siblings.len() as u32
         };
-        let dependencies: Box<[TaskRef]> = spawn.dependencies.into();
+        let dependencies = Declared::new(spawn.dependencies);
         let node = move || Node {
             name: spawn.name,
             pool,
