@@ -16,8 +16,8 @@ use crate::runtime::options::RunOptions;
 use crate::runtime::pin::CorePlan;
 use crate::runtime::pool::{Pool, PoolHandle};
 use crate::runtime::run::Run;
+use crate::runtime::spawn::SpareMemory;
 use crate::runtime::spawn::inbox::Inbox;
-use crate::runtime::spawn::nodes::SpareSegments;
 use crate::runtime::spawn::{PoolSource, SpawnState};
 use crate::runtime::submit::{RunHandle, submit};
 use crate::runtime::threads::ThreadSetup;
@@ -71,10 +71,12 @@ use crate::sync::{Arc, Mutex};
 ///
 /// Memory: an executor keeps the table its runs' spawned tasks
 /// ([`Context::spawn`](crate::Context::spawn)) were written into, up to
-/// about a million nodes (some 190 MB after a run that spawned that many),
-/// so that its next runs that spawn write into mapped memory instead of
-/// taking a page fault every few dozen spawns. It is freed when the
-/// executor is dropped; runs that spawn nothing keep nothing.
+/// about a million nodes (some 130 MB after a run that spawned that many),
+/// and the memory of the subtrees of tasks that spawned, up to about a
+/// million (some 100 MB), so that its next runs that spawn write into
+/// mapped memory instead of taking a page fault every few dozen spawns.
+/// It is freed when the executor is dropped; runs that spawn nothing keep
+/// nothing.
 pub struct Executor {
     /// Everything the executor owns, shared with its submitted runs, so that
     /// its pools live until the last of them ends even if the executor is
@@ -92,9 +94,9 @@ struct Shared {
     registry: Mutex<Registry>,
     /// Submitted runs in flight, which dropping the executor waits for.
     in_flight: Arc<InFlight>,
-    /// The memory of spawned tasks that ended runs left for the next ones
-    /// (see [`crate::runtime::spawn::nodes`]).
-    spare_nodes: std::sync::Arc<SpareSegments>,
+    /// The memory of spawned tasks and subtrees that ended runs left for
+    /// the next ones (see [`SpareMemory`]).
+    spare_memory: SpareMemory,
 }
 
 /// What an [`ExecutorBuilder`] sets.
@@ -188,7 +190,7 @@ impl Executor {
                     budget_used: 0,
                 }),
                 in_flight: Arc::new(InFlight::default()),
-                spare_nodes: std::sync::Arc::default(),
+                spare_memory: SpareMemory::default(),
             }),
         }
     }
@@ -279,8 +281,11 @@ impl Executor {
             Some(worker) => Some(Arc::new(Inbox::new(worker.pool()))),
             None => None,
         };
-        let spares = std::sync::Arc::clone(&self.shared.spare_nodes);
-        Ok(SpawnState::new(Some(source), helper, spares))
+        Ok(SpawnState::new(
+            Some(source),
+            helper,
+            &self.shared.spare_memory,
+        ))
     }
 
     /// Starts a run of `graph` and returns at once, with a handle to

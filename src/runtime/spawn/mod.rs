@@ -230,9 +230,7 @@ pub(crate) mod process;
 pub(crate) mod publish;
 pub(crate) mod spawning;
 pub(crate) mod subtree;
-
-use std::mem::MaybeUninit;
-use std::ptr::NonNull;
+pub(crate) mod subtrees;
 
 use crate::graph::handle::GraphId;
 use crate::graph::tag::Tag;
@@ -242,11 +240,19 @@ use crate::sync::atomic::{AtomicPtr, AtomicUsize};
 use crate::sync::{Arc, Mutex};
 use inbox::Inbox;
 use nodes::{Nodes, SpareSegments};
-use subtree::Subtree;
+use subtrees::{SpareChunks, Subtrees};
 
 /// Starts the pool of a tag new to the run (the executor's registry).
 pub(crate) type PoolSource =
     std::sync::Arc<dyn Fn(&Tag) -> Result<Arc<Pool>, GraphError> + Send + Sync>;
+
+/// The memory that an executor's ended runs left for its next ones: node
+/// table segments ([`nodes`]) and subtree chunks ([`subtrees`]).
+#[derive(Debug, Default)]
+pub(crate) struct SpareMemory {
+    nodes: std::sync::Arc<SpareSegments>,
+    subtrees: std::sync::Arc<SpareChunks>,
+}
 
 /// What one run keeps of its spawned tasks and waits.
 pub(crate) struct SpawnState {
@@ -272,16 +278,16 @@ pub(crate) struct SpawnState {
 }
 
 impl SpawnState {
-    /// The state of a run whose node table takes its segments from
-    /// `spares`.
+    /// The state of a run whose node table and subtrees take their memory
+    /// from `spares`.
     pub(crate) fn new(
         pool_source: Option<PoolSource>,
         helper: Option<Arc<Inbox>>,
-        spares: std::sync::Arc<SpareSegments>,
+        spares: &SpareMemory,
     ) -> Self {
         SpawnState {
-            nodes: Nodes::new(spares),
-            subtrees: Subtrees(Mutex::new(Chunks::default())),
+            nodes: Nodes::new(std::sync::Arc::clone(&spares.nodes)),
+            subtrees: Subtrees::new(std::sync::Arc::clone(&spares.subtrees)),
             space: GraphId::fresh(),
             failures: Mutex::new(Vec::new()),
             skipped: AtomicUsize::new(0),
@@ -290,79 +296,6 @@ impl SpawnState {
             pool_source,
             default_pool: AtomicPtr::new(std::ptr::null_mut()),
             helper,
-        }
-    }
-}
-
-/// The subtrees of one run: allocated in chunks of [`SUBTREE_CHUNK`],
-/// never moved, and dropped when the run's state is dropped (one
-/// allocation per chunk, not per task that spawns). Kept as raw chunks,
-/// not as boxes of subtrees, because workers use them through shared
-/// references while the list grows (a `Box` asserts unique access to its
-/// value wherever it is moved).
-pub(crate) struct Subtrees(Mutex<Chunks>);
-
-/// How many subtrees one chunk of [`Subtrees`] holds.
-const SUBTREE_CHUNK: usize = 256;
-
-/// The chunks of [`Subtrees`]: every one full but the last, which holds
-/// `used`.
-#[derive(Default)]
-struct Chunks {
-    chunks: Vec<NonNull<MaybeUninit<Subtree>>>,
-    used: usize,
-}
-
-// SAFETY: the chunks own `Subtree`s, which are `Send` and `Sync`; the
-// pointers are only dereferenced as shared references, and freed once, in
-// `drop`.
-unsafe impl Send for Subtrees {}
-// SAFETY: as above; the list itself is behind a mutex.
-unsafe impl Sync for Subtrees {}
-
-impl Subtrees {
-    /// Keeps `subtree` until the run ends, and returns where it lives.
-    pub(crate) fn keep(&self, subtree: Subtree) -> NonNull<Subtree> {
-        let mut list = self.0.lock();
-        if list.chunks.is_empty() || list.used == SUBTREE_CHUNK {
-            let chunk: Box<[MaybeUninit<Subtree>]> = Box::new_uninit_slice(SUBTREE_CHUNK);
-            let chunk = NonNull::from(Box::leak(chunk)).cast::<MaybeUninit<Subtree>>();
-            list.chunks.push(chunk);
-            list.used = 0;
-        }
-        let chunk = *list.chunks.last().expect("a chunk with room");
-        // SAFETY: `used < SUBTREE_CHUNK`, a slot of the last chunk that
-        // holds nothing yet, written once, here, under the lock.
-        let slot = unsafe { &mut *chunk.as_ptr().add(list.used) };
-        list.used += 1;
-        NonNull::from(slot.write(subtree))
-    }
-}
-
-impl Drop for Subtrees {
-    fn drop(&mut self) {
-        let list = std::mem::take(&mut *self.0.lock());
-        let last = list.chunks.len().saturating_sub(1);
-        for (position, chunk) in list.chunks.into_iter().enumerate() {
-            let used = if position == last {
-                list.used
-            } else {
-                SUBTREE_CHUNK
-            };
-            for offset in 0..used {
-                // SAFETY: the first `used` slots of the chunk were written
-                // by `keep`, and are dropped once, here, after the run
-                // ended and nothing uses them any more.
-                unsafe { (*chunk.as_ptr().add(offset)).assume_init_drop() };
-            }
-            // SAFETY: made by `Box::leak` of a slice of `SUBTREE_CHUNK` in
-            // `keep`, freed once, here.
-            drop(unsafe {
-                Box::from_raw(std::ptr::slice_from_raw_parts_mut(
-                    chunk.as_ptr(),
-                    SUBTREE_CHUNK,
-                ))
-            });
         }
     }
 }
