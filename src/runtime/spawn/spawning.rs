@@ -144,6 +144,7 @@ impl<'g> Run<'g> {
                     Ordering::AcqRel,
                 );
                 if end & ENDED == 0 {
+                    let waiting = waiting.get_or_insert_with(Box::default);
                     waiting.entry(sibling).or_default().push(child);
                 }
                 end

@@ -110,9 +110,15 @@ pub(crate) struct Subtree {
     /// read the outputs of children below it.
     joined: AtomicU32,
     /// The children that wait for a sibling's subtree to end, by that
-    /// sibling, until it ends. Only spawns that name siblings touch it.
-    pub(crate) waiting: crate::sync::Mutex<HashMap<u32, Vec<u32>>>,
+    /// sibling, until it ends. Only spawns that name siblings touch it,
+    /// and make it (boxed, so that the many subtrees without one are 40
+    /// bytes smaller: every task that spawns has a subtree).
+    pub(crate) waiting: crate::sync::Mutex<Option<Box<WaitingChildren>>>,
 }
+
+/// The children that wait for a sibling, by that sibling (see
+/// [`Subtree::waiting`]).
+pub(crate) type WaitingChildren = HashMap<u32, Vec<u32>>;
 
 /// The span of a subtree's list of children: its first and newest child,
 /// by node index (see [`Subtree::children`]).
@@ -157,7 +163,7 @@ impl Subtree {
             children: crate::sync::SpinLock::new(None),
             nearest: crate::sync::Mutex::new(None),
             joined: AtomicU32::new(0),
-            waiting: crate::sync::Mutex::new(HashMap::new()),
+            waiting: crate::sync::Mutex::new(None),
         }
     }
 
@@ -378,7 +384,11 @@ impl Subtree {
     /// Takes the children that wait for the sibling `ended`, whose subtree
     /// just ended.
     pub(crate) fn take_waiting_for(&self, ended: u32) -> Vec<u32> {
-        self.waiting.lock().remove(&ended).unwrap_or_default()
+        let mut waiting = self.waiting.lock();
+        waiting
+            .as_mut()
+            .and_then(|waiting| waiting.remove(&ended))
+            .unwrap_or_default()
     }
 
     /// Notes that a `join` covered the children below node index `bound`.
