@@ -188,6 +188,35 @@ pub(crate) fn next_unique_id() -> std::num::NonZeroU64 {
     std::num::NonZeroU64::new(id).expect("2^64 graphs were created; the id counter wrapped")
 }
 
+/// A number of the calling thread, the same on every call from it: the
+/// threads of the process take consecutive numbers in the order of their
+/// first call, so that the first few threads to ask (an executor's
+/// workers, most often) spread over the slots of a small table indexed by
+/// it modulo its length. Not unique modulo that length: a table indexed by
+/// it guards each slot as any shared value (see
+/// [`crate::runtime::spawn::subtrees`]).
+///
+/// The counter is a plain `std` atomic, as for [`next_unique_id`].
+#[cfg(not(taskflow_loom))]
+pub(crate) fn thread_slot() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    thread_local! {
+        // ORDERING: Relaxed: only the distinctness of the numbers matters.
+        static SLOT: usize = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    SLOT.with(|slot| *slot)
+}
+
+/// Under loom every modelled thread takes number 0: loom runs its threads
+/// on one OS thread, so a `std` thread-local would be shared by them and
+/// outlive an execution, and a process-wide counter would differ between
+/// executions. The models then check the case where threads meet on one
+/// slot, the one where the slot's guard matters.
+#[cfg(taskflow_loom)]
+pub(crate) fn thread_slot() -> usize {
+    0
+}
+
 /// Spinning before sleeping: crossbeam's exponential backoff, which spins
 /// and then yields. Under loom a spin would only multiply the interleavings
 /// to explore, so there the backoff is complete at once and an idle worker
